@@ -1,0 +1,47 @@
+# mini-isolate build, test and demo entry points. Run as root on Debian 12.
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(PATH)
+
+GO        ?= go
+BUILDTAGS ?= seccomp
+BIN       := bin/mini-isolate
+COMMIT    ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+LDFLAGS   := -X main.gitCommit=$(COMMIT)
+GOBUILD   := CGO_ENABLED=1 $(GO) build -trimpath -tags "$(BUILDTAGS)" -ldflags "$(LDFLAGS)"
+
+.PHONY: all build deps test unit conformance demo bench lint clean FORCE
+
+all: build
+
+build: $(BIN)
+
+$(BIN): FORCE
+	$(GOBUILD) -o $@ ./cmd/mini-isolate
+
+deps:
+	@hack/install-deps.sh
+
+# Unit and integration tests run against the binary built above.
+unit: deps build
+	MINI_ISOLATE_BINARY=$(CURDIR)/$(BIN) $(GO) test -tags "$(BUILDTAGS)" -count=1 -timeout 30m ./...
+
+test: unit conformance
+
+conformance: deps build
+	$(GO) run ./conformance/oci -runtime $(CURDIR)/$(BIN) -reference runc
+
+demo: deps build
+	@hack/demo.sh $(CURDIR)/$(BIN)
+
+bench: deps build
+	$(GO) run ./hack/bench -runtime $(CURDIR)/$(BIN)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi
+	$(GO) vet -tags "$(BUILDTAGS)" ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@2026.1 -tags "$(BUILDTAGS)" ./...
+
+clean:
+	rm -rf bin
+
+FORCE:

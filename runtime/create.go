@@ -1,0 +1,267 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+
+	"github.com/mini-isolate/mini-isolate/specconv"
+)
+
+// CreateOpts configures Create and Run.
+type CreateOpts struct {
+	// Bundle is the directory holding config.json; "" means the current one.
+	Bundle string
+	// PidFile receives the init's host pid once the container exists.
+	PidFile string
+	// ConsoleSocket is a unix socket that receives the pty master when the
+	// process asks for a terminal.
+	ConsoleSocket string
+	// PidfdSocket is a unix socket that receives a pidfd of the init.
+	PidfdSocket  string
+	NoPivot      bool
+	NoNewKeyring bool
+	// PreserveFDs passes fds 3 .. 3+N-1 of the caller to the container.
+	PreserveFDs int
+	// Stdio is attached to the container's process.
+	Stdio Stdio
+
+	// Detach makes Run return once the process started (run only).
+	Detach bool
+	// Keep leaves a finished container for `delete` (run only).
+	Keep bool
+}
+
+// Create builds the container and leaves its init blocked before exec, for
+// Start to release. The container's stdio is Stdio, which stays attached
+// after Create returns.
+func (r *Runtime) Create(ctx context.Context, id string, o CreateOpts) error {
+	_, err := r.launch(ctx, id, o, false)
+	return err
+}
+
+// Run creates and starts a container. In the foreground it relays signals
+// and stdio, waits, deletes the container unless Keep, and returns the exit
+// status (128+N for death by signal N).
+func (r *Runtime) Run(ctx context.Context, id string, o CreateOpts) (int, error) {
+	return r.launch(ctx, id, o, true)
+}
+
+func (r *Runtime) launch(ctx context.Context, id string, o CreateOpts, run bool) (status int, retErr error) {
+	if id == "" {
+		return -1, ErrEmptyID
+	}
+	if err := ctx.Err(); err != nil {
+		return -1, err
+	}
+	if o.PidFile != "" {
+		abs, err := filepath.Abs(o.PidFile)
+		if err != nil {
+			return -1, fmt.Errorf("pid file: %w", err)
+		}
+		o.PidFile = abs
+	}
+	// Fail before touching anything when the id is taken.
+	if _, err := os.Stat(filepath.Join(r.stateDir(id), "state.json")); err == nil {
+		return -1, fmt.Errorf("create %s: %w", id, ErrExist)
+	}
+	spec, bundle, err := specconv.LoadBundle(o.Bundle)
+	if err != nil {
+		return -1, err
+	}
+	cfg, err := specconv.Config(spec, bundle, specconv.Options{
+		ID:            id,
+		SystemdCgroup: r.SystemdCgroup,
+		NoPivotRoot:   o.NoPivot,
+		NoNewKeyring:  o.NoNewKeyring,
+	})
+	if err != nil {
+		return -1, err
+	}
+	process, err := specconv.Process(spec.Process)
+	if err != nil {
+		return -1, err
+	}
+	process.Init = true
+	process.LogLevel = strconv.Itoa(int(logrus.GetLevel()))
+	hooks := takeHooks(cfg)
+
+	if err := r.ensureRoot(); err != nil {
+		return -1, err
+	}
+	c, err := libcontainer.Create(r.Root, id, cfg)
+	if err != nil {
+		if errors.Is(err, libcontainer.ErrExist) {
+			return -1, fmt.Errorf("create %s: %w", id, ErrExist)
+		}
+		// libcontainer may leave an empty state dir behind.
+		r.removeStaleDir(id)
+		return -1, fmt.Errorf("create %s: %w", id, err)
+	}
+	defer func() {
+		if retErr != nil {
+			destroyQuietly(c)
+		}
+	}()
+	if err := r.writeSidecar(id, &sidecar{Hooks: hooks, Process: spec.Process}); err != nil {
+		return -1, err
+	}
+
+	detach := !run || o.Detach
+	var relay *signalRelay
+	if !detach {
+		relay = newSignalRelay()
+		defer relay.stop()
+	}
+	if err := preserveFDs(process, o.PreserveFDs); err != nil {
+		return -1, err
+	}
+	if o.PidfdSocket != "" {
+		closeSock, err := dialPidfdSocket(process, o.PidfdSocket)
+		if err != nil {
+			return -1, err
+		}
+		defer closeSock()
+	}
+	rootUID, err := cfg.HostRootUID()
+	if err != nil {
+		return -1, err
+	}
+	rootGID, err := cfg.HostRootGID()
+	if err != nil {
+		return -1, err
+	}
+	stdio, err := setupStdio(process, o.Stdio, spec.Process.Terminal, detach, o.ConsoleSocket, rootUID, rootGID)
+	if err != nil {
+		return -1, err
+	}
+	defer stdio.close()
+
+	if err := c.Start(process); err != nil {
+		return -1, err
+	}
+	if err := stdio.started(); err != nil {
+		killProcess(process)
+		return -1, err
+	}
+	pid, err := process.Pid()
+	if err != nil {
+		killProcess(process)
+		return -1, err
+	}
+	if err := writePidFile(o.PidFile, pid); err != nil {
+		killProcess(process)
+		return -1, err
+	}
+	if !run {
+		return 0, nil
+	}
+	if err := r.release(c, hooks); err != nil {
+		killProcess(process)
+		return -1, err
+	}
+	if detach {
+		return 0, nil
+	}
+	status, err = relay.wait(process, stdio)
+	if err != nil {
+		killProcess(process)
+		return -1, err
+	}
+	if !o.Keep {
+		r.destroy(c)
+	}
+	return status, nil
+}
+
+// Start releases the init of a created container to exec the user process,
+// then runs the poststart hooks.
+func (r *Runtime) Start(ctx context.Context, id string) error {
+	c, err := r.load(id)
+	if err != nil {
+		return err
+	}
+	status, err := c.Status()
+	if err != nil {
+		return fmt.Errorf("start %s: %w", id, err)
+	}
+	switch status {
+	case libcontainer.Created:
+	case libcontainer.Stopped:
+		return errors.New("cannot start a container that has stopped")
+	case libcontainer.Running:
+		return errors.New("cannot start an already running container")
+	default:
+		return fmt.Errorf("cannot start a container in the %s state", status)
+	}
+	sc, err := r.readSidecar(id)
+	if err != nil {
+		return err
+	}
+	return r.release(c, sc.Hooks)
+}
+
+// release opens the exec fifo, which lets the init exec the user process.
+func (r *Runtime) release(c *libcontainer.Container, hooks configs.Hooks) error {
+	if err := c.Exec(); err != nil {
+		return fmt.Errorf("start %s: %w", c.ID(), err)
+	}
+	if len(hooks[configs.Poststart]) > 0 {
+		state, err := c.OCIState()
+		if err != nil {
+			return fmt.Errorf("start %s: %w", c.ID(), err)
+		}
+		runHooksWarn(hooks, configs.Poststart, state)
+	}
+	return nil
+}
+
+func killProcess(p *libcontainer.Process) {
+	_ = p.Signal(unix.SIGKILL)
+	_, _ = p.Wait()
+}
+
+// destroy deletes a stopped container and runs its poststop hooks.
+func (r *Runtime) destroy(c *libcontainer.Container) {
+	if err := r.destroyContainer(c); err != nil {
+		logrus.Warn(err)
+	}
+}
+
+func destroyQuietly(c *libcontainer.Container) {
+	_ = c.Signal(unix.SIGKILL)
+	if err := c.Destroy(); err != nil {
+		logrus.Debugf("cleanup after failed create: %v", err)
+	}
+}
+
+// removeStaleDir removes a state dir that holds no state.json: what an
+// aborted create leaves.
+func (r *Runtime) removeStaleDir(id string) {
+	dir := r.stateDir(id)
+	if _, err := os.Stat(filepath.Join(dir, "state.json")); errors.Is(err, os.ErrNotExist) {
+		_ = os.RemoveAll(dir)
+	}
+}
+
+func preserveFDs(p *libcontainer.Process, n int) error {
+	if n < 0 {
+		return fmt.Errorf("--preserve-fds %d: must not be negative", n)
+	}
+	base := 3 + len(p.ExtraFiles)
+	for fd := base; fd < base+n; fd++ {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
+			return fmt.Errorf("--preserve-fds: fd %d is not open: %w", fd, err)
+		}
+		p.ExtraFiles = append(p.ExtraFiles, os.NewFile(uintptr(fd), "preserved-fd-"+strconv.Itoa(fd)))
+	}
+	return nil
+}

@@ -1,0 +1,77 @@
+package runtime
+
+import (
+	"os"
+	"os/signal"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/utils"
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+)
+
+// signalRelay forwards the signals a foreground run or exec receives to the
+// container process and reaps its exit.
+type signalRelay struct {
+	ch chan os.Signal
+}
+
+// newSignalRelay must be called before the process starts: libcontainer's
+// init is re-parented to us only if we are already a subreaper, and a
+// SIGCHLD that arrives before Notify would be lost.
+func newSignalRelay() *signalRelay {
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		logrus.Warnf("set subreaper: %v", err)
+	}
+	r := &signalRelay{ch: make(chan os.Signal, 2048)}
+	signal.Notify(r.ch)
+	return r
+}
+
+func (r *signalRelay) stop() {
+	signal.Stop(r.ch)
+}
+
+// wait relays signals until the process exits and returns its exit status,
+// 128+N for death by signal N.
+func (r *signalRelay) wait(p *libcontainer.Process, io *stdioSetup) (int, error) {
+	pid, err := p.Pid()
+	if err != nil {
+		return -1, err
+	}
+	io.resize()
+	for s := range r.ch {
+		switch s {
+		case unix.SIGWINCH:
+			io.resize()
+		case unix.SIGCHLD:
+			if status, ok := reapUntil(pid); ok {
+				// Wait flushes libcontainer's own pipes; the status is ours.
+				_, _ = p.Wait()
+				return status, nil
+			}
+		case unix.SIGURG:
+			// Go's runtime uses SIGURG for preemption; it is not for the container.
+		default:
+			if err := p.Signal(s); err != nil {
+				logrus.Debugf("forward %v: %v", s, err)
+			}
+		}
+	}
+	return -1, nil
+}
+
+// reapUntil reaps every exited child and reports pid's status if it was one.
+func reapUntil(pid int) (int, bool) {
+	status, found := -1, false
+	for {
+		var ws unix.WaitStatus
+		got, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if err != nil || got <= 0 {
+			return status, found
+		}
+		if got == pid {
+			status, found = utils.ExitStatus(ws), true
+		}
+	}
+}

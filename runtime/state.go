@@ -1,0 +1,150 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/moby/sys/user"
+	"github.com/opencontainers/cgroups"
+	"github.com/opencontainers/cgroups/manager"
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// State is what `state` prints: the OCI state (ociVersion, id, status, pid,
+// bundle, annotations) plus the fields runc adds.
+type State struct {
+	Version     string            `json:"ociVersion"`
+	ID          string            `json:"id"`
+	Pid         int               `json:"pid"`
+	Status      string            `json:"status"`
+	Bundle      string            `json:"bundle"`
+	Rootfs      string            `json:"rootfs"`
+	Created     time.Time         `json:"created"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Owner       string            `json:"owner"`
+}
+
+// State returns the current state of container id.
+func (r *Runtime) State(id string) (*State, error) {
+	c, err := r.load(id)
+	if err != nil {
+		return nil, err
+	}
+	return r.stateOf(c)
+}
+
+func (r *Runtime) stateOf(c *libcontainer.Container) (*State, error) {
+	ls, err := c.State()
+	if err != nil {
+		return nil, fmt.Errorf("state of %s: %w", c.ID(), err)
+	}
+	oci, err := c.OCIState()
+	if err != nil {
+		return nil, fmt.Errorf("state of %s: %w", c.ID(), err)
+	}
+	s := &State{
+		Version:     oci.Version,
+		ID:          c.ID(),
+		Status:      string(oci.Status),
+		Bundle:      oci.Bundle,
+		Rootfs:      ls.Config.Rootfs,
+		Created:     ls.Created,
+		Annotations: oci.Annotations,
+		Owner:       r.owner(c.ID()),
+	}
+	if oci.Status != specs.StateStopped {
+		s.Pid = ls.InitProcessPid
+	}
+	return s, nil
+}
+
+// owner names the user that owns the container's state directory.
+func (r *Runtime) owner(id string) string {
+	fi, err := os.Stat(r.stateDir(id))
+	if err != nil {
+		return ""
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return ""
+	}
+	if u, err := user.LookupUid(int(st.Uid)); err == nil {
+		return u.Name
+	}
+	return "#" + strconv.Itoa(int(st.Uid))
+}
+
+// List returns the state of every container under the root, sorted by id.
+// A directory that holds no loadable container is skipped.
+func (r *Runtime) List() ([]State, error) {
+	entries, err := os.ReadDir(r.Root)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list: %w", err)
+	}
+	var out []State
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		c, err := libcontainer.Load(r.Root, e.Name())
+		if err != nil {
+			continue
+		}
+		s, err := r.stateOf(c)
+		if err != nil {
+			continue
+		}
+		out = append(out, *s)
+	}
+	return out, nil
+}
+
+// Processes returns the host pids of every process in the container's
+// cgroup.
+func (r *Runtime) Processes(id string) ([]int, error) {
+	c, err := r.load(id)
+	if err != nil {
+		return nil, err
+	}
+	pids, err := c.Processes()
+	if err != nil {
+		return nil, fmt.Errorf("ps %s: %w", id, err)
+	}
+	return pids, nil
+}
+
+// Pause freezes every process of the container.
+func (r *Runtime) Pause(id string) error {
+	c, err := r.load(id)
+	if err != nil {
+		return err
+	}
+	return c.Pause()
+}
+
+// Resume thaws a paused container.
+func (r *Runtime) Resume(id string) error {
+	c, err := r.load(id)
+	if err != nil {
+		return err
+	}
+	return c.Resume()
+}
+
+// cgroupOf opens the cgroup manager of an existing container.
+func cgroupOf(c *libcontainer.Container) (cgroups.Manager, error) {
+	st, err := c.State()
+	if err != nil {
+		return nil, err
+	}
+	cfg := c.Config()
+	return manager.NewWithPaths(cfg.Cgroups, st.CgroupPaths)
+}

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/configs"
+	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
@@ -92,7 +94,9 @@ func (r *Runtime) launch(ctx context.Context, id string, o CreateOpts, run bool)
 	}
 	process.Init = true
 	process.LogLevel = strconv.Itoa(int(logrus.GetLevel()))
-	hooks := takeHooks(cfg)
+	late := takeLateRlimits(process)
+	sc := &sidecar{Process: spec.Process}
+	takeHooks(cfg, spec.Hooks, sc)
 
 	if err := r.ensureRoot(); err != nil {
 		return -1, err
@@ -111,7 +115,7 @@ func (r *Runtime) launch(ctx context.Context, id string, o CreateOpts, run bool)
 			destroyQuietly(c)
 		}
 	}()
-	if err := r.writeSidecar(id, &sidecar{Hooks: hooks, Process: spec.Process}); err != nil {
+	if err := r.writeSidecar(id, sc); err != nil {
 		return -1, err
 	}
 
@@ -157,6 +161,10 @@ func (r *Runtime) launch(ctx context.Context, id string, o CreateOpts, run bool)
 		killProcess(process)
 		return -1, err
 	}
+	if err := setRlimits(pid, late); err != nil {
+		killProcess(process)
+		return -1, err
+	}
 	if err := writePidFile(o.PidFile, pid); err != nil {
 		killProcess(process)
 		return -1, err
@@ -164,7 +172,7 @@ func (r *Runtime) launch(ctx context.Context, id string, o CreateOpts, run bool)
 	if !run {
 		return 0, nil
 	}
-	if err := r.release(c, hooks); err != nil {
+	if err := r.release(c, sc.Poststart); err != nil {
 		killProcess(process)
 		return -1, err
 	}
@@ -206,20 +214,20 @@ func (r *Runtime) Start(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return r.release(c, sc.Hooks)
+	return r.release(c, sc.Poststart)
 }
 
 // release opens the exec fifo, which lets the init exec the user process.
-func (r *Runtime) release(c *libcontainer.Container, hooks configs.Hooks) error {
+func (r *Runtime) release(c *libcontainer.Container, poststart []specs.Hook) error {
 	if err := c.Exec(); err != nil {
 		return fmt.Errorf("start %s: %w", c.ID(), err)
 	}
-	if len(hooks[configs.Poststart]) > 0 {
+	if len(poststart) > 0 {
 		state, err := c.OCIState()
 		if err != nil {
 			return fmt.Errorf("start %s: %w", c.ID(), err)
 		}
-		runHooksWarn(hooks, configs.Poststart, state)
+		runHooksWarn("poststart", poststart, state)
 	}
 	return nil
 }
@@ -262,6 +270,35 @@ func preserveFDs(p *libcontainer.Process, n int) error {
 			return fmt.Errorf("--preserve-fds: fd %d is not open: %w", fd, err)
 		}
 		p.ExtraFiles = append(p.ExtraFiles, os.NewFile(uintptr(fd), "preserved-fd-"+strconv.Itoa(fd)))
+	}
+	return nil
+}
+
+// lateRlimits are applied only once the init has loaded seccomp and is
+// waiting to exec: the Go init reserves over a gigabyte of address space,
+// so an address-space or data limit set earlier makes its own allocations
+// (libseccomp's among them) fail.
+var lateRlimits = []int{unix.RLIMIT_AS, unix.RLIMIT_DATA}
+
+func takeLateRlimits(p *libcontainer.Process) []configs.Rlimit {
+	var late, early []configs.Rlimit
+	for _, rl := range p.Rlimits {
+		if slices.Contains(lateRlimits, rl.Type) {
+			late = append(late, rl)
+		} else {
+			early = append(early, rl)
+		}
+	}
+	p.Rlimits = early
+	return late
+}
+
+func setRlimits(pid int, limits []configs.Rlimit) error {
+	for _, rl := range limits {
+		lim := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}
+		if err := unix.Prlimit(pid, rl.Type, &lim, nil); err != nil {
+			return fmt.Errorf("set rlimit %d of %d: %w", rl.Type, pid, err)
+		}
 	}
 	return nil
 }

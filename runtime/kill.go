@@ -11,6 +11,7 @@ import (
 	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/configs"
+	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -155,10 +156,10 @@ func (r *Runtime) destroyContainer(c *libcontainer.Container) error {
 	if err := c.Destroy(); err != nil {
 		return fmt.Errorf("delete %s: %w", c.ID(), err)
 	}
-	if len(sc.Hooks[configs.Poststop]) > 0 && stateErr == nil {
-		state.Status = "stopped"
+	if len(sc.Poststop) > 0 && stateErr == nil {
+		state.Status = specs.StateStopped
 		state.Pid = 0
-		runHooksWarn(sc.Hooks, configs.Poststop, state)
+		runHooksWarn("poststop", sc.Poststop, state)
 	}
 	return nil
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runtime-spec/specs-go"
-	"github.com/sirupsen/logrus"
 )
 
 // sidecarName is our own state file, next to libcontainer's state.json.
@@ -22,7 +21,8 @@ type sidecar struct {
 	// Hooks that we run ourselves rather than libcontainer: poststart after
 	// the user process was started (libcontainer runs it during create) and
 	// poststop without stopping at the first failure, both as the spec says.
-	Hooks configs.Hooks `json:"hooks,omitempty"`
+	Poststart []specs.Hook `json:"poststart,omitempty"`
+	Poststop  []specs.Hook `json:"poststop,omitempty"`
 	// Process is config.json's process as it was at create: exec starts
 	// from it, and config.json may have changed since.
 	Process *specs.Process `json:"process,omitempty"`
@@ -64,24 +64,21 @@ func (r *Runtime) readSidecar(id string) (*sidecar, error) {
 	return s, nil
 }
 
-// takeHooks moves the hooks we run ourselves out of libcontainer's config.
-func takeHooks(cfg *configs.Config) configs.Hooks {
-	own := configs.Hooks{}
-	for _, name := range []configs.HookName{configs.Poststart, configs.Poststop} {
-		if len(cfg.Hooks[name]) > 0 {
-			own[name] = cfg.Hooks[name]
-			delete(cfg.Hooks, name)
-		}
+// takeHooks gives the hooks libcontainer runs in this process to runHook,
+// and takes poststart and poststop out of its hands altogether.
+func takeHooks(cfg *configs.Config, h *specs.Hooks, sc *sidecar) {
+	if h == nil || cfg.Hooks == nil {
+		return
 	}
-	return own
-}
-
-// runHooksWarn runs every hook in the list. A failing hook is logged and the
-// rest still run: the spec makes poststart and poststop failures warnings.
-func runHooksWarn(hooks configs.Hooks, name configs.HookName, state *specs.State) {
-	for i, h := range hooks[name] {
-		if err := h.Run(state); err != nil {
-			logrus.Warnf("%s hook #%d: %v", name, i, err)
-		}
+	delete(cfg.Hooks, configs.Prestart)
+	delete(cfg.Hooks, configs.CreateRuntime)
+	delete(cfg.Hooks, configs.Poststart)
+	delete(cfg.Hooks, configs.Poststop)
+	if len(h.Prestart) > 0 {
+		cfg.Hooks[configs.Prestart] = hostHooks(h.Prestart)
 	}
+	if len(h.CreateRuntime) > 0 {
+		cfg.Hooks[configs.CreateRuntime] = hostHooks(h.CreateRuntime)
+	}
+	sc.Poststart, sc.Poststop = h.Poststart, h.Poststop
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/opencontainers/runc/libcontainer/configs"
 	lcspecconv "github.com/opencontainers/runc/libcontainer/specconv"
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 )
 
 // Options are the runtime flags that shape a container's configuration.
@@ -26,6 +27,16 @@ func Config(spec *specs.Spec, bundle string, opts Options) (*configs.Config, err
 	if err := os.Chdir(bundle); err != nil {
 		return nil, fmt.Errorf("bundle: %w", err)
 	}
+	if spec.Linux != nil {
+		for i := range spec.Linux.Devices {
+			// major:minor mean nothing for a FIFO (the spec requires them
+			// only for c, b and u), and libcontainer would compare them
+			// with the 0:0 that mknod gives one.
+			if d := &spec.Linux.Devices[i]; d.Type == "p" {
+				d.Major, d.Minor = 0, 0
+			}
+		}
+	}
 	cfg, err := lcspecconv.CreateLibcontainerConfig(&lcspecconv.CreateOpts{
 		CgroupName:       opts.ID,
 		UseSystemdCgroup: opts.SystemdCgroup,
@@ -37,6 +48,14 @@ func Config(spec *specs.Spec, bundle string, opts Options) (*configs.Config, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("config.json: %w", err)
+	}
+	for _, m := range cfg.Mounts {
+		// The kernel ignores filesystem options on a bind mount; runc 1.1
+		// accepted them silently and bundles in the wild still carry them.
+		if m.IsBind() && m.Data != "" {
+			logrus.Debugf("mount %s: ignoring filesystem options %q on a bind mount", m.Destination, m.Data)
+			m.Data = ""
+		}
 	}
 	return cfg, nil
 }

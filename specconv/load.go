@@ -90,7 +90,8 @@ func describeJSONError(data []byte, err error) error {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
-		line, col := position(data, syn.Offset)
+		// Offset counts the bytes read, including the offending one.
+		line, col := position(data, max(syn.Offset-1, 0))
 		return fmt.Errorf("invalid JSON at line %d, column %d: %s", line, col, syn.Error())
 	case errors.As(err, &typ):
 		field := typ.Field

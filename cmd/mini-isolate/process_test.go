@@ -1,0 +1,333 @@
+package main_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/mini-isolate/mini-isolate/internal/testutil"
+)
+
+// recvPty accepts one connection on the console socket and returns the pty
+// master that arrives on it, checking the handshake containerd relies on:
+// one message, a non-empty payload, exactly one fd.
+func recvPty(t *testing.T, ln *net.UnixListener) *os.File {
+	t.Helper()
+	_ = ln.SetDeadline(time.Now().Add(10 * time.Second))
+	conn, err := ln.AcceptUnix()
+	if err != nil {
+		t.Fatalf("accept on console socket: %v", err)
+	}
+	defer conn.Close()
+	buf := make([]byte, 4096)
+	oob := make([]byte, unix.CmsgSpace(4*4))
+	n, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
+	if err != nil {
+		t.Fatalf("read console socket: %v", err)
+	}
+	if n == 0 {
+		t.Error("console socket message has an empty payload")
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("console socket: %d control messages (%v), want 1", len(msgs), err)
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		t.Fatalf("console socket: %d fds (%v), want 1", len(fds), err)
+	}
+	return os.NewFile(uintptr(fds[0]), string(buf[:n]))
+}
+
+func TestConsoleSocket(t *testing.T) {
+	r := testutil.NewRunner(t)
+	idTty1 := r.ID("tty1")
+	idTty2 := r.ID("tty2")
+	bundle := testutil.Bundle(t, []string{"sh", "-c", "test -t 0 && test -t 1 && echo tty-ok; tty; read line; echo got:$line"}, func(s *specs.Spec) {
+		s.Process.Terminal = true
+	})
+	sock := filepath.Join(t.TempDir(), "console.sock")
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan *os.File, 1)
+	go func() { got <- recvPty(t, ln) }()
+
+	r.MustRun("create", "--bundle", bundle, "--console-socket", sock, idTty1)
+	master := <-got
+	defer master.Close()
+	if _, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN); err != nil {
+		t.Fatalf("received fd is not a pty master: %v", err)
+	}
+	r.MustRun("start", idTty1)
+	if _, err := master.Write([]byte("hello\n")); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	buf := make([]byte, 1024)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "got:hello") && time.Now().Before(deadline) {
+		_ = master.SetReadDeadline(time.Now().Add(time.Second))
+		n, _ := master.Read(buf)
+		out.Write(buf[:n])
+	}
+	if !strings.Contains(out.String(), "tty-ok") {
+		t.Errorf("stdin/stdout are not a terminal in the container: %q", out.String())
+	}
+	if !regexp.MustCompile(`/dev/(pts/\d+|console)`).MatchString(out.String()) {
+		t.Errorf("tty(1) printed no terminal name: %q", out.String())
+	}
+	if !strings.Contains(out.String(), "got:hello") {
+		t.Errorf("input through the pty did not reach the process: %q", out.String())
+	}
+	r.WaitStatus(idTty1, specs.StateStopped, 5*time.Second)
+	r.MustRun("delete", idTty1)
+
+	// A terminal without a socket cannot work detached; no state is left.
+	res := r.Run("create", "--bundle", bundle, idTty2)
+	if res.Code == 0 || !strings.Contains(res.Stderr, "console socket") {
+		t.Errorf("create of a tty container without --console-socket: exit %d, %q", res.Code, res.Stderr)
+	}
+	if res := r.Run("state", idTty2); res.Code == 0 {
+		t.Error("a failed create left a container behind")
+	}
+}
+
+func TestExec(t *testing.T) {
+	r := testutil.NewRunner(t)
+	idEx := r.ID("ex")
+	bundle := testutil.Bundle(t, []string{"sleep", "1000"}, func(s *specs.Spec) {
+		s.Process.Env = append(s.Process.Env, "FROM_CONFIG=yes")
+	})
+	createWithOutput(t, r, bundle, idEx)
+	r.MustRun("start", idEx)
+
+	t.Run("attached", func(t *testing.T) {
+		r := r.For(t)
+		res := r.Run("exec", idEx, "sh", "-c", "echo hi $FROM_CONFIG $EXTRA; pwd; exit 5")
+		if res.Code != 5 {
+			t.Fatalf("exit %d, want 5\nstderr: %s", res.Code, res.Stderr)
+		}
+		if res.Stdout != "hi yes\n/\n" {
+			t.Errorf("stdout %q", res.Stdout)
+		}
+		res = r.Run("exec", "--env", "EXTRA=x", "--cwd", "/tmp", idEx, "sh", "-c", "echo $EXTRA; pwd")
+		if res.Stdout != "x\n/tmp\n" {
+			t.Errorf("exec --env --cwd: stdout %q stderr %q", res.Stdout, res.Stderr)
+		}
+	})
+	t.Run("detached", func(t *testing.T) {
+		r := r.For(t)
+		pidFile := filepath.Join(t.TempDir(), "exec.pid")
+		r.MustRun("exec", "--detach", "--pid-file", pidFile, idEx, "sleep", "999")
+		text := readFile(t, pidFile)
+		if !regexp.MustCompile(`^[0-9]+$`).MatchString(text) {
+			t.Fatalf("pid file %q is not bare digits", text)
+		}
+		pid, _ := strconv.Atoi(text)
+		if err := syscall.Kill(pid, 0); err != nil {
+			t.Fatalf("detached exec process %d is not running: %v", pid, err)
+		}
+		found := false
+		for _, p := range psPids(t, r, idEx) {
+			found = found || p == pid
+		}
+		if !found {
+			t.Errorf("exec process %d is not in the container's cgroup", pid)
+		}
+	})
+	t.Run("process file", func(t *testing.T) {
+		r := r.For(t)
+		p := specs.Process{
+			Args: []string{"sh", "-c", "echo $ONLY; id -u"},
+			Env:  []string{"ONLY=from-file", "PATH=/bin"},
+			Cwd:  "/",
+			User: specs.User{UID: 65534, GID: 65534},
+		}
+		data, _ := json.Marshal(p)
+		path := filepath.Join(t.TempDir(), "process.json")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		res := r.MustRun("exec", "--process", path, idEx)
+		if res.Stdout != "from-file\n65534\n" {
+			t.Errorf("stdout %q", res.Stdout)
+		}
+	})
+	t.Run("missing executable", func(t *testing.T) {
+		r := r.For(t)
+		res := r.Run("exec", idEx, "/no/such/program")
+		if res.Code != 255 {
+			t.Errorf("exit %d, want 255", res.Code)
+		}
+		if !strings.Contains(res.Stderr, "no such file or directory") {
+			t.Errorf("stderr %q lacks runc's \"no such file or directory\"", res.Stderr)
+		}
+		res = r.Run("exec", idEx, "nosuchprogram")
+		if !strings.Contains(res.Stderr, "executable file not found in $PATH") {
+			t.Errorf("stderr %q lacks runc's \"executable file not found in $PATH\"", res.Stderr)
+		}
+	})
+
+	r.MustRun("kill", idEx, "KILL")
+	r.WaitStatus(idEx, specs.StateStopped, 5*time.Second)
+	res := r.Run("exec", idEx, "true")
+	if res.Code == 0 || !strings.Contains(res.Stderr, "stopped") {
+		t.Errorf("exec in a stopped container: exit %d, %q", res.Code, res.Stderr)
+	}
+}
+
+func TestCreateMissingExecutable(t *testing.T) {
+	r := testutil.NewRunner(t)
+	idMissing := r.ID("missing")
+	for _, tc := range []struct{ arg, want string }{
+		{"/no/such/program", "no such file or directory"},
+		{"nosuchprogram", "executable file not found in $PATH"},
+	} {
+		bundle := testutil.Bundle(t, []string{tc.arg}, nil)
+		res := r.Run("create", "--bundle", bundle, idMissing)
+		if res.Code == 0 || !strings.Contains(res.Stderr, tc.want) {
+			t.Errorf("create with %s: exit %d, stderr %q, want %q", tc.arg, res.Code, res.Stderr, tc.want)
+		}
+		if res := r.Run("state", idMissing); res.Code == 0 {
+			t.Errorf("create with %s left a container behind", tc.arg)
+		}
+		if dirs := testutil.CgroupDirs(idMissing); len(dirs) > 0 {
+			t.Errorf("create with %s left cgroups: %v", tc.arg, dirs)
+		}
+	}
+}
+
+func TestPauseResume(t *testing.T) {
+	r := testutil.NewRunner(t)
+	idPr := r.ID("pr")
+	bundle := testutil.Bundle(t, []string{"sh", "-c", "while true; do echo tick; sleep 0.01; done"}, nil)
+	out := createWithOutput(t, r, bundle, idPr)
+	r.MustRun("start", idPr)
+	size := func() int { return len(readFile(t, out)) }
+	testutil.Eventually(t, 5*time.Second, "output", func() bool { return size() > 0 })
+
+	r.MustRun("pause", idPr)
+	if s := r.State(idPr); s.Status != specs.ContainerState("paused") {
+		t.Fatalf("after pause: status %q", s.Status)
+	}
+	frozen := size()
+	time.Sleep(300 * time.Millisecond)
+	if size() != frozen {
+		t.Fatalf("a paused container kept writing: %d -> %d bytes", frozen, size())
+	}
+	if res := r.Run("exec", idPr, "true"); res.Code == 0 || !strings.Contains(res.Stderr, "paused") {
+		t.Errorf("exec in a paused container: exit %d, %q", res.Code, res.Stderr)
+	}
+
+	r.MustRun("resume", idPr)
+	if s := r.State(idPr); s.Status != specs.StateRunning {
+		t.Fatalf("after resume: status %q", s.Status)
+	}
+	testutil.Eventually(t, 5*time.Second, "output after resume", func() bool { return size() > frozen })
+	if res := r.Run("resume", idPr); res.Code == 0 {
+		t.Error("resume of a running container succeeded")
+	}
+
+	// delete --force must also work on a paused container.
+	r.MustRun("pause", idPr)
+	r.MustRun("delete", "--force", idPr)
+	if dirs := testutil.CgroupDirs(idPr); len(dirs) > 0 {
+		t.Errorf("cgroups left after deleting a paused container: %v", dirs)
+	}
+}
+
+// cgroupValue reads a cgroup file of a container from whichever hierarchy
+// holds it.
+func cgroupValue(t *testing.T, pid int, files ...string) string {
+	t.Helper()
+	for _, dir := range testutil.CgroupDirsOf(pid) {
+		for _, f := range files {
+			if data, err := os.ReadFile(filepath.Join(dir, f)); err == nil {
+				return strings.TrimSpace(string(data))
+			}
+		}
+	}
+	t.Fatalf("no cgroup file %v for process %d", files, pid)
+	return ""
+}
+
+func TestUpdate(t *testing.T) {
+	r := testutil.NewRunner(t)
+	idUp := r.ID("up")
+	limit := int64(128 << 20)
+	bundle := testutil.Bundle(t, []string{"sleep", "1000"}, func(s *specs.Spec) {
+		pids := int64(100)
+		s.Linux.Resources.Memory = &specs.LinuxMemory{Limit: &limit}
+		s.Linux.Resources.Pids = &specs.LinuxPids{Limit: &pids}
+	})
+	createWithOutput(t, r, bundle, idUp)
+	r.MustRun("start", idUp)
+	pid := r.State(idUp).Pid
+	mem := func() string { return cgroupValue(t, pid, "memory.limit_in_bytes", "memory.max") }
+	pids := func() string { return cgroupValue(t, pid, "pids.max") }
+	if got := mem(); got != strconv.FormatInt(limit, 10) {
+		t.Fatalf("memory limit from config.json: %s", got)
+	}
+
+	r.MustRun("update", "--memory", "64m", idUp)
+	if got := mem(); got != strconv.Itoa(64<<20) {
+		t.Errorf("after --memory 64m: %s", got)
+	}
+
+	// Docker sends explicit zeros for what it does not change.
+	cmd := r.Command(t.Context(), "update", "--resources", "-", idUp)
+	cmd.Stdin = strings.NewReader(`{"memory":{"limit":0,"reservation":0,"kernel":0},"cpu":{"shares":512,"quota":0,"period":0},"blockIO":{"weight":0},"pids":{"limit":42}}`)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("update --resources -: %v\n%s", err, out)
+	}
+	if got := mem(); got != strconv.Itoa(64<<20) {
+		t.Errorf("a zero memory limit changed the limit to %s", got)
+	}
+	if got := pids(); got != "42" {
+		t.Errorf("pids.max %s, want 42", got)
+	}
+	if got := cgroupValue(t, pid, "cpu.shares", "cpu.weight"); got != "512" && got != "20" {
+		t.Errorf("cpu shares %s, want 512 (v1) or its v2 weight", got)
+	}
+
+	for _, bad := range [][]string{
+		{"update", "--memory", "lots", idUp},
+		{"update", "--pids-limit", "-7", idUp},
+	} {
+		if res := r.Run(bad...); res.Code == 0 {
+			t.Errorf("%v succeeded", bad)
+		}
+	}
+}
+
+func TestPidFileRelative(t *testing.T) {
+	r := testutil.NewRunner(t)
+	idRel := r.ID("rel")
+	bundle := testutil.Bundle(t, []string{"sleep", "1000"}, nil)
+	dir := t.TempDir()
+	cmd := exec.Command(r.Bin, "--root", r.Root, "create", "--bundle", bundle, "--pid-file", "rel.pid", idRel)
+	cmd.Dir = dir
+	// The container keeps create's stdio: no pipes, or Run would wait for it.
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	// Relative to the caller's directory, not to the bundle.
+	if got, want := readFile(t, filepath.Join(dir, "rel.pid")), strconv.Itoa(r.State(idRel).Pid); got != want {
+		t.Errorf("pid file %q, state pid %s", got, want)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/configs"
@@ -219,10 +220,21 @@ func (r *Runtime) Start(ctx context.Context, id string) error {
 
 // release opens the exec fifo, which lets the init exec the user process.
 func (r *Runtime) release(c *libcontainer.Container, poststart []specs.Hook) error {
+	var pid int
+	var initExe string
+	if len(poststart) > 0 {
+		if st, err := c.State(); err == nil {
+			pid = st.InitProcessPid
+			initExe, _ = os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+		}
+	}
 	if err := c.Exec(); err != nil {
 		return fmt.Errorf("start %s: %w", c.ID(), err)
 	}
 	if len(poststart) > 0 {
+		// The spec runs poststart after the user process was executed; the
+		// fifo only tells us the init is on its way to execve.
+		waitExec(pid, initExe, time.Second)
 		state, err := c.OCIState()
 		if err != nil {
 			return fmt.Errorf("start %s: %w", c.ID(), err)
@@ -301,4 +313,21 @@ func setRlimits(pid int, limits []configs.Rlimit) error {
 		}
 	}
 	return nil
+}
+
+// waitExec waits until process pid no longer runs the executable initExe,
+// or is gone, or the timeout passes.
+func waitExec(pid int, initExe string, timeout time.Duration) {
+	if pid <= 0 || initExe == "" {
+		return
+	}
+	link := fmt.Sprintf("/proc/%d/exe", pid)
+	deadline := time.Now().Add(timeout)
+	for wait := 50 * time.Microsecond; time.Now().Before(deadline); wait = min(2*wait, 5*time.Millisecond) {
+		exe, err := os.Readlink(link)
+		if err != nil || exe != initExe {
+			return
+		}
+		time.Sleep(wait)
+	}
 }

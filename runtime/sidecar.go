@@ -74,8 +74,9 @@ func takeHooks(cfg *configs.Config, h *specs.Hooks, sc *sidecar) {
 	delete(cfg.Hooks, configs.CreateRuntime)
 	delete(cfg.Hooks, configs.Poststart)
 	delete(cfg.Hooks, configs.Poststop)
-	if len(h.Prestart) > 0 {
-		cfg.Hooks[configs.Prestart] = hostHooks(h.Prestart)
+	//lint:ignore SA1019 runtimes must still run prestart hooks.
+	if prestart := h.Prestart; len(prestart) > 0 {
+		cfg.Hooks[configs.Prestart] = hostHooks(prestart)
 	}
 	if len(h.CreateRuntime) > 0 {
 		cfg.Hooks[configs.CreateRuntime] = hostHooks(h.CreateRuntime)

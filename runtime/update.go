@@ -50,7 +50,7 @@ func applyResources(dst *cgroups.Resources, res *specs.LinuxResources) {
 		if m.CheckBeforeUpdate != nil {
 			dst.MemoryCheckBeforeUpdate = *m.CheckBeforeUpdate
 		}
-		//nolint:staticcheck // Kernel memory is deprecated; we only say it is ignored.
+		//lint:ignore SA1019 kernel memory is deprecated; we only say it is ignored.
 		if (m.Kernel != nil && *m.Kernel != 0) || (m.KernelTCP != nil && *m.KernelTCP != 0) {
 			logrus.Debug("update: kernel memory limits are not supported and are ignored")
 		}

@@ -165,6 +165,7 @@ func validateHooks(h *specs.Hooks) error {
 		name  string
 		hooks []specs.Hook
 	}{
+		//lint:ignore SA1019 runtimes must still run prestart hooks.
 		{"prestart", h.Prestart}, {"createRuntime", h.CreateRuntime}, {"createContainer", h.CreateContainer},
 		{"startContainer", h.StartContainer}, {"poststart", h.Poststart}, {"poststop", h.Poststop},
 	}

@@ -91,6 +91,7 @@ func TestBadConfig(t *testing.T) {
 			s.Linux.Resources.Memory = &specs.LinuxMemory{Limit: &v}
 		}), []string{"linux.resources.memory.limit"}},
 		{"relative hook path", spec(func(s *specs.Spec) {
+			//lint:ignore SA1019 prestart hooks are still part of the spec.
 			s.Hooks = &specs.Hooks{Prestart: []specs.Hook{{Path: "sh"}}}
 		}), []string{"hooks.prestart[0].path"}},
 		{"unknown seccomp action", spec(func(s *specs.Spec) {

@@ -42,6 +42,7 @@ func TestHookOrder(t *testing.T) {
 	bundle := testutil.Bundle(t, []string{"sh", "-c", "touch " + marker + "; sleep 1000"}, func(s *specs.Spec) {
 		s.Root.Readonly = false
 		s.Hooks = &specs.Hooks{
+			//lint:ignore SA1019 prestart hooks are still part of the spec.
 			Prestart:        []specs.Hook{logHook(log, "prestart", 0)},
 			CreateRuntime:   []specs.Hook{logHook(log, "createRuntime", 0)},
 			CreateContainer: []specs.Hook{logHook(log, "createContainer", 0)},
@@ -86,6 +87,7 @@ func TestHookFailures(t *testing.T) {
 		{
 			name: "prestart fails",
 			hooks: func(log string) *specs.Hooks {
+				//lint:ignore SA1019 prestart hooks are still part of the spec.
 				return &specs.Hooks{Prestart: []specs.Hook{logHook(log, "prestart-1", 1), logHook(log, "prestart-2", 0)}}
 			},
 			createFails: true,
@@ -95,6 +97,7 @@ func TestHookFailures(t *testing.T) {
 			name: "prestart times out",
 			hooks: func(log string) *specs.Hooks {
 				h := specs.Hook{Path: "/bin/sh", Args: []string{"sh", "-c", "sleep 30"}, Timeout: &timeout}
+				//lint:ignore SA1019 prestart hooks are still part of the spec.
 				return &specs.Hooks{Prestart: []specs.Hook{h}}
 			},
 			createFails: true,
@@ -167,6 +170,7 @@ func TestHookStdinState(t *testing.T) {
 	}
 	bundle := testutil.Bundle(t, []string{"true"}, func(s *specs.Spec) {
 		s.Annotations = map[string]string{"org.example.a": "b"}
+		//lint:ignore SA1019 prestart hooks are still part of the spec.
 		s.Hooks = &specs.Hooks{Prestart: []specs.Hook{save("prestart")}, Poststop: []specs.Hook{save("poststop")}}
 	})
 	createWithOutput(t, r, bundle, idHs)

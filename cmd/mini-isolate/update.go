@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -74,7 +75,7 @@ func updateResources(c *cli.Context) (*specs.LinuxResources, error) {
 		}
 	}
 	if c.IsSet("l3-cache-schema") || c.IsSet("mem-bw-schema") {
-		return nil, fmt.Errorf("Intel RDT is not available on this host")
+		return nil, errors.New("intel RDT is not available on this host")
 	}
 	mem := func() *specs.LinuxMemory {
 		if res.Memory == nil {

@@ -25,7 +25,7 @@ deps:
 unit: deps build
 	MINI_ISOLATE_BINARY=$(CURDIR)/$(BIN) $(GO) test -tags "$(BUILDTAGS)" -count=1 -timeout 30m ./...
 
-test: unit conformance
+test: lint unit conformance
 
 # Built first, then run, so that its exit status (1: regressions against
 # runc, 2: setup error) reaches make unchanged.

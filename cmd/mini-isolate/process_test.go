@@ -331,3 +331,89 @@ func TestPidFileRelative(t *testing.T) {
 		t.Errorf("pid file %q, state pid %s", got, want)
 	}
 }
+
+func TestListPsEvents(t *testing.T) {
+	r := testutil.NewRunner(t)
+	id := r.ID("info")
+	bundle := testutil.Bundle(t, []string{"sleep", "1000"}, nil)
+	createWithOutput(t, r, bundle, id)
+
+	var list []struct {
+		ID     string `json:"id"`
+		Pid    int    `json:"pid"`
+		Status string `json:"status"`
+		Bundle string `json:"bundle"`
+	}
+	if err := json.Unmarshal([]byte(r.MustRun("list", "--format", "json").Stdout), &list); err != nil {
+		t.Fatalf("list --format json: %v", err)
+	}
+	if len(list) != 1 || list[0].ID != id || list[0].Status != "created" || list[0].Bundle != bundle || list[0].Pid == 0 {
+		t.Errorf("list --format json: %+v", list)
+	}
+	if got := r.MustRun("list", "-q").Stdout; got != id+"\n" {
+		t.Errorf("list -q: %q", got)
+	}
+	table := r.MustRun("list").Stdout
+	if !strings.HasPrefix(table, "ID") || !strings.Contains(table, id) || !strings.Contains(table, "created") {
+		t.Errorf("list table:\n%s", table)
+	}
+
+	r.MustRun("start", id)
+	pid := r.State(id).Pid
+	ps := r.MustRun("ps", id).Stdout
+	lines := strings.Split(strings.TrimSpace(ps), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "PID") || !strings.Contains(lines[1], strconv.Itoa(pid)) || !strings.Contains(lines[1], "sleep 1000") {
+		t.Errorf("ps table:\n%s", ps)
+	}
+	if got := r.MustRun("ps", id, "-o", "pid,comm").Stdout; !strings.Contains(got, strconv.Itoa(pid)) || !strings.Contains(got, "sleep") {
+		t.Errorf("ps with ps(1) options:\n%s", got)
+	}
+
+	var ev struct {
+		Type string `json:"type"`
+		ID   string `json:"id"`
+		Data struct {
+			Pids struct {
+				Current uint64 `json:"current"`
+			} `json:"pids"`
+			Memory struct {
+				Usage struct {
+					Usage uint64 `json:"usage"`
+				} `json:"usage"`
+			} `json:"memory"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(r.MustRun("events", "--stats", id).Stdout), &ev); err != nil {
+		t.Fatalf("events --stats: %v", err)
+	}
+	if ev.Type != "stats" || ev.ID != id || ev.Data.Pids.Current != 1 || ev.Data.Memory.Usage.Usage == 0 {
+		t.Errorf("events --stats: %+v", ev)
+	}
+	// events without --stats streams until the container stops.
+	cmd := r.Command(t.Context(), "events", "--interval", "50ms", id)
+	outPath := filepath.Join(t.TempDir(), "events")
+	out, err := os.Create(outPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	cmd.Stdout = out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 5*time.Second, "two stats events", func() bool {
+		return strings.Count(readFile(t, outPath), `"type":"stats"`) >= 2
+	})
+	r.MustRun("kill", id, "KILL")
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("events after the container stopped: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Error("events kept running after the container stopped")
+	}
+}

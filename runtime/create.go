@@ -65,6 +65,7 @@ func (r *Runtime) launch(ctx context.Context, id string, o CreateOpts, run bool)
 	if err := ctx.Err(); err != nil {
 		return -1, err
 	}
+	logrus.Debugf("%s: loading bundle", map[bool]string{true: "run", false: "create"}[run])
 	if o.PidFile != "" {
 		abs, err := filepath.Abs(o.PidFile)
 		if err != nil {
@@ -150,9 +151,11 @@ func (r *Runtime) launch(ctx context.Context, id string, o CreateOpts, run bool)
 	}
 	defer stdio.close()
 
+	logrus.Debug("create: starting init")
 	if err := c.Start(process); err != nil {
 		return -1, err
 	}
+	logrus.Debug("create: init waits for start")
 	if err := stdio.started(); err != nil {
 		killProcess(process)
 		return -1, err
@@ -180,13 +183,16 @@ func (r *Runtime) launch(ctx context.Context, id string, o CreateOpts, run bool)
 	if detach {
 		return 0, nil
 	}
+	logrus.Debug("run: process started")
 	status, err = relay.wait(process, stdio)
 	if err != nil {
 		killProcess(process)
 		return -1, err
 	}
+	logrus.Debugf("run: process exited with status %d", status)
 	if !o.Keep {
 		r.destroy(c)
+		logrus.Debug("run: container deleted")
 	}
 	return status, nil
 }

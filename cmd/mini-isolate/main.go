@@ -9,6 +9,7 @@ import (
 	"os"
 	goruntime "runtime"
 	"strings"
+	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
@@ -96,7 +97,7 @@ func configureLogging(c *cli.Context) error {
 	}
 	switch f := c.String("log-format"); f {
 	case "", "text":
-		logrus.SetFormatter(&logrus.TextFormatter{DisableColors: true, FullTimestamp: true})
+		logrus.SetFormatter(&logrus.TextFormatter{DisableColors: true, FullTimestamp: true, TimestampFormat: time.RFC3339Nano})
 	case "json":
 		logrus.SetFormatter(&logrus.JSONFormatter{})
 	default:

@@ -3,10 +3,12 @@ SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(PATH)
 
 GO        ?= go
-BUILDTAGS ?= seccomp
+# Static, as runc is released: the judge init runs from this binary inside
+# sandboxes whose root filesystem has no C library.
+BUILDTAGS ?= seccomp netgo osusergo
 BIN       := bin/mini-isolate
 COMMIT    ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
-LDFLAGS   := -X main.gitCommit=$(COMMIT)
+LDFLAGS   := -X main.gitCommit=$(COMMIT) -extldflags -static
 GOBUILD   := CGO_ENABLED=1 $(GO) build -trimpath -tags "$(BUILDTAGS)" -ldflags "$(LDFLAGS)"
 
 .PHONY: all build deps test unit conformance demo bench lint clean FORCE

@@ -16,6 +16,8 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
+	"github.com/mini-isolate/mini-isolate/runtime/meta"
+	"github.com/mini-isolate/mini-isolate/runtime/supervise"
 	"github.com/mini-isolate/mini-isolate/specconv"
 )
 
@@ -41,6 +43,11 @@ type CreateOpts struct {
 	Detach bool
 	// Keep leaves a finished container for `delete` (run only).
 	Keep bool
+
+	// Meta, when set, makes the container judged and names its report
+	// file ("-" for stdout); MetaFormat is isolate or json. Both override
+	// the annotations.
+	Meta, MetaFormat string
 }
 
 // Create builds the container and leaves its init blocked before exec, for
@@ -66,12 +73,14 @@ func (r *Runtime) launch(ctx context.Context, id string, o CreateOpts, run bool)
 		return -1, err
 	}
 	logrus.Debugf("%s: loading bundle", map[bool]string{true: "run", false: "create"}[run])
-	if o.PidFile != "" {
-		abs, err := filepath.Abs(o.PidFile)
-		if err != nil {
-			return -1, fmt.Errorf("pid file: %w", err)
+	for _, p := range []*string{&o.PidFile, &o.Meta} {
+		if *p != "" && *p != "-" {
+			abs, err := filepath.Abs(*p)
+			if err != nil {
+				return -1, err
+			}
+			*p = abs
 		}
-		o.PidFile = abs
 	}
 	// Fail before touching anything when the id is taken.
 	if _, err := os.Stat(filepath.Join(r.stateDir(id), "state.json")); err == nil {
@@ -81,6 +90,16 @@ func (r *Runtime) launch(ctx context.Context, id string, o CreateOpts, run bool)
 	if err != nil {
 		return -1, err
 	}
+	judge, err := judgeOf(spec, &o)
+	if err != nil {
+		return -1, err
+	}
+	// From here on a judged container that fails still gets a report.
+	defer func() {
+		if retErr != nil {
+			judgeFailure(judge, retErr)
+		}
+	}()
 	cfg, err := specconv.Config(spec, bundle, specconv.Options{
 		ID:            id,
 		SystemdCgroup: r.SystemdCgroup,
@@ -96,8 +115,24 @@ func (r *Runtime) launch(ctx context.Context, id string, o CreateOpts, run bool)
 	}
 	process.Init = true
 	process.LogLevel = strconv.Itoa(int(logrus.GetLevel()))
+	if err := preserveFDs(process, o.PreserveFDs); err != nil {
+		return -1, err
+	}
+	var js *judgeSetup
+	if judge != nil {
+		if err := r.ensureRoot(); err != nil {
+			return -1, err
+		}
+		if js, err = prepareJudge(judge, spec, cfg, process, o.PreserveFDs, r.Root); err != nil {
+			return -1, err
+		}
+		defer js.close()
+	}
 	late := takeLateRlimits(process)
 	sc := &sidecar{Process: spec.Process}
+	if js != nil {
+		sc.Judge = js.state
+	}
 	takeHooks(cfg, spec.Hooks, sc)
 
 	if err := r.ensureRoot(); err != nil {
@@ -127,9 +162,6 @@ func (r *Runtime) launch(ctx context.Context, id string, o CreateOpts, run bool)
 		relay = newSignalRelay()
 		defer relay.stop()
 	}
-	if err := preserveFDs(process, o.PreserveFDs); err != nil {
-		return -1, err
-	}
 	if o.PidfdSocket != "" {
 		closeSock, err := dialPidfdSocket(process, o.PidfdSocket)
 		if err != nil {
@@ -137,17 +169,22 @@ func (r *Runtime) launch(ctx context.Context, id string, o CreateOpts, run bool)
 		}
 		defer closeSock()
 	}
-	rootUID, err := cfg.HostRootUID()
-	if err != nil {
-		return -1, err
-	}
-	rootGID, err := cfg.HostRootGID()
-	if err != nil {
-		return -1, err
-	}
-	stdio, err := setupStdio(process, o.Stdio, spec.Process.Terminal, detach, o.ConsoleSocket, rootUID, rootGID)
-	if err != nil {
-		return -1, err
+	stdio := &stdioSetup{}
+	if js != nil && js.state.Capture {
+		// The supervisor relays stdout and stderr and counts them.
+		process.Stdin, process.Stdout, process.Stderr = o.Stdio.In, js.outW, js.errW
+	} else {
+		rootUID, err := cfg.HostRootUID()
+		if err != nil {
+			return -1, err
+		}
+		rootGID, err := cfg.HostRootGID()
+		if err != nil {
+			return -1, err
+		}
+		if stdio, err = setupStdio(process, o.Stdio, spec.Process.Terminal, detach, o.ConsoleSocket, rootUID, rootGID); err != nil {
+			return -1, err
+		}
 	}
 	defer stdio.close()
 
@@ -156,6 +193,9 @@ func (r *Runtime) launch(ctx context.Context, id string, o CreateOpts, run bool)
 		return -1, err
 	}
 	logrus.Debug("create: init waits for start")
+	if js != nil {
+		js.started()
+	}
 	if err := stdio.started(); err != nil {
 		killProcess(process)
 		return -1, err
@@ -168,6 +208,24 @@ func (r *Runtime) launch(ctx context.Context, id string, o CreateOpts, run bool)
 	if err := setRlimits(pid, late); err != nil {
 		killProcess(process)
 		return -1, err
+	}
+	var sup *supervise.Supervisor
+	if js != nil {
+		if detach {
+			supPid, err := r.spawnSupervisor(id, js, o.Stdio)
+			if err != nil {
+				killProcess(process)
+				return -1, err
+			}
+			sc.Judge.SupervisorPid = supPid
+			if err := r.writeSidecar(id, sc); err != nil {
+				killProcess(process)
+				return -1, err
+			}
+		} else if sup, err = superviseForeground(c, js, o.Stdio); err != nil {
+			killProcess(process)
+			return -1, err
+		}
 	}
 	if err := writePidFile(o.PidFile, pid); err != nil {
 		killProcess(process)
@@ -184,12 +242,22 @@ func (r *Runtime) launch(ctx context.Context, id string, o CreateOpts, run bool)
 		return 0, nil
 	}
 	logrus.Debug("run: process started")
+	var report chan *meta.Result
+	if sup != nil {
+		report = make(chan *meta.Result, 1)
+		go func() { report <- sup.Wait(ctx) }()
+	}
 	status, err = relay.wait(process, stdio)
 	if err != nil {
 		killProcess(process)
 		return -1, err
 	}
 	logrus.Debugf("run: process exited with status %d", status)
+	if sup != nil {
+		res := <-report
+		sup.Close()
+		r.finishJudge(id, js.state, res)
+	}
 	if !o.Keep {
 		r.destroy(c)
 		logrus.Debug("run: container deleted")
@@ -227,11 +295,11 @@ func (r *Runtime) Start(ctx context.Context, id string) error {
 // release opens the exec fifo, which lets the init exec the user process.
 func (r *Runtime) release(c *libcontainer.Container, poststart []specs.Hook) error {
 	var pid int
-	var initExe string
+	var initCmd string
 	if len(poststart) > 0 {
 		if st, err := c.State(); err == nil {
 			pid = st.InitProcessPid
-			initExe, _ = os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+			initCmd = cmdline(pid)
 		}
 	}
 	if err := c.Exec(); err != nil {
@@ -240,7 +308,7 @@ func (r *Runtime) release(c *libcontainer.Container, poststart []specs.Hook) err
 	if len(poststart) > 0 {
 		// The spec runs poststart after the user process was executed; the
 		// fifo only tells us the init is on its way to execve.
-		waitExec(pid, initExe, time.Second)
+		waitExec(pid, initCmd, time.Second)
 		state, err := c.OCIState()
 		if err != nil {
 			return fmt.Errorf("start %s: %w", c.ID(), err)
@@ -321,19 +389,22 @@ func setRlimits(pid int, limits []configs.Rlimit) error {
 	return nil
 }
 
-// waitExec waits until process pid no longer runs the executable initExe,
-// or is gone, or the timeout passes.
-func waitExec(pid int, initExe string, timeout time.Duration) {
-	if pid <= 0 || initExe == "" {
+// waitExec waits until process pid no longer runs the command line
+// initCmd (that of libcontainer's init), or is gone, or the timeout passes.
+func waitExec(pid int, initCmd string, timeout time.Duration) {
+	if pid <= 0 || initCmd == "" {
 		return
 	}
-	link := fmt.Sprintf("/proc/%d/exe", pid)
 	deadline := time.Now().Add(timeout)
 	for wait := 50 * time.Microsecond; time.Now().Before(deadline); wait = min(2*wait, 5*time.Millisecond) {
-		exe, err := os.Readlink(link)
-		if err != nil || exe != initExe {
+		if cmdline(pid) != initCmd {
 			return
 		}
 		time.Sleep(wait)
 	}
+}
+
+func cmdline(pid int) string {
+	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	return string(data)
 }

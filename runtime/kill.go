@@ -152,6 +152,7 @@ func (r *Runtime) destroyContainer(c *libcontainer.Container) error {
 	if err != nil {
 		sc = &sidecar{}
 	}
+	waitSupervisor(sc)
 	state, stateErr := c.OCIState()
 	if err := c.Destroy(); err != nil {
 		return fmt.Errorf("delete %s: %w", c.ID(), err)

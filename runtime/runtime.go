@@ -31,6 +31,9 @@ type Runtime struct {
 	// SystemdCgroup makes cgroupsPath "slice:prefix:name" and asks systemd
 	// to create the cgroups.
 	SystemdCgroup bool
+	// SupervisorArgs are the global flags (logging) a detached supervisor
+	// is started with.
+	SupervisorArgs []string
 }
 
 // New returns a Runtime rooted at root (DefaultRoot when empty). The root

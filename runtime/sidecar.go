@@ -26,6 +26,8 @@ type sidecar struct {
 	// Process is config.json's process as it was at create: exec starts
 	// from it, and config.json may have changed since.
 	Process *specs.Process `json:"process,omitempty"`
+	// Judge is set for a judged container.
+	Judge *judgeState `json:"judge,omitempty"`
 }
 
 func (r *Runtime) writeSidecar(id string, s *sidecar) error {

@@ -13,6 +13,8 @@ import (
 	"github.com/opencontainers/cgroups/manager"
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/mini-isolate/mini-isolate/runtime/meta"
 )
 
 // State is what `state` prints: the OCI state (ociVersion, id, status, pid,
@@ -27,6 +29,8 @@ type State struct {
 	Created     time.Time         `json:"created"`
 	Annotations map[string]string `json:"annotations,omitempty"`
 	Owner       string            `json:"owner"`
+	// Judge is the report of a judged container once it has stopped.
+	Judge *meta.Result `json:"judge,omitempty"`
 }
 
 // State returns the current state of container id.
@@ -59,6 +63,8 @@ func (r *Runtime) stateOf(c *libcontainer.Container) (*State, error) {
 	}
 	if oci.Status != specs.StateStopped {
 		s.Pid = ls.InitProcessPid
+	} else {
+		s.Judge = r.judgeResult(c.ID())
 	}
 	return s, nil
 }

@@ -13,7 +13,20 @@ import (
 
 // newRuntime builds the runtime from the global flags.
 func newRuntime(c *cli.Context) (*runtime.Runtime, error) {
-	return runtime.New(c.String("root"), c.Bool("systemd-cgroup"))
+	rt, err := runtime.New(c.String("root"), c.Bool("systemd-cgroup"))
+	if err != nil {
+		return nil, err
+	}
+	// A detached supervisor logs where this command does.
+	for _, name := range []string{"log", "log-format"} {
+		if v := c.String(name); v != "" {
+			rt.SupervisorArgs = append(rt.SupervisorArgs, "--"+name, v)
+		}
+	}
+	if c.Bool("debug") {
+		rt.SupervisorArgs = append(rt.SupervisorArgs, "--debug")
+	}
+	return rt, nil
 }
 
 // checkArgs enforces a command's positional argument count with one line.
@@ -38,6 +51,8 @@ var createFlags = []cli.Flag{
 	&cli.BoolFlag{Name: "no-pivot", Usage: "do not use pivot_root (for a rootfs on ramfs)"},
 	&cli.BoolFlag{Name: "no-new-keyring", Usage: "do not give the container its own session keyring"},
 	&cli.IntFlag{Name: "preserve-fds", Usage: "pass `N` extra fds (3..3+N-1) to the container"},
+	&cli.StringFlag{Name: "meta", Usage: "judge the container and write its report to `FILE` (- for stdout)"},
+	&cli.StringFlag{Name: "meta-format", Usage: "format of the report: isolate or json"},
 }
 
 func createOpts(c *cli.Context) runtime.CreateOpts {
@@ -50,6 +65,8 @@ func createOpts(c *cli.Context) runtime.CreateOpts {
 		NoNewKeyring:  c.Bool("no-new-keyring"),
 		PreserveFDs:   c.Int("preserve-fds"),
 		Stdio:         runtime.OSStdio(),
+		Meta:          c.String("meta"),
+		MetaFormat:    c.String("meta-format"),
 	}
 }
 
@@ -179,6 +196,25 @@ var deleteCommand = &cli.Command{
 			return err
 		}
 		return rt.Delete(c.Context, c.Args().First(), c.Bool("force"))
+	},
+}
+
+// superviseCommand is the detached supervisor of a judged container;
+// create starts it, with its socket and readiness pipe as fds 3 and 4.
+var superviseCommand = &cli.Command{
+	Name:      "supervise",
+	Usage:     "supervise a judged container (started by create; not for direct use)",
+	ArgsUsage: "<container-id>",
+	Hidden:    true,
+	Action: func(c *cli.Context) error {
+		if err := checkArgs(c, 1, 1); err != nil {
+			return err
+		}
+		rt, err := newRuntime(c)
+		if err != nil {
+			return err
+		}
+		return rt.Supervise(background(c), c.Args().First())
 	},
 }
 

@@ -54,7 +54,7 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			createCommand, startCommand, runCommand, stateCommand, killCommand, deleteCommand,
 			listCommand, psCommand, execCommand, pauseCommand, resumeCommand, updateCommand,
-			eventsCommand, featuresCommand, specCommand,
+			eventsCommand, featuresCommand, specCommand, superviseCommand,
 		},
 	}
 	for _, c := range app.Commands {

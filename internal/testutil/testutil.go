@@ -42,7 +42,7 @@ var (
 
 // Binary returns the path of the mini-isolate binary under test:
 // $MINI_ISOLATE_BINARY when set (make test sets it), otherwise one built
-// once per test process with the seccomp tag.
+// once per test process the way make builds it: static, with seccomp.
 func Binary(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv("MINI_ISOLATE_BINARY"); p != "" {
@@ -60,7 +60,7 @@ func Binary(t testing.TB) string {
 			return
 		}
 		buildPath = filepath.Join(dir, "mini-isolate")
-		cmd := exec.Command("go", "build", "-tags", "seccomp", "-o", buildPath, "./cmd/mini-isolate")
+		cmd := exec.Command("go", "build", "-tags", "seccomp netgo osusergo", "-ldflags", "-extldflags -static", "-o", buildPath, "./cmd/mini-isolate")
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
 		if out, err := cmd.CombinedOutput(); err != nil {

@@ -1,0 +1,331 @@
+/*
+ * The judge init: PID 1 of a judged sandbox. It forks the submission so the
+ * submission is never PID 1, reaps everything, and reports the program's end
+ * to the supervisor outside the sandbox.
+ *
+ * It lives in the mini-isolate binary and runs from a constructor, before
+ * the Go runtime starts, when the binary is executed as
+ * "<anything> judge-init <socket-fd>". libcontainer executes it through
+ * /proc/self/exe of its own init, which is a sealed copy of our binary, so
+ * nothing in the sandbox can modify it.
+ *
+ * Signals: as PID 1 of its PID namespace the init only receives signals it
+ * has a handler for from inside the namespace, and it installs none, so the
+ * submission cannot kill it. It is not dumpable, so the submission (same
+ * uid) cannot ptrace it or open its /proc entries.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "judgeinit.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* Fds the supervisor may send with JI_RUN, in this order, as flagged. */
+#define JI_FD_STDIN 0x100
+#define JI_FD_STDOUT 0x200
+#define JI_FD_STDERR 0x400
+
+extern char **environ;
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int send_msg(int sock, uint32_t type, const void *body, uint32_t len)
+{
+	char buf[sizeof(struct ji_hdr) + 512];
+	struct ji_hdr h = {.type = type, .len = len};
+	ssize_t n;
+
+	if (len > sizeof(buf) - sizeof(h))
+		return -1;
+	memcpy(buf, &h, sizeof(h));
+	if (len)
+		memcpy(buf + sizeof(h), body, len);
+	do
+		n = send(sock, buf, sizeof(h) + len, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -1 : 0;
+}
+
+static void child_fail(int sock, uint32_t stage, int err, const char *detail)
+{
+	struct ji_fail f = {.stage = stage, .err = err};
+
+	snprintf(f.detail, sizeof(f.detail), "%s", detail ? detail : "");
+	send_msg(sock, JI_FAIL, &f, sizeof(f));
+	_exit(127);
+}
+
+/* Opens a redirection target as the sandbox user; never through a symlink. */
+static void redirect(int sock, const char *path, int target, int flags, uint32_t stage)
+{
+	int fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, 0666);
+
+	if (fd < 0)
+		child_fail(sock, stage, errno, path);
+	if (dup2(fd, target) < 0)
+		child_fail(sock, stage, errno, path);
+	close(fd);
+}
+
+struct run {
+	struct ji_run hdr;
+	struct ji_rlimit *rlimits;
+	const char *in, *out, *err, *cwd;
+	char **argv, **envp;
+	int fds[3]; /* received stdin, stdout, stderr, or -1 */
+};
+
+static void child_main(int sock, struct run *r)
+{
+	struct ji_hdr go;
+	ssize_t n;
+	uint32_t i;
+
+	/* The supervisor learns our host pid from this message's credentials. */
+	if (send_msg(sock, JI_READY, NULL, 0) < 0)
+		_exit(127);
+	do
+		n = recv(sock, &go, sizeof(go), 0);
+	while (n < 0 && errno == EINTR);
+	if (n != sizeof(go) || go.type != JI_GO)
+		_exit(127);
+
+	for (i = 0; i < 3; i++) {
+		if (r->fds[i] >= 0 && dup2(r->fds[i], (int)i) < 0)
+			child_fail(sock, JI_STAGE_SETUP, errno, "dup2");
+	}
+	if (*r->in)
+		redirect(sock, r->in, 0, O_RDONLY, JI_STAGE_STDIN);
+	if (*r->out)
+		redirect(sock, r->out, 1, O_WRONLY | O_CREAT | O_TRUNC, JI_STAGE_STDOUT);
+	if (r->hdr.flags & JI_STDERR_TO_STDOUT) {
+		if (dup2(1, 2) < 0)
+			child_fail(sock, JI_STAGE_STDERR, errno, "stdout");
+	} else if (*r->err) {
+		redirect(sock, r->err, 2, O_WRONLY | O_CREAT | O_TRUNC, JI_STAGE_STDERR);
+	}
+	if (*r->cwd && chdir(r->cwd) < 0)
+		child_fail(sock, JI_STAGE_CHDIR, errno, r->cwd);
+	for (i = 0; i < r->hdr.nrlimits; i++) {
+		struct rlimit rl = {.rlim_cur = r->rlimits[i].soft, .rlim_max = r->rlimits[i].hard};
+		char what[32];
+
+		if (setrlimit((int)r->rlimits[i].resource, &rl) < 0) {
+			snprintf(what, sizeof(what), "resource %u", r->rlimits[i].resource);
+			child_fail(sock, JI_STAGE_RLIMIT, errno, what);
+		}
+	}
+	/* Nothing but stdio and the fds the caller passes reaches the program. */
+	if (syscall(SYS_close_range, 3 + r->hdr.keep_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+		for (int fd = 3 + (int)r->hdr.keep_fds; fd < 1024; fd++)
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
+
+	struct ji_exec ex = {.mono_ns = mono_ns()};
+	send_msg(sock, JI_EXEC, &ex, sizeof(ex));
+	environ = r->envp;
+	execvp(r->argv[0], r->argv);
+	child_fail(sock, JI_STAGE_EXEC, errno, r->argv[0]);
+}
+
+/* Splits n NUL-terminated strings off *p, within end. */
+static int take_strings(char **p, char *end, char **out, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		char *nul = memchr(*p, '\0', (size_t)(end - *p));
+
+		if (!nul)
+			return -1;
+		out[i] = *p;
+		*p = nul + 1;
+	}
+	return 0;
+}
+
+/* Receives JI_RUN (and the fds sent with it). Returns 0, 1 on JI_QUIT or end of stream, -1 on a bad message. */
+static int recv_run(int sock, char *buf, struct run *r)
+{
+	union {
+		char b[CMSG_SPACE(3 * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = {.iov_base = buf, .iov_len = JI_MAX_MSG};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b)};
+	struct ji_hdr h;
+	int nfds = 0, fds[3] = {-1, -1, -1};
+	ssize_t n;
+
+	do
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return 1;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+			nfds = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+			if (nfds > 3)
+				return -1;
+			memcpy(fds, CMSG_DATA(c), (size_t)nfds * sizeof(int));
+		}
+	}
+	if ((size_t)n < sizeof(h))
+		return -1;
+	memcpy(&h, buf, sizeof(h));
+	if (h.type == JI_QUIT)
+		return 1;
+	if (h.type != JI_RUN || h.len != (size_t)n - sizeof(h) || h.len < sizeof(r->hdr))
+		return -1;
+
+	char *p = buf + sizeof(h), *end = buf + n;
+	memcpy(&r->hdr, p, sizeof(r->hdr));
+	p += sizeof(r->hdr);
+	if (r->hdr.nrlimits > JI_MAX_RLIMITS || r->hdr.nargs == 0 || r->hdr.nargs > 65536 || r->hdr.nenv > 65536)
+		return -1;
+	if ((size_t)(end - p) < r->hdr.nrlimits * sizeof(struct ji_rlimit))
+		return -1;
+	r->rlimits = (struct ji_rlimit *)(void *)p;
+	p += r->hdr.nrlimits * sizeof(struct ji_rlimit);
+
+	char *fixed[4];
+	r->argv = calloc(r->hdr.nargs + 1, sizeof(char *));
+	r->envp = calloc(r->hdr.nenv + 1, sizeof(char *));
+	if (!r->argv || !r->envp)
+		return -1;
+	if (take_strings(&p, end, fixed, 4) < 0 || take_strings(&p, end, r->argv, r->hdr.nargs) < 0 ||
+	    take_strings(&p, end, r->envp, r->hdr.nenv) < 0)
+		return -1;
+	r->in = fixed[0];
+	r->out = fixed[1];
+	r->err = fixed[2];
+	r->cwd = fixed[3];
+
+	int next = 0;
+	uint32_t want[3] = {JI_FD_STDIN, JI_FD_STDOUT, JI_FD_STDERR};
+	for (int i = 0; i < 3; i++) {
+		r->fds[i] = -1;
+		if ((r->hdr.flags & want[i]) && next < nfds)
+			r->fds[i] = fds[next++];
+	}
+	return next == nfds ? 0 : -1;
+}
+
+static int serve(int sock)
+{
+	char *buf = malloc(JI_MAX_MSG);
+	int last = 0;
+
+	if (!buf)
+		return 126;
+	for (;;) {
+		struct run r;
+		int rc, status = 0;
+		pid_t child, pid;
+		struct rusage ru, main_ru;
+
+		memset(&r, 0, sizeof(r));
+		rc = recv_run(sock, buf, &r);
+		if (rc != 0)
+			return rc > 0 ? last : 126;
+
+		child = fork();
+		if (child < 0) {
+			struct ji_fail f = {.stage = JI_STAGE_SETUP, .err = errno};
+			snprintf(f.detail, sizeof(f.detail), "fork");
+			send_msg(sock, JI_FAIL, &f, sizeof(f));
+			return 126;
+		}
+		if (child == 0)
+			child_main(sock, &r);
+		for (int i = 0; i < 3; i++) {
+			if (r.fds[i] >= 0)
+				close(r.fds[i]);
+		}
+		free(r.argv);
+		free(r.envp);
+
+		/*
+		 * Reap until nothing is left. Once the program itself has exited,
+		 * whatever it left behind is killed: nothing outlives a run.
+		 */
+		memset(&main_ru, 0, sizeof(main_ru));
+		for (;;) {
+			pid = wait4(-1, &rc, 0, &ru);
+			if (pid < 0) {
+				if (errno == EINTR)
+					continue;
+				break;
+			}
+			if (pid == child) {
+				status = rc;
+				main_ru = ru;
+				kill(-1, SIGKILL);
+			}
+		}
+
+		struct ji_exit ex = {
+		    .status = status,
+		    .utime_us = (uint64_t)main_ru.ru_utime.tv_sec * 1000000u + (uint64_t)main_ru.ru_utime.tv_usec,
+		    .stime_us = (uint64_t)main_ru.ru_stime.tv_sec * 1000000u + (uint64_t)main_ru.ru_stime.tv_usec,
+		    .maxrss_kb = (uint64_t)main_ru.ru_maxrss,
+		    .nvcsw = (uint64_t)main_ru.ru_nvcsw,
+		    .nivcsw = (uint64_t)main_ru.ru_nivcsw,
+		    .mono_ns = mono_ns(),
+		};
+		send_msg(sock, JI_EXIT, &ex, sizeof(ex));
+		if (WIFEXITED(status))
+			last = WEXITSTATUS(status);
+		else if (WIFSIGNALED(status))
+			last = 128 + WTERMSIG(status);
+		if (!(r.hdr.flags & JI_PERSIST))
+			return last;
+	}
+}
+
+__attribute__((constructor)) static void judge_init(int argc, char **argv, char **envp)
+{
+	(void)envp;
+	if (argc < 3 || strcmp(argv[1], "judge-init") != 0)
+		return;
+
+	char *end;
+	long sock = strtol(argv[2], &end, 10);
+	if (*end || sock < 3 || sock > 65535)
+		_exit(126);
+	/* kill(-1) below must only ever reach a sandbox's own processes. */
+	if (getpid() != 1) {
+		fprintf(stderr, "judge-init: must run as PID 1 of its own PID namespace\n");
+		_exit(126);
+	}
+
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* Start the program with a clean signal state, whatever we inherited. */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	fcntl((int)sock, F_SETFD, FD_CLOEXEC);
+
+	_exit(serve((int)sock));
+}

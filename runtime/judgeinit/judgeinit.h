@@ -1,0 +1,82 @@
+/*
+ * Wire format between the supervisor (outside the sandbox) and the judge
+ * init (PID 1 inside it). Messages travel over a SOCK_SEQPACKET socket, one
+ * record per message, in host byte order. protocol.go mirrors this file.
+ */
+#ifndef MINI_ISOLATE_JUDGEINIT_H
+#define MINI_ISOLATE_JUDGEINIT_H
+
+#include <stdint.h>
+
+/* Supervisor -> init. */
+#define JI_RUN 1  /* run one program: struct ji_run, then strings */
+#define JI_GO 2   /* the child sits in its cgroup: let it exec */
+#define JI_QUIT 3 /* no more runs: the init exits */
+
+/* Init (or its child before exec) -> supervisor. */
+#define JI_READY 16 /* child forked and waiting; carries SCM_CREDENTIALS */
+#define JI_EXEC 17  /* child is about to execve: struct ji_exec */
+#define JI_FAIL 18  /* child could not start the program: struct ji_fail */
+#define JI_EXIT 19  /* the program and all it started are gone: struct ji_exit */
+
+/* ji_run.flags */
+#define JI_STDERR_TO_STDOUT 0x1 /* dup stdout onto stderr after redirection */
+#define JI_PERSIST 0x2          /* keep serving runs after this one */
+
+#define JI_MAX_MSG (256 * 1024)
+#define JI_MAX_RLIMITS 16
+
+struct ji_hdr {
+	uint32_t type;
+	uint32_t len; /* bytes after the header */
+};
+
+struct ji_rlimit {
+	uint32_t resource;
+	uint32_t pad;
+	uint64_t soft, hard;
+};
+
+/*
+ * Followed by nrlimits struct ji_rlimit, then NUL-terminated strings:
+ * stdin, stdout, stderr (empty: inherit), cwd (empty: inherit), nargs
+ * arguments and nenv environment entries.
+ */
+struct ji_run {
+	uint32_t flags;
+	uint32_t keep_fds; /* fds 3 .. 3+keep_fds-1 pass to the program */
+	uint32_t nrlimits;
+	uint32_t nargs;
+	uint32_t nenv;
+	uint32_t pad;
+};
+
+struct ji_exec {
+	uint64_t mono_ns; /* CLOCK_MONOTONIC just before execve */
+};
+
+/* ji_fail.stage */
+#define JI_STAGE_STDIN 1
+#define JI_STAGE_STDOUT 2
+#define JI_STAGE_STDERR 3
+#define JI_STAGE_RLIMIT 4
+#define JI_STAGE_CHDIR 5
+#define JI_STAGE_EXEC 6
+#define JI_STAGE_SETUP 7
+
+struct ji_fail {
+	uint32_t stage;
+	int32_t err; /* errno */
+	char detail[256];
+};
+
+struct ji_exit {
+	int32_t status; /* wait status of the program */
+	uint32_t pad;
+	uint64_t utime_us, stime_us; /* rusage of the program and its reaped children */
+	uint64_t maxrss_kb;
+	uint64_t nvcsw, nivcsw;
+	uint64_t mono_ns; /* CLOCK_MONOTONIC once the last process was reaped */
+};
+
+#endif

@@ -1,0 +1,232 @@
+package judgeinit
+
+import (
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// startInit runs this test binary as the judge init, PID 1 of a new PID
+// namespace (the C constructor takes over before the Go runtime starts).
+func startInit(t *testing.T) (*Conn, *exec.Cmd) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the init runs in a new PID namespace")
+	}
+	conn, ct, err := NewPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("/proc/self/exe", Arg, "3")
+	cmd.ExtraFiles = []*os.File{ct}
+	cmd.Env = []string{"PATH=/usr/bin:/bin"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ct.Close()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		conn.Close()
+	})
+	return conn, cmd
+}
+
+func recv(t *testing.T, c *Conn, want EventType) *Event {
+	t.Helper()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	ev, err := c.Recv()
+	if err != nil {
+		t.Fatalf("recv: %v", err)
+	}
+	if ev.Type != want {
+		t.Fatalf("event %+v, want type %d", ev, want)
+	}
+	return ev
+}
+
+func TestRunProgram(t *testing.T) {
+	conn, cmd := startInit(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	before := Monotonic()
+	err := conn.SendRun(&Run{
+		Args:    []string{"sh", "-c", "echo $GREETING; echo err >&2; exit 7"},
+		Env:     []string{"GREETING=hello", "PATH=/usr/bin:/bin"},
+		Stdout:  out,
+		Stderr:  out + ".err",
+		Rlimits: []Rlimit{{Resource: unix.RLIMIT_CORE, Soft: 0, Hard: 0}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := recv(t, conn, Ready)
+	if ready.Pid <= 1 || ready.Pid == cmd.Process.Pid {
+		t.Fatalf("ready from pid %d, want the child's host pid (init is %d)", ready.Pid, cmd.Process.Pid)
+	}
+	if err := conn.SendGo(); err != nil {
+		t.Fatal(err)
+	}
+	ex := recv(t, conn, Exec)
+	if ex.Mono < before || ex.Mono > Monotonic() {
+		t.Errorf("exec time %v outside [%v, now]", ex.Mono, before)
+	}
+	exit := recv(t, conn, Exited)
+	if !exit.Status.Exited() || exit.Status.ExitStatus() != 7 {
+		t.Errorf("status %v, want exit 7", exit.Status)
+	}
+	if exit.Mono < ex.Mono {
+		t.Errorf("exit at %v before exec at %v", exit.Mono, ex.Mono)
+	}
+	if exit.MaxRSSKB <= 0 {
+		t.Errorf("max rss %d", exit.MaxRSSKB)
+	}
+	if data, _ := os.ReadFile(out); string(data) != "hello\n" {
+		t.Errorf("stdout %q", data)
+	}
+	if data, _ := os.ReadFile(out + ".err"); string(data) != "err\n" {
+		t.Errorf("stderr %q", data)
+	}
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := conn.Recv(); !errors.Is(err, io.EOF) {
+		t.Errorf("after a one-shot run the init should be gone: %v", err)
+	}
+	if err := cmd.Wait(); err == nil || cmd.ProcessState.ExitCode() != 7 {
+		t.Errorf("init exit %v, want the program's status 7", err)
+	}
+}
+
+func TestFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		run   Run
+		stage int
+		errno syscall.Errno
+	}{
+		{"missing program", Run{Args: []string{"/no/such/program"}}, StageExec, unix.ENOENT},
+		{"program not in PATH", Run{Args: []string{"nosuchprogram"}, Env: []string{"PATH=/bin"}}, StageExec, unix.ENOENT},
+		{"missing stdin", Run{Args: []string{"true"}, Stdin: "/no/such/input"}, StageStdin, unix.ENOENT},
+		{"bad cwd", Run{Args: []string{"true"}, Cwd: "/no/such/dir"}, StageChdir, unix.ENOENT},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, _ := startInit(t)
+			if err := conn.SendRun(&tc.run); err != nil {
+				t.Fatal(err)
+			}
+			recv(t, conn, Ready)
+			if err := conn.SendGo(); err != nil {
+				t.Fatal(err)
+			}
+			ev, err := conn.Recv()
+			for err == nil && ev.Type == Exec {
+				ev, err = conn.Recv()
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Type != Failed || ev.Stage != tc.stage || ev.Errno != tc.errno {
+				t.Fatalf("event %+v (%s), want stage %d errno %v", ev, ev.Describe(), tc.stage, tc.errno)
+			}
+			exit := recv(t, conn, Exited)
+			if exit.Status.ExitStatus() != 127 {
+				t.Errorf("status %v, want 127", exit.Status)
+			}
+		})
+	}
+}
+
+func TestSymlinkRedirectRefused(t *testing.T) {
+	conn, _ := startInit(t)
+	dir := t.TempDir()
+	target := filepath.Join(dir, "target")
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.SendRun(&Run{Args: []string{"true"}, Stdout: link}); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, conn, Ready)
+	_ = conn.SendGo()
+	ev := recv(t, conn, Failed)
+	if ev.Stage != StageStdout || ev.Errno != unix.ELOOP {
+		t.Errorf("event %+v, want stdout ELOOP", ev)
+	}
+	if _, err := os.Lstat(target); !os.IsNotExist(err) {
+		t.Error("the redirection followed the symlink")
+	}
+}
+
+func TestPersistentRunsAndOrphans(t *testing.T) {
+	conn, _ := startInit(t)
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "orphan")
+	for i := 0; i < 3; i++ {
+		// The program leaves a background child that would write the
+		// marker later; the init must kill it when the program exits.
+		err := conn.SendRun(&Run{
+			Args:    []string{"sh", "-c", "(sleep 0.3; touch " + marker + ") & exit " + string(rune('0'+i))},
+			Env:     []string{"PATH=/usr/bin:/bin"},
+			Persist: true,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recv(t, conn, Ready)
+		_ = conn.SendGo()
+		recv(t, conn, Exec)
+		exit := recv(t, conn, Exited)
+		if exit.Status.ExitStatus() != i {
+			t.Errorf("run %d: status %v", i, exit.Status)
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("a background child outlived its run")
+	}
+	if err := conn.SendQuit(); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conn.Recv(); !errors.Is(err, io.EOF) {
+		t.Errorf("after quit: %v", err)
+	}
+}
+
+func TestRefusesOutsidePIDNamespace(t *testing.T) {
+	_, ct, err := NewPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ct.Close()
+	cmd := exec.Command("/proc/self/exe", Arg, "3")
+	cmd.ExtraFiles = []*os.File{ct}
+	out, err := cmd.CombinedOutput()
+	if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 126 || !strings.Contains(string(out), "PID 1") {
+		t.Errorf("judge init outside a PID namespace: %v %q", err, out)
+	}
+}
+
+func TestEncodeLimits(t *testing.T) {
+	if _, _, err := (&Run{}).encode(); err == nil {
+		t.Error("a run without args was accepted")
+	}
+	if _, _, err := (&Run{Args: []string{"a\x00b"}}).encode(); err == nil {
+		t.Error("a NUL byte in an argument was accepted")
+	}
+	if _, _, err := (&Run{Args: []string{"x"}, Rlimits: make([]Rlimit, maxRlimits+1)}).encode(); err == nil {
+		t.Error("too many rlimits were accepted")
+	}
+	if _, _, err := (&Run{Args: []string{strings.Repeat("x", maxMsg)}}).encode(); err == nil {
+		t.Error("an oversized request was accepted")
+	}
+}

@@ -1,0 +1,379 @@
+// Package judgeinit is the judge init, PID 1 of a judged sandbox, and the
+// supervisor's side of the socket it talks over. The init itself is C in
+// judgeinit.c: it runs from a constructor of the mini-isolate binary,
+// before the Go runtime starts, when the binary is executed with Arg.
+package judgeinit
+
+// #include "judgeinit.h"
+import "C"
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Arg is the argument that makes the binary run the judge init: it is
+// executed as "<path> judge-init <socket fd>".
+const Arg = "judge-init"
+
+// Message types; judgeinit.h has the layouts.
+const (
+	msgRun   = C.JI_RUN
+	msgGo    = C.JI_GO
+	msgQuit  = C.JI_QUIT
+	msgReady = C.JI_READY
+	msgExec  = C.JI_EXEC
+	msgFail  = C.JI_FAIL
+	msgExit  = C.JI_EXIT
+
+	flagStderrToStdout = C.JI_STDERR_TO_STDOUT
+	flagPersist        = C.JI_PERSIST
+	flagFdStdin        = 0x100
+	flagFdStdout       = 0x200
+	flagFdStderr       = 0x400
+
+	maxMsg     = C.JI_MAX_MSG
+	maxRlimits = C.JI_MAX_RLIMITS
+)
+
+// Fail stages, as the init reports them.
+const (
+	StageStdin  = C.JI_STAGE_STDIN
+	StageStdout = C.JI_STAGE_STDOUT
+	StageStderr = C.JI_STAGE_STDERR
+	StageRlimit = C.JI_STAGE_RLIMIT
+	StageChdir  = C.JI_STAGE_CHDIR
+	StageExec   = C.JI_STAGE_EXEC
+	StageSetup  = C.JI_STAGE_SETUP
+)
+
+type hdr struct {
+	Type uint32
+	Len  uint32
+}
+
+type runHdr struct {
+	Flags    uint32
+	KeepFDs  uint32
+	NRlimits uint32
+	NArgs    uint32
+	NEnv     uint32
+	Pad      uint32
+}
+
+type wireRlimit struct {
+	Resource uint32
+	Pad      uint32
+	Soft     uint64
+	Hard     uint64
+}
+
+type wireFail struct {
+	Stage  uint32
+	Err    int32
+	Detail [256]byte
+}
+
+type wireExit struct {
+	Status   int32
+	Pad      uint32
+	UtimeUs  uint64
+	StimeUs  uint64
+	MaxRSSKB uint64
+	Nvcsw    uint64
+	Nivcsw   uint64
+	MonoNs   uint64
+}
+
+// Rlimit is a resource limit the init sets on the program just before exec.
+type Rlimit struct {
+	Resource int    `json:"resource"`
+	Soft     uint64 `json:"soft"`
+	Hard     uint64 `json:"hard"`
+}
+
+// Run describes one program for the init to start.
+type Run struct {
+	Args []string `json:"args"`
+	Env  []string `json:"env,omitempty"`
+	// Cwd is changed into after the redirections are opened ("" keeps the
+	// init's directory).
+	Cwd string `json:"cwd,omitempty"`
+	// Stdin, Stdout and Stderr are paths opened inside the sandbox, as the
+	// sandbox user, without following symlinks ("" inherits the init's).
+	Stdin          string `json:"stdin,omitempty"`
+	Stdout         string `json:"stdout,omitempty"`
+	Stderr         string `json:"stderr,omitempty"`
+	StderrToStdout bool   `json:"stderrToStdout,omitempty"`
+	// Files are sent with the request and become the program's stdin,
+	// stdout and stderr when not nil (before the path redirections).
+	Files [3]*os.File `json:"-"`
+	// KeepFDs passes fds 3 .. 3+KeepFDs-1 of the init to the program.
+	KeepFDs int      `json:"keepFDs,omitempty"`
+	Rlimits []Rlimit `json:"rlimits,omitempty"`
+	// Persist keeps the init serving further runs after this one.
+	Persist bool `json:"persist,omitempty"`
+}
+
+func (r *Run) encode() ([]byte, []int, error) {
+	if len(r.Args) == 0 || r.Args[0] == "" {
+		return nil, nil, errors.New("judge init: no program to run")
+	}
+	if len(r.Rlimits) > maxRlimits {
+		return nil, nil, fmt.Errorf("judge init: %d rlimits, at most %d", len(r.Rlimits), maxRlimits)
+	}
+	h := runHdr{KeepFDs: uint32(r.KeepFDs), NRlimits: uint32(len(r.Rlimits)), NArgs: uint32(len(r.Args)), NEnv: uint32(len(r.Env))}
+	if r.StderrToStdout {
+		h.Flags |= flagStderrToStdout
+	}
+	if r.Persist {
+		h.Flags |= flagPersist
+	}
+	var fds []int
+	for i, f := range r.Files {
+		if f != nil {
+			h.Flags |= flagFdStdin << i
+			fds = append(fds, int(f.Fd()))
+		}
+	}
+	var body bytes.Buffer
+	_ = binary.Write(&body, binary.NativeEndian, h)
+	for _, rl := range r.Rlimits {
+		_ = binary.Write(&body, binary.NativeEndian, wireRlimit{Resource: uint32(rl.Resource), Soft: rl.Soft, Hard: rl.Hard})
+	}
+	strs := append([]string{r.Stdin, r.Stdout, r.Stderr, r.Cwd}, r.Args...)
+	strs = append(strs, r.Env...)
+	for _, s := range strs {
+		if bytes.IndexByte([]byte(s), 0) >= 0 {
+			return nil, nil, fmt.Errorf("judge init: %q contains a NUL byte", s)
+		}
+		body.WriteString(s)
+		body.WriteByte(0)
+	}
+	msg := frame(msgRun, body.Bytes())
+	if len(msg) > maxMsg {
+		return nil, nil, fmt.Errorf("judge init: request of %d bytes is over the %d byte limit", len(msg), maxMsg)
+	}
+	return msg, fds, nil
+}
+
+func frame(typ uint32, body []byte) []byte {
+	var b bytes.Buffer
+	_ = binary.Write(&b, binary.NativeEndian, hdr{Type: typ, Len: uint32(len(body))})
+	b.Write(body)
+	return b.Bytes()
+}
+
+// EventType says what an Event reports.
+type EventType int
+
+// Events from the init, in the order a run produces them.
+const (
+	// Ready: the child is forked and waits for Go; Pid is its host pid.
+	Ready EventType = iota + 1
+	// Exec: the child is about to exec the program at Mono.
+	Exec
+	// Failed: the child could not start the program.
+	Failed
+	// Exited: the program and all it started are gone.
+	Exited
+)
+
+// Event is one message from the init or its child.
+type Event struct {
+	Type EventType
+	// Pid is the sender's pid in our PID namespace, from the kernel.
+	Pid int
+	// Mono is CLOCK_MONOTONIC when the event happened (Exec, Exited).
+	Mono time.Duration
+	// Failed.
+	Stage  int
+	Errno  syscall.Errno
+	Detail string
+	// Exited.
+	Status        unix.WaitStatus
+	User, System  time.Duration
+	MaxRSSKB      int64
+	Nvcsw, Nivcsw int64
+}
+
+// Conn is the supervisor's end of the init's socket.
+type Conn struct {
+	c *net.UnixConn
+}
+
+// NewPair makes the socket: Conn for the supervisor, and the file to pass
+// to the sandbox (its fd number inside becomes the init's argument).
+func NewPair() (*Conn, *os.File, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("judge init socket: %w", err)
+	}
+	// The kernel then stamps every message with the sender's pid, as seen
+	// from here: that is how the child's host pid reaches us.
+	if err := unix.SetsockoptInt(fds[0], unix.SOL_SOCKET, unix.SO_PASSCRED, 1); err != nil {
+		unix.Close(fds[0])
+		unix.Close(fds[1])
+		return nil, nil, fmt.Errorf("judge init socket: %w", err)
+	}
+	sup := os.NewFile(uintptr(fds[0]), "judge-supervisor")
+	conn, err := FileConn(sup)
+	sup.Close()
+	if err != nil {
+		unix.Close(fds[1])
+		return nil, nil, err
+	}
+	return conn, os.NewFile(uintptr(fds[1]), "judge-init"), nil
+}
+
+// FileConn wraps an inherited supervisor end (a detached supervisor gets
+// it as an extra file). f may be closed afterwards.
+func FileConn(f *os.File) (*Conn, error) {
+	c, err := net.FileConn(f)
+	if err != nil {
+		return nil, fmt.Errorf("judge init socket: %w", err)
+	}
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		c.Close()
+		return nil, errors.New("judge init socket: not a unix socket")
+	}
+	return &Conn{c: uc}, nil
+}
+
+// File returns a duplicate of the socket, to hand to another process.
+func (c *Conn) File() (*os.File, error) {
+	return c.c.File()
+}
+
+// Close closes the supervisor's end.
+func (c *Conn) Close() error {
+	return c.c.Close()
+}
+
+// SendRun asks the init to start a program.
+func (c *Conn) SendRun(r *Run) error {
+	msg, fds, err := r.encode()
+	if err != nil {
+		return err
+	}
+	var oob []byte
+	if len(fds) > 0 {
+		oob = unix.UnixRights(fds...)
+	}
+	if _, _, err := c.c.WriteMsgUnix(msg, oob, nil); err != nil {
+		return fmt.Errorf("judge init: send run: %w", err)
+	}
+	return nil
+}
+
+// SendGo releases a Ready child to exec the program.
+func (c *Conn) SendGo() error {
+	_, err := c.c.Write(frame(msgGo, nil))
+	return err
+}
+
+// SendQuit tells a persistent init to exit.
+func (c *Conn) SendQuit() error {
+	_, err := c.c.Write(frame(msgQuit, nil))
+	return err
+}
+
+// SetDeadline bounds the next Recv.
+func (c *Conn) SetDeadline(t time.Time) error {
+	return c.c.SetReadDeadline(t)
+}
+
+// Recv reads the next event. It returns io.EOF once the init is gone and
+// no one else holds the other end.
+func (c *Conn) Recv() (*Event, error) {
+	buf := make([]byte, 1024)
+	oob := make([]byte, unix.CmsgSpace(unix.SizeofUcred))
+	n, oobn, _, _, err := c.c.ReadMsgUnix(buf, oob)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, io.EOF
+	}
+	ev := &Event{}
+	if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
+		for _, m := range msgs {
+			if cred, err := unix.ParseUnixCredentials(&m); err == nil {
+				ev.Pid = int(cred.Pid)
+			}
+		}
+	}
+	r := bytes.NewReader(buf[:n])
+	var h hdr
+	if err := binary.Read(r, binary.NativeEndian, &h); err != nil || int(h.Len) != r.Len() {
+		return nil, fmt.Errorf("judge init: malformed message of %d bytes", n)
+	}
+	switch h.Type {
+	case msgReady:
+		ev.Type = Ready
+	case msgExec:
+		var mono uint64
+		if err := binary.Read(r, binary.NativeEndian, &mono); err != nil {
+			return nil, fmt.Errorf("judge init: exec message: %w", err)
+		}
+		ev.Type, ev.Mono = Exec, time.Duration(mono)
+	case msgFail:
+		var f wireFail
+		if err := binary.Read(r, binary.NativeEndian, &f); err != nil {
+			return nil, fmt.Errorf("judge init: fail message: %w", err)
+		}
+		ev.Type, ev.Stage, ev.Errno = Failed, int(f.Stage), syscall.Errno(f.Err)
+		ev.Detail = string(bytes.TrimRight(f.Detail[:], "\x00"))
+	case msgExit:
+		var x wireExit
+		if err := binary.Read(r, binary.NativeEndian, &x); err != nil {
+			return nil, fmt.Errorf("judge init: exit message: %w", err)
+		}
+		ev.Type = Exited
+		ev.Status = unix.WaitStatus(x.Status)
+		ev.User = time.Duration(x.UtimeUs) * time.Microsecond
+		ev.System = time.Duration(x.StimeUs) * time.Microsecond
+		ev.MaxRSSKB = int64(x.MaxRSSKB)
+		ev.Nvcsw, ev.Nivcsw = int64(x.Nvcsw), int64(x.Nivcsw)
+		ev.Mono = time.Duration(x.MonoNs)
+	default:
+		return nil, fmt.Errorf("judge init: unknown message type %d", h.Type)
+	}
+	return ev, nil
+}
+
+// Monotonic is CLOCK_MONOTONIC, the clock the init's timestamps use.
+func Monotonic() time.Duration {
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return time.Duration(ts.Nano())
+}
+
+// Describe turns a Failed event into the message a report shows.
+func (e *Event) Describe() string {
+	switch e.Stage {
+	case StageStdin:
+		return fmt.Sprintf("open stdin %q: %v", e.Detail, e.Errno)
+	case StageStdout:
+		return fmt.Sprintf("open stdout %q: %v", e.Detail, e.Errno)
+	case StageStderr:
+		return fmt.Sprintf("open stderr %q: %v", e.Detail, e.Errno)
+	case StageRlimit:
+		return fmt.Sprintf("set %s: %v", e.Detail, e.Errno)
+	case StageChdir:
+		return fmt.Sprintf("chdir %q: %v", e.Detail, e.Errno)
+	case StageExec:
+		return fmt.Sprintf("execve(%q): %v", e.Detail, e.Errno)
+	}
+	return fmt.Sprintf("%s: %v", e.Detail, e.Errno)
+}

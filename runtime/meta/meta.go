@@ -1,0 +1,227 @@
+// Package meta is the judge's report of one run: the verdict, times,
+// memory and process counts, in isolate's key:value format or as JSON,
+// written atomically.
+package meta
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// Status is the verdict of a run.
+type Status string
+
+// Verdicts. OK is written as no status line in isolate's format, as isolate
+// does.
+const (
+	OK            Status = "OK"
+	RuntimeError  Status = "RE" // exited with a non-zero status
+	Signaled      Status = "SG" // died of a signal
+	TimedOut      Status = "TO" // CPU or wall-time limit
+	MemoryLimit   Status = "ML" // killed by the OOM killer
+	OutputLimit   Status = "OL" // wrote more than the output limit
+	InternalError Status = "XX" // the sandbox itself failed
+)
+
+// Limit names, as reported in the "limit" key.
+const (
+	LimitTime     = "time"
+	LimitWallTime = "wall-time"
+	LimitMemory   = "memory"
+	LimitOutput   = "output"
+)
+
+// Formats of the report file.
+const (
+	FormatIsolate = "isolate"
+	FormatJSON    = "json"
+)
+
+// Result is everything the report says about one run.
+type Result struct {
+	Status  Status `json:"status"`
+	Message string `json:"message,omitempty"`
+	// Killed is set when the supervisor killed the program.
+	Killed bool `json:"killed"`
+	// Limit names the limit that decided the verdict, if any.
+	Limit    string `json:"limit,omitempty"`
+	ExitCode *int   `json:"exitcode,omitempty"`
+	ExitSig  *int   `json:"exitsig,omitempty"`
+
+	// CPU time of every process of the run, from the cgroup.
+	Time       time.Duration `json:"-"`
+	TimeUser   time.Duration `json:"-"`
+	TimeSystem time.Duration `json:"-"`
+	// Wall time from the exec of the program until its last process was gone.
+	TimeWall time.Duration `json:"-"`
+
+	MaxRSSKB     int64 `json:"max-rss"`
+	CgMemKB      int64 `json:"cg-mem"`
+	MemPeak      int64 `json:"mem-peak"`
+	OOMKilled    bool  `json:"cg-oom-killed"`
+	PidsPeak     int64 `json:"pids-peak"`
+	CswVoluntary int64 `json:"csw-voluntary"`
+	CswForced    int64 `json:"csw-forced"`
+	// OutputBytes is what the program wrote to captured stdout and stderr.
+	OutputBytes int64 `json:"output-bytes,omitempty"`
+}
+
+// seconds formats a duration as isolate does: seconds with three decimals,
+// truncated to the millisecond.
+func seconds(d time.Duration) string {
+	ms := d.Milliseconds()
+	return fmt.Sprintf("%d.%03d", ms/1000, ms%1000)
+}
+
+// FormatIsolate renders the report in isolate's format: one key:value per
+// line, isolate's keys first, then mini-isolate's own.
+func (r *Result) FormatIsolate() []byte {
+	var b bytes.Buffer
+	kv := func(k, v string) { fmt.Fprintf(&b, "%s:%s\n", k, v) }
+	kv("time", seconds(r.Time))
+	kv("time-wall", seconds(r.TimeWall))
+	kv("max-rss", strconv.FormatInt(r.MaxRSSKB, 10))
+	kv("csw-voluntary", strconv.FormatInt(r.CswVoluntary, 10))
+	kv("csw-forced", strconv.FormatInt(r.CswForced, 10))
+	kv("cg-mem", strconv.FormatInt(r.CgMemKB, 10))
+	if r.OOMKilled {
+		kv("cg-oom-killed", "1")
+	}
+	if r.ExitCode != nil {
+		kv("exitcode", strconv.Itoa(*r.ExitCode))
+	}
+	if r.ExitSig != nil {
+		kv("exitsig", strconv.Itoa(*r.ExitSig))
+	}
+	if r.Killed {
+		kv("killed", "1")
+	}
+	if r.Status != OK && r.Status != "" {
+		kv("status", string(r.Status))
+	}
+	if r.Message != "" {
+		kv("message", r.Message)
+	}
+	kv("time-user", seconds(r.TimeUser))
+	kv("time-system", seconds(r.TimeSystem))
+	kv("time-us", strconv.FormatInt(r.Time.Microseconds(), 10))
+	kv("time-wall-us", strconv.FormatInt(r.TimeWall.Microseconds(), 10))
+	kv("mem-peak", strconv.FormatInt(r.MemPeak, 10))
+	kv("pids-peak", strconv.FormatInt(r.PidsPeak, 10))
+	if r.Limit != "" {
+		kv("limit", r.Limit)
+	}
+	if r.OutputBytes > 0 {
+		kv("output-bytes", strconv.FormatInt(r.OutputBytes, 10))
+	}
+	return b.Bytes()
+}
+
+// MarshalJSON renders the report with the same content as FormatIsolate.
+func (r *Result) MarshalJSON() ([]byte, error) {
+	type plain Result // no MarshalJSON: avoids recursion
+	sec := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1e6 }
+	return json.Marshal(struct {
+		*plain
+		Time         float64 `json:"time"`
+		TimeWall     float64 `json:"time-wall"`
+		TimeUser     float64 `json:"time-user"`
+		TimeSystem   float64 `json:"time-system"`
+		TimeUs       int64   `json:"time-us"`
+		TimeWallUs   int64   `json:"time-wall-us"`
+		TimeUserUs   int64   `json:"time-user-us"`
+		TimeSystemUs int64   `json:"time-system-us"`
+	}{
+		(*plain)(r),
+		sec(r.Time), sec(r.TimeWall), sec(r.TimeUser), sec(r.TimeSystem),
+		r.Time.Microseconds(), r.TimeWall.Microseconds(), r.TimeUser.Microseconds(), r.TimeSystem.Microseconds(),
+	})
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote.
+func (r *Result) UnmarshalJSON(data []byte) error {
+	type plain Result
+	var aux struct {
+		*plain
+		TimeUs       int64 `json:"time-us"`
+		TimeWallUs   int64 `json:"time-wall-us"`
+		TimeUserUs   int64 `json:"time-user-us"`
+		TimeSystemUs int64 `json:"time-system-us"`
+	}
+	aux.plain = (*plain)(r)
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	r.Time = time.Duration(aux.TimeUs) * time.Microsecond
+	r.TimeWall = time.Duration(aux.TimeWallUs) * time.Microsecond
+	r.TimeUser = time.Duration(aux.TimeUserUs) * time.Microsecond
+	r.TimeSystem = time.Duration(aux.TimeSystemUs) * time.Microsecond
+	return nil
+}
+
+// Format renders the report in the named format ("isolate" or "json").
+func (r *Result) Format(format string) ([]byte, error) {
+	switch format {
+	case "", FormatIsolate:
+		return r.FormatIsolate(), nil
+	case FormatJSON:
+		data, err := json.MarshalIndent(r, "", "  ")
+		if err != nil {
+			return nil, err
+		}
+		return append(data, '\n'), nil
+	}
+	return nil, fmt.Errorf("unknown meta format %q (want isolate or json)", format)
+}
+
+// WriteFile writes the report to path atomically: a reader sees the old
+// file or the whole new one. The temporary file is created exclusively
+// next to path, and rename replaces path itself even if it is a symlink.
+func (r *Result) WriteFile(path, format string) error {
+	data, err := r.Format(format)
+	if err != nil {
+		return err
+	}
+	if path == "-" {
+		_, err := os.Stdout.Write(data)
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("write meta: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write meta: %w", err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write meta: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write meta: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write meta: %w", err)
+	}
+	return nil
+}
+
+// Failure is the report of a sandbox that could not run the program.
+func Failure(msg string) *Result {
+	return &Result{Status: InternalError, Message: msg}
+}
+
+// TimeLimitMessage is isolate's message for a CPU or wall-time verdict.
+func TimeLimitMessage(wall bool) string {
+	if wall {
+		return "Time limit exceeded (wall clock)"
+	}
+	return "Time limit exceeded"
+}

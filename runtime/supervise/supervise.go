@@ -1,0 +1,428 @@
+// Package supervise enforces a judge's limits on one run from outside the
+// sandbox, and accounts for it: CPU and wall time, memory, processes and
+// output, ending in a meta.Result.
+//
+// The judge init (package judgeinit) forks the program inside the sandbox
+// and holds it before exec. The supervisor moves it into a cgroup of its
+// own, releases it, and from then on sleeps only until the moment a limit
+// could first be crossed: CPU time grows at most as fast as wall time times
+// the CPUs the sandbox may use.
+package supervise
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+
+	"github.com/mini-isolate/mini-isolate/runtime/judgeinit"
+	"github.com/mini-isolate/mini-isolate/runtime/meta"
+)
+
+// Limits are what the supervisor enforces; zero means none.
+type Limits struct {
+	// Time is the CPU-time limit; ExtraTime is the grace after it before the
+	// kill. Using more than Time is a timeout either way.
+	Time, ExtraTime time.Duration
+	WallTime        time.Duration
+	// OutputLimit bounds what Capture forwards.
+	OutputLimit int64
+	// Memory and Pids are set on the run's own cgroup.
+	Memory, Pids int64
+}
+
+// Config describes one supervised run.
+type Config struct {
+	Limits Limits
+	// Run is sent to the judge init.
+	Run judgeinit.Run
+	// InitPid is the init's host pid.
+	InitPid int
+	// CgroupPaths are the container's cgroups (libcontainer's map), and
+	// CgroupV2 says whether they are one v2 hierarchy.
+	CgroupPaths map[string]string
+	CgroupV2    bool
+	// RunCgroup names the run's cgroup below the container's.
+	RunCgroup string
+	// CPUs is how many CPUs the sandbox may use at once.
+	CPUs int
+	// Output, when set, carries the program's stdout and stderr, and
+	// counts them against Limits.OutputLimit.
+	Output *Capture
+}
+
+// killGrace is how long after killing the program the supervisor waits for
+// the init to report before it kills the init too.
+const killGrace = 2 * time.Second
+
+// reasonCanceled is the kill reason when the caller gave up.
+const reasonCanceled = "canceled"
+
+// The kernel adds a running task's CPU time to its cgroup only at a
+// scheduler tick or a context switch, so a reading can lag the truth by up
+// to a tick per CPU in use: 4 ms at HZ=250, 10 ms at HZ=100. tickBound
+// covers HZ >= 100. Within that distance of the threshold the watch reads
+// every nearCheck, so it sees the tick that crosses it almost at once,
+// and it never kills on a guess: only on a reading at or past the limit.
+const (
+	tickBound = 10 * time.Millisecond
+	nearCheck = 200 * time.Microsecond
+)
+
+// Supervisor runs one program in a sandbox whose judge init is connected.
+type Supervisor struct {
+	cfg    Config
+	conn   *judgeinit.Conn
+	cg     *runCgroup
+	events chan eventOrErr
+
+	childPid   int
+	childPidfd int
+	killReason string
+	killedAt   time.Time
+}
+
+type eventOrErr struct {
+	ev  *judgeinit.Event
+	err error
+}
+
+// Start creates the run's cgroup and asks the init to run the program. The
+// init reads the request whenever it starts: for a created container, when
+// it is started.
+func Start(conn *judgeinit.Conn, cfg Config) (*Supervisor, error) {
+	if cfg.CPUs < 1 {
+		cfg.CPUs = 1
+	}
+	if cfg.RunCgroup == "" {
+		cfg.RunCgroup = "run"
+	}
+	cg, err := newRunCgroup(cfg.CgroupPaths, cfg.RunCgroup, cfg.CgroupV2, cfg.InitPid,
+		runLimits{Memory: cfg.Limits.Memory, Pids: cfg.Limits.Pids})
+	if err != nil {
+		return nil, err
+	}
+	if err := conn.SendRun(&cfg.Run); err != nil {
+		_ = cg.remove()
+		return nil, err
+	}
+	s := &Supervisor{cfg: cfg, conn: conn, cg: cg, events: make(chan eventOrErr, 16), childPidfd: -1}
+	go s.readEvents()
+	return s, nil
+}
+
+func (s *Supervisor) readEvents() {
+	defer close(s.events)
+	for {
+		ev, err := s.conn.Recv()
+		s.events <- eventOrErr{ev, err}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Close releases the run's cgroup; the container's deletion would too.
+func (s *Supervisor) Close() {
+	if s.childPidfd >= 0 {
+		unix.Close(s.childPidfd)
+		s.childPidfd = -1
+	}
+	if err := s.cg.remove(); err != nil {
+		logrus.Debugf("supervise: %v", err)
+	}
+}
+
+// Wait enforces the limits until the run is over and returns the report.
+// Cancelling ctx kills the program.
+func (s *Supervisor) Wait(ctx context.Context) *meta.Result {
+	lim := s.cfg.Limits
+	var (
+		started   bool
+		start     time.Duration // CLOCK_MONOTONIC at exec
+		exit      *judgeinit.Event
+		failure   string
+		cpuTimer  = stoppedTimer()
+		wallTimer = stoppedTimer()
+		grace     = stoppedTimer()
+	)
+	defer cpuTimer.Stop()
+	defer wallTimer.Stop()
+	defer grace.Stop()
+	var outputExceeded <-chan struct{}
+	if s.cfg.Output != nil {
+		outputExceeded = s.cfg.Output.Exceeded()
+	}
+
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			s.kill(reasonCanceled, grace)
+		case <-outputExceeded:
+			outputExceeded = nil
+			s.kill(meta.LimitOutput, grace)
+		case <-cpuTimer.C:
+			s.checkCPU(cpuTimer, grace)
+		case <-wallTimer.C:
+			s.kill(meta.LimitWallTime, grace)
+		case <-grace.C:
+			// The program was killed but the init did not report.
+			logrus.Warnf("supervise: no report %v after the kill; killing the sandbox", killGrace)
+			_ = unix.Kill(s.cfg.InitPid, unix.SIGKILL)
+		case e, ok := <-s.events:
+			if !ok || e.err != nil {
+				if ok && !errors.Is(e.err, io.EOF) {
+					failure = fmt.Sprintf("judge init: %v", e.err)
+					_ = unix.Kill(s.cfg.InitPid, unix.SIGKILL)
+				}
+				break loop
+			}
+			switch ev := e.ev; ev.Type {
+			case judgeinit.Ready:
+				if err := s.admit(ev.Pid); err != nil {
+					failure = err.Error()
+					_ = unix.Kill(s.cfg.InitPid, unix.SIGKILL)
+					break loop
+				}
+			case judgeinit.Exec:
+				started, start = true, ev.Mono
+				logrus.Debugf("supervise: exec at %v, seen at %v", ev.Mono, judgeinit.Monotonic())
+				if lim.WallTime > 0 {
+					wallTimer.Reset(lim.WallTime - (judgeinit.Monotonic() - start))
+				}
+				if lim.Time > 0 {
+					cpuTimer.Reset(0)
+				}
+			case judgeinit.Failed:
+				failure = ev.Describe()
+			case judgeinit.Exited:
+				logrus.Debugf("supervise: exited at %v, seen at %v", ev.Mono, judgeinit.Monotonic())
+				exit = ev
+				break loop
+			}
+		}
+	}
+	if s.cfg.Output != nil {
+		s.cfg.Output.Wait(5 * time.Second)
+	}
+	return s.report(started, start, exit, failure)
+}
+
+// admit moves the forked child into the run's cgroup and lets it exec.
+func (s *Supervisor) admit(pid int) error {
+	if pid <= 0 || pid == s.cfg.InitPid {
+		return fmt.Errorf("judge init: ready message from unexpected pid %d", pid)
+	}
+	// A pidfd pins the process: the kill can never hit a reused pid.
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return fmt.Errorf("judge init: pidfd of %d: %w", pid, err)
+	}
+	s.childPid, s.childPidfd = pid, fd
+	if err := s.cg.add(pid); err != nil {
+		return err
+	}
+	if err := s.conn.SendGo(); err != nil {
+		return fmt.Errorf("judge init: %w", err)
+	}
+	return nil
+}
+
+// checkCPU kills once CPU time reaches the limit plus the extra time, or
+// sleeps until the earliest moment it could.
+func (s *Supervisor) checkCPU(t *time.Timer, grace *time.Timer) {
+	if s.killReason != "" {
+		return
+	}
+	used, err := s.cg.cpu()
+	if err != nil {
+		logrus.Debugf("supervise: %v", err)
+		t.Reset(nearCheck)
+		return
+	}
+	threshold := s.cfg.Limits.Time + s.cfg.Limits.ExtraTime
+	if used >= threshold {
+		s.kill(meta.LimitTime, grace)
+		return
+	}
+	// The earliest the true usage can reach the threshold, were the reading
+	// a full lag behind and every CPU busy.
+	cpus := time.Duration(s.cfg.CPUs)
+	t.Reset(max((threshold-used-tickBound*cpus)/cpus, nearCheck))
+}
+
+// kill ends the program for reason. The init reaps it, kills what it
+// left, and reports; grace covers an init that does not.
+func (s *Supervisor) kill(reason string, grace *time.Timer) {
+	if s.killReason != "" {
+		return
+	}
+	s.killReason, s.killedAt = reason, time.Now()
+	logrus.Debugf("supervise: kill for %s at %v", reason, judgeinit.Monotonic())
+	if s.childPidfd >= 0 {
+		_ = unix.PidfdSendSignal(s.childPidfd, unix.SIGKILL, nil, 0)
+	}
+	s.cg.kill()
+	grace.Reset(killGrace)
+	if s.childPidfd < 0 {
+		// Nothing was started yet: end the sandbox itself.
+		_ = unix.Kill(s.cfg.InitPid, unix.SIGKILL)
+	}
+}
+
+func (s *Supervisor) report(started bool, start time.Duration, exit *judgeinit.Event, failure string) *meta.Result {
+	r := &meta.Result{}
+	if acct, err := s.cg.final(); err == nil {
+		r.Time, r.TimeUser, r.TimeSystem = acct.CPU, acct.User, acct.System
+		r.MemPeak = acct.MemPeak
+		r.CgMemKB = acct.MemPeak / 1024
+		r.OOMKilled = acct.OOMKills > 0
+		r.PidsPeak = acct.PidsPeak
+	} else if failure == "" {
+		failure = fmt.Sprintf("read run cgroup: %v", err)
+	}
+	if s.cfg.Output != nil {
+		r.OutputBytes = s.cfg.Output.Bytes()
+	}
+	end := judgeinit.Monotonic()
+	if exit != nil {
+		end = exit.Mono
+		r.MaxRSSKB = exit.MaxRSSKB
+		r.CswVoluntary, r.CswForced = exit.Nvcsw, exit.Nivcsw
+		switch st := exit.Status; {
+		case st.Exited():
+			code := st.ExitStatus()
+			r.ExitCode = &code
+		case st.Signaled():
+			sig := int(st.Signal())
+			r.ExitSig = &sig
+		}
+	} else if s.killReason != "" {
+		sig := int(unix.SIGKILL)
+		r.ExitSig = &sig
+	}
+	if started {
+		r.TimeWall = end - start
+	}
+	decide(r, s.cfg.Limits, s.killReason, failure, started, exit != nil)
+	return r
+}
+
+// decide sets the verdict from what happened, most specific cause first.
+func decide(r *meta.Result, lim Limits, killReason, failure string, started, exited bool) {
+	r.Killed = killReason != ""
+	switch {
+	case failure != "":
+		r.Status, r.Message = meta.InternalError, failure
+	case killReason == reasonCanceled:
+		r.Status, r.Message = meta.InternalError, "supervision was canceled"
+	case killReason == meta.LimitOutput:
+		r.Status, r.Limit, r.Message = meta.OutputLimit, meta.LimitOutput, "Output limit exceeded"
+	case killReason == meta.LimitTime || (lim.Time > 0 && r.Time > lim.Time):
+		r.Status, r.Limit, r.Message = meta.TimedOut, meta.LimitTime, meta.TimeLimitMessage(false)
+	case killReason == meta.LimitWallTime || (lim.WallTime > 0 && r.TimeWall > lim.WallTime):
+		r.Status, r.Limit, r.Message = meta.TimedOut, meta.LimitWallTime, meta.TimeLimitMessage(true)
+	case r.OOMKilled:
+		r.Status, r.Limit, r.Message = meta.MemoryLimit, meta.LimitMemory, "Memory limit exceeded"
+	case !started || !exited:
+		r.Status, r.Message = meta.InternalError, "the sandbox ended before the program finished"
+	case r.ExitSig != nil:
+		r.Status, r.Message = meta.Signaled, fmt.Sprintf("Caught fatal signal %d", *r.ExitSig)
+	case r.ExitCode != nil && *r.ExitCode != 0:
+		r.Status, r.Message = meta.RuntimeError, fmt.Sprintf("Exited with error status %d", *r.ExitCode)
+	default:
+		r.Status = meta.OK
+	}
+}
+
+func stoppedTimer() *time.Timer {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}
+
+// Capture relays a program's stdout and stderr to their destinations and
+// stops forwarding, and reports, once together they pass the limit.
+type Capture struct {
+	limit    int64
+	mu       sync.Mutex
+	total    int64
+	exceeded chan struct{}
+	once     sync.Once
+	done     sync.WaitGroup
+}
+
+// Stream is one captured output: the program writes into Src, and what
+// the limit allows goes on to Dst.
+type Stream struct {
+	Dst io.Writer
+	Src io.ReadCloser
+}
+
+// NewCapture starts relaying the streams; limit 0 means none.
+func NewCapture(limit int64, streams ...Stream) *Capture {
+	c := &Capture{limit: limit, exceeded: make(chan struct{})}
+	for _, st := range streams {
+		c.done.Add(1)
+		go c.relay(st.Dst, st.Src)
+	}
+	return c
+}
+
+func (c *Capture) relay(dst io.Writer, src io.ReadCloser) {
+	defer c.done.Done()
+	defer src.Close()
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if allowed := c.take(int64(n)); allowed > 0 {
+				_, _ = dst.Write(buf[:allowed])
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// take counts n bytes and returns how many of them may still be forwarded.
+func (c *Capture) take(n int64) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	before := c.total
+	c.total += n
+	if c.limit <= 0 {
+		return n
+	}
+	if c.total > c.limit {
+		c.once.Do(func() { close(c.exceeded) })
+	}
+	return max(0, min(n, c.limit-before))
+}
+
+// Exceeded is closed once the output passed the limit.
+func (c *Capture) Exceeded() <-chan struct{} { return c.exceeded }
+
+// Bytes is how much the program wrote.
+func (c *Capture) Bytes() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.total
+}
+
+// Wait waits up to timeout for the streams to close.
+func (c *Capture) Wait(timeout time.Duration) {
+	done := make(chan struct{})
+	go func() { c.done.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(timeout):
+	}
+}

@@ -1,0 +1,251 @@
+package specconv
+
+import (
+	"fmt"
+	"math"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docker/go-units"
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
+)
+
+// AnnotationPrefix starts every judge annotation in config.json.
+const AnnotationPrefix = "io.github.mini-isolate."
+
+// Judge annotations: what OCI has no field for. docs/annotations.md
+// describes each.
+const (
+	AnnotationJudge          = AnnotationPrefix + "judge"
+	AnnotationTime           = AnnotationPrefix + "time"
+	AnnotationExtraTime      = AnnotationPrefix + "extra-time"
+	AnnotationWallTime       = AnnotationPrefix + "wall-time"
+	AnnotationOutputLimit    = AnnotationPrefix + "output-limit"
+	AnnotationMeta           = AnnotationPrefix + "meta"
+	AnnotationMetaFormat     = AnnotationPrefix + "meta-format"
+	AnnotationStdin          = AnnotationPrefix + "stdin"
+	AnnotationStdout         = AnnotationPrefix + "stdout"
+	AnnotationStderr         = AnnotationPrefix + "stderr"
+	AnnotationStderrToStdout = AnnotationPrefix + "stderr-to-stdout"
+)
+
+// Bounds that catch absurd values before they reach the kernel.
+const (
+	maxSeconds     = 24 * time.Hour
+	maxOutputLimit = 1 << 40
+)
+
+// Judge holds the judge settings of a container: what the supervisor
+// enforces and reports beyond what OCI fields say.
+type Judge struct {
+	// Time is the CPU-time limit over every process of the run.
+	Time time.Duration
+	// ExtraTime is a grace on top of Time before the program is killed;
+	// using more than Time is a timeout either way.
+	ExtraTime time.Duration
+	// WallTime limits the time from exec until the last process is gone.
+	WallTime time.Duration
+	// OutputLimit bounds the bytes written to captured stdout and stderr.
+	OutputLimit int64
+	// Meta is the host path of the report, and MetaFormat its format.
+	Meta       string
+	MetaFormat string
+	// Stdin, Stdout and Stderr are opened inside the sandbox, relative to
+	// the process's working directory.
+	Stdin, Stdout, Stderr string
+	StderrToStdout        bool
+}
+
+var judgeKeys = []string{
+	AnnotationJudge, AnnotationTime, AnnotationExtraTime, AnnotationWallTime, AnnotationOutputLimit,
+	AnnotationMeta, AnnotationMetaFormat, AnnotationStdin, AnnotationStdout, AnnotationStderr,
+	AnnotationStderrToStdout,
+}
+
+// JudgeFromAnnotations reads the judge settings. It returns nil when no
+// judge annotation is present: the container is then a plain OCI one.
+func JudgeFromAnnotations(a map[string]string) (*Judge, error) {
+	present := false
+	for k := range a {
+		if !strings.HasPrefix(k, AnnotationPrefix) {
+			continue
+		}
+		if slices.Contains(judgeKeys, k) {
+			present = true
+		} else if k != AnnotationPrefix+"version" {
+			// The spec forbids failing on unknown annotations; a typo in
+			// ours should still be visible.
+			logrus.Warnf("ignoring unknown annotation %s", k)
+		}
+	}
+	if !present {
+		return nil, nil
+	}
+	j := &Judge{MetaFormat: "isolate"}
+	var err error
+	if v, ok := a[AnnotationJudge]; ok {
+		on, err := parseBool(AnnotationJudge, v)
+		if err != nil {
+			return nil, err
+		}
+		if !on {
+			if anyOtherJudgeKey(a) {
+				return nil, annotationErr(AnnotationJudge, v, "is false, but other judge annotations are set")
+			}
+			return nil, nil
+		}
+	}
+	if j.Time, err = parseSeconds(a, AnnotationTime); err != nil {
+		return nil, err
+	}
+	if j.ExtraTime, err = parseSeconds(a, AnnotationExtraTime); err != nil {
+		return nil, err
+	}
+	if j.WallTime, err = parseSeconds(a, AnnotationWallTime); err != nil {
+		return nil, err
+	}
+	if v, ok := a[AnnotationOutputLimit]; ok {
+		n, err := units.RAMInBytes(v)
+		if err != nil || n <= 0 || n > maxOutputLimit {
+			return nil, annotationErr(AnnotationOutputLimit, v, "want a size in bytes such as 65536 or 64m, at most 1t")
+		}
+		j.OutputLimit = n
+	}
+	if v, ok := a[AnnotationMeta]; ok {
+		if v == "" || (v != "-" && !filepath.IsAbs(v)) {
+			return nil, annotationErr(AnnotationMeta, v, "want an absolute path on the host, or - for stdout")
+		}
+		j.Meta = v
+	}
+	if v, ok := a[AnnotationMetaFormat]; ok {
+		if v != "isolate" && v != "json" {
+			return nil, annotationErr(AnnotationMetaFormat, v, "want isolate or json")
+		}
+		j.MetaFormat = v
+	}
+	for _, f := range []struct {
+		key string
+		dst *string
+	}{{AnnotationStdin, &j.Stdin}, {AnnotationStdout, &j.Stdout}, {AnnotationStderr, &j.Stderr}} {
+		if v, ok := a[f.key]; ok {
+			if v == "" || strings.IndexByte(v, 0) >= 0 {
+				return nil, annotationErr(f.key, v, "want a path inside the sandbox")
+			}
+			*f.dst = v
+		}
+	}
+	if v, ok := a[AnnotationStderrToStdout]; ok {
+		if j.StderrToStdout, err = parseBool(AnnotationStderrToStdout, v); err != nil {
+			return nil, err
+		}
+		if j.StderrToStdout && j.Stderr != "" {
+			return nil, annotationErr(AnnotationStderrToStdout, v, "conflicts with "+AnnotationStderr)
+		}
+	}
+	return j, nil
+}
+
+func anyOtherJudgeKey(a map[string]string) bool {
+	for _, k := range judgeKeys {
+		if _, ok := a[k]; ok && k != AnnotationJudge {
+			return true
+		}
+	}
+	return false
+}
+
+// Annotations writes the settings back as annotations, for bundles that
+// profiles generate.
+func (j *Judge) Annotations() map[string]string {
+	a := map[string]string{AnnotationJudge: "true"}
+	sec := func(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) }
+	if j.Time > 0 {
+		a[AnnotationTime] = sec(j.Time)
+	}
+	if j.ExtraTime > 0 {
+		a[AnnotationExtraTime] = sec(j.ExtraTime)
+	}
+	if j.WallTime > 0 {
+		a[AnnotationWallTime] = sec(j.WallTime)
+	}
+	if j.OutputLimit > 0 {
+		a[AnnotationOutputLimit] = strconv.FormatInt(j.OutputLimit, 10)
+	}
+	if j.Meta != "" {
+		a[AnnotationMeta] = j.Meta
+	}
+	if j.MetaFormat != "" && j.MetaFormat != "isolate" {
+		a[AnnotationMetaFormat] = j.MetaFormat
+	}
+	for k, v := range map[string]string{AnnotationStdin: j.Stdin, AnnotationStdout: j.Stdout, AnnotationStderr: j.Stderr} {
+		if v != "" {
+			a[k] = v
+		}
+	}
+	if j.StderrToStdout {
+		a[AnnotationStderrToStdout] = "true"
+	}
+	return a
+}
+
+// ValidateJudge checks what judge supervision needs from the rest of the
+// spec: its own PID namespace (the init must be PID 1) and /proc (the init
+// is started through /proc/self/exe).
+func ValidateJudge(spec *specs.Spec) error {
+	private := false
+	if spec.Linux != nil {
+		for _, ns := range spec.Linux.Namespaces {
+			if ns.Type == specs.PIDNamespace && ns.Path == "" {
+				private = true
+			}
+		}
+	}
+	if !private {
+		return fieldErr("linux.namespaces", "judge supervision needs a new pid namespace")
+	}
+	for _, m := range spec.Mounts {
+		if filepath.Clean(m.Destination) == "/proc" && m.Type == "proc" {
+			return nil
+		}
+	}
+	return fieldErr("mounts", "judge supervision needs proc mounted at /proc")
+}
+
+func annotationErr(key, val, want string) error {
+	return &FieldError{Field: "annotations." + key, Msg: fmt.Sprintf("%q: %s", val, want)}
+}
+
+// parseSeconds reads a positive number of seconds ("1.5") or a Go duration
+// ("1500ms"). An absent key is zero.
+func parseSeconds(a map[string]string, key string) (time.Duration, error) {
+	v, ok := a[key]
+	if !ok {
+		return 0, nil
+	}
+	const want = "want seconds such as 1.5 or a duration such as 1500ms, at most 24h"
+	var d time.Duration
+	if f, err := strconv.ParseFloat(v, 64); err == nil {
+		if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > maxSeconds.Seconds() {
+			return 0, annotationErr(key, v, want)
+		}
+		d = time.Duration(f * float64(time.Second))
+	} else if d, err = time.ParseDuration(v); err != nil || d < 0 || d > maxSeconds {
+		return 0, annotationErr(key, v, want)
+	}
+	if d == 0 && key != AnnotationExtraTime {
+		return 0, annotationErr(key, v, "a limit of zero would kill every program; leave the key out for no limit")
+	}
+	return d, nil
+}
+
+func parseBool(key, v string) (bool, error) {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, annotationErr(key, v, "want true or false")
+	}
+	return b, nil
+}

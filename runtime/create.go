@@ -313,6 +313,10 @@ func (r *Runtime) release(c *libcontainer.Container, poststart []specs.Hook) err
 		if err != nil {
 			return fmt.Errorf("start %s: %w", c.ID(), err)
 		}
+		// The hooks describe the start that just happened, even when a
+		// short program has already exited by the time they run.
+		state.Status = specs.StateRunning
+		state.Pid = pid
 		runHooksWarn("poststart", poststart, state)
 	}
 	return nil

@@ -1,0 +1,173 @@
+package supervise
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// These tests run the cgroup code against fake cgroupfs trees: plain
+// directories with the files the kernel would have. The project's VM runs
+// a v1 hybrid, whose controllers cannot be bound to a v2 hierarchy, so the
+// v2 path is tested this way only; the integration tests exercise v1 on
+// the real kernel.
+
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func read(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(data))
+}
+
+func TestRunCgroupV2(t *testing.T) {
+	base := filepath.Join(t.TempDir(), "ct")
+	writeFiles(t, base, map[string]string{
+		"cgroup.controllers":     "cpuset cpu io memory hugetlb pids rdma misc\n",
+		"cgroup.subtree_control": "",
+		"cgroup.procs":           "",
+		"init/cgroup.procs":      "",
+		// The kernel creates these when the run's directory is made.
+		"run/cpu.stat":        "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 0\n",
+		"run/memory.max":      "max\n",
+		"run/memory.swap.max": "max\n",
+		"run/memory.peak":     "4194304\n",
+		"run/memory.events":   "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\noom_group_kill 0\n",
+		"run/pids.max":        "max\n",
+		"run/pids.peak":       "7\n",
+		"run/cgroup.procs":    "",
+		"run/cgroup.kill":     "",
+	})
+	c, err := newRunCgroup(map[string]string{"": base}, "run", true, 4242, runLimits{Memory: 64 << 20, Pids: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, filepath.Join(base, "init", "cgroup.procs")); got != "4242" {
+		t.Errorf("init moved to init/: %q", got)
+	}
+	if got := read(t, filepath.Join(base, "cgroup.subtree_control")); got != "+cpu +memory +pids" {
+		t.Errorf("subtree_control %q", got)
+	}
+	for file, want := range map[string]string{"memory.max": "67108864", "memory.swap.max": "0", "pids.max": "10"} {
+		if got := read(t, filepath.Join(base, "run", file)); got != want {
+			t.Errorf("%s = %q, want %q", file, got, want)
+		}
+	}
+	if err := c.add(99); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, filepath.Join(base, "run", "cgroup.procs")); got != "99" {
+		t.Errorf("cgroup.procs %q", got)
+	}
+	used, err := c.cpu()
+	if err != nil || used != 1500*time.Microsecond {
+		t.Errorf("cpu() = %v, %v", used, err)
+	}
+	a, err := c.final()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := accounting{CPU: 1500 * time.Microsecond, User: time.Millisecond, System: 500 * time.Microsecond, MemPeak: 4 << 20, OOMKills: 1, PidsPeak: 7}
+	if a != want {
+		t.Errorf("final() = %+v, want %+v", a, want)
+	}
+	c.kill()
+	if got := read(t, filepath.Join(base, "run", "cgroup.kill")); got != "1" {
+		t.Errorf("kill wrote %q to cgroup.kill", got)
+	}
+}
+
+func TestRunCgroupV1(t *testing.T) {
+	root := t.TempDir()
+	paths := map[string]string{}
+	for _, ctrl := range []string{"cpuacct", "memory", "pids", "freezer"} {
+		paths[ctrl] = filepath.Join(root, ctrl, "ct")
+	}
+	writeFiles(t, root, map[string]string{
+		"cpuacct/ct/run/cpuacct.usage":              "3000000\n",
+		"cpuacct/ct/run/cpuacct.usage_user":         "2800000\n",
+		"cpuacct/ct/run/cpuacct.usage_sys":          "400000\n",
+		"cpuacct/ct/run/cgroup.procs":               "",
+		"memory/ct/run/memory.limit_in_bytes":       "9223372036854771712\n",
+		"memory/ct/run/memory.memsw.limit_in_bytes": "9223372036854771712\n",
+		"memory/ct/run/memory.max_usage_in_bytes":   "1048576\n",
+		"memory/ct/run/memory.oom_control":          "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n",
+		"memory/ct/run/cgroup.procs":                "",
+		"pids/ct/run/pids.max":                      "max\n",
+		"pids/ct/run/pids.peak":                     "3\n",
+		"pids/ct/run/cgroup.procs":                  "",
+	})
+	c, err := newRunCgroup(paths, "run", false, 0, runLimits{Memory: 32 << 20, Pids: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for file, want := range map[string]string{
+		"memory/ct/run/memory.limit_in_bytes": "33554432", "memory/ct/run/memory.memsw.limit_in_bytes": "33554432",
+		"pids/ct/run/pids.max": "5",
+	} {
+		if got := read(t, filepath.Join(root, file)); got != want {
+			t.Errorf("%s = %q, want %q", file, got, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, "freezer", "ct", "run")); err == nil {
+		t.Error("a run cgroup was made in a hierarchy that does not need one")
+	}
+	if err := c.add(77); err != nil {
+		t.Fatal(err)
+	}
+	for _, ctrl := range v1Controllers {
+		if got := read(t, filepath.Join(root, ctrl, "ct", "run", "cgroup.procs")); got != "77" {
+			t.Errorf("%s cgroup.procs %q", ctrl, got)
+		}
+	}
+	a, err := c.final()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The tick-sampled user/sys split is scaled to the precise total.
+	if a.CPU != 3*time.Millisecond || a.User+a.System != a.CPU || a.User <= a.System {
+		t.Errorf("cpu %v = user %v + system %v", a.CPU, a.User, a.System)
+	}
+	if a.MemPeak != 1<<20 || a.OOMKills != 0 || a.PidsPeak != 3 {
+		t.Errorf("final() = %+v", a)
+	}
+}
+
+func TestRunCgroupMissingController(t *testing.T) {
+	root := t.TempDir()
+	_, err := newRunCgroup(map[string]string{"memory": root}, "run", false, 0, runLimits{})
+	if err == nil || !strings.Contains(err.Error(), "cpuacct") {
+		t.Errorf("err = %v, want one naming the missing cpuacct cgroup", err)
+	}
+	if _, err := newRunCgroup(map[string]string{}, "run", true, 0, runLimits{}); err == nil {
+		t.Error("v2 without a path succeeded")
+	}
+}
+
+func TestKeyValue(t *testing.T) {
+	data := []byte("usage_usec 12\nuser_usec 7\nsystem_usec 5\n")
+	for key, want := range map[string]int64{"usage_usec": 12, "user_usec": 7, "system_usec": 5} {
+		if got, ok := keyValue(data, key); !ok || got != want {
+			t.Errorf("keyValue(%s) = %d, %v", key, got, ok)
+		}
+	}
+	if _, ok := keyValue(data, "usage"); ok {
+		t.Error("a key prefix matched")
+	}
+}

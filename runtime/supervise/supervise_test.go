@@ -1,0 +1,113 @@
+package supervise
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mini-isolate/mini-isolate/runtime/meta"
+)
+
+func TestDecide(t *testing.T) {
+	code := func(n int) *int { return &n }
+	lim := Limits{Time: time.Second, WallTime: 2 * time.Second}
+	for _, tc := range []struct {
+		name      string
+		r         meta.Result
+		kill      string
+		failure   string
+		started   bool
+		exited    bool
+		status    meta.Status
+		limit     string
+		messageOK func(string) bool
+	}{
+		{"ok", meta.Result{ExitCode: code(0), Time: 500 * time.Millisecond}, "", "", true, true, meta.OK, "", nil},
+		{"runtime error", meta.Result{ExitCode: code(2)}, "", "", true, true, meta.RuntimeError, "", func(m string) bool { return m == "Exited with error status 2" }},
+		{"signal", meta.Result{ExitSig: code(11)}, "", "", true, true, meta.Signaled, "", func(m string) bool { return m == "Caught fatal signal 11" }},
+		{"killed for cpu", meta.Result{ExitSig: code(9), Time: 1002 * time.Millisecond}, meta.LimitTime, "", true, true, meta.TimedOut, meta.LimitTime, nil},
+		{"finished over the cpu limit", meta.Result{ExitCode: code(0), Time: 1100 * time.Millisecond}, "", "", true, true, meta.TimedOut, meta.LimitTime, nil},
+		{"killed for wall time", meta.Result{ExitSig: code(9)}, meta.LimitWallTime, "", true, true, meta.TimedOut, meta.LimitWallTime, func(m string) bool { return strings.Contains(m, "wall clock") }},
+		{"oom", meta.Result{ExitSig: code(9), OOMKilled: true}, "", "", true, true, meta.MemoryLimit, meta.LimitMemory, nil},
+		{"output", meta.Result{ExitSig: code(9)}, meta.LimitOutput, "", true, true, meta.OutputLimit, meta.LimitOutput, nil},
+		{"cpu kill beats oom", meta.Result{ExitSig: code(9), OOMKilled: true}, meta.LimitTime, "", true, true, meta.TimedOut, meta.LimitTime, nil},
+		{"failure", meta.Result{ExitCode: code(127)}, "", "execve: nope", false, true, meta.InternalError, "", func(m string) bool { return m == "execve: nope" }},
+		{"sandbox vanished", meta.Result{}, "", "", true, false, meta.InternalError, "", nil},
+		{"canceled", meta.Result{}, reasonCanceled, "", true, false, meta.InternalError, "", nil},
+	} {
+		r := tc.r
+		decide(&r, lim, tc.kill, tc.failure, tc.started, tc.exited)
+		if r.Status != tc.status || r.Limit != tc.limit || r.Killed != (tc.kill != "") {
+			t.Errorf("%s: status %s limit %q killed %v", tc.name, r.Status, r.Limit, r.Killed)
+		}
+		if tc.messageOK != nil && !tc.messageOK(r.Message) {
+			t.Errorf("%s: message %q", tc.name, r.Message)
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Len()
+}
+
+func TestCaptureLimit(t *testing.T) {
+	outR, outW := io.Pipe()
+	errR, errW := io.Pipe()
+	var out, errb syncBuffer
+	c := NewCapture(1000, Stream{Dst: &out, Src: outR}, Stream{Dst: &errb, Src: errR})
+	go func() {
+		for i := 0; i < 10; i++ {
+			_, _ = outW.Write(bytes.Repeat([]byte("o"), 100))
+			_, _ = errW.Write(bytes.Repeat([]byte("e"), 100))
+		}
+		outW.Close()
+		errW.Close()
+	}()
+	select {
+	case <-c.Exceeded():
+	case <-time.After(5 * time.Second):
+		t.Fatal("2000 bytes did not exceed a 1000 byte limit")
+	}
+	c.Wait(5 * time.Second)
+	if got := out.Len() + errb.Len(); got != 1000 {
+		t.Errorf("forwarded %d bytes, want exactly 1000", got)
+	}
+	if c.Bytes() != 2000 {
+		t.Errorf("counted %d bytes, want 2000", c.Bytes())
+	}
+}
+
+func TestCaptureNoLimit(t *testing.T) {
+	r, w := io.Pipe()
+	var out syncBuffer
+	c := NewCapture(0, Stream{Dst: &out, Src: r})
+	go func() {
+		_, _ = w.Write(bytes.Repeat([]byte("x"), 1<<16))
+		w.Close()
+	}()
+	c.Wait(5 * time.Second)
+	select {
+	case <-c.Exceeded():
+		t.Error("no limit, but exceeded")
+	default:
+	}
+	if out.Len() != 1<<16 {
+		t.Errorf("forwarded %d bytes", out.Len())
+	}
+}

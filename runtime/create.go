@@ -48,6 +48,11 @@ type CreateOpts struct {
 	// file ("-" for stdout); MetaFormat is isolate or json. Both override
 	// the annotations.
 	Meta, MetaFormat string
+
+	// BoxListener makes the container a box: its process is replaced by
+	// a judge init that serves runs, one per connection accepted on this
+	// listening socket, for as long as the container lives.
+	BoxListener *os.File
 }
 
 // Create builds the container and leaves its init blocked before exec, for
@@ -117,6 +122,16 @@ func (r *Runtime) launch(ctx context.Context, id string, o CreateOpts, run bool)
 	process.LogLevel = strconv.Itoa(int(logrus.GetLevel()))
 	if err := preserveFDs(process, o.PreserveFDs); err != nil {
 		return -1, err
+	}
+	if o.BoxListener != nil {
+		if judge != nil {
+			return -1, errors.New("a box takes no judge annotations: each run brings its own limits")
+		}
+		exe, err := prepareBoxInit(spec, process, o.BoxListener, r.Root)
+		if err != nil {
+			return -1, err
+		}
+		defer exe.Close()
 	}
 	var js *judgeSetup
 	if judge != nil {

@@ -466,3 +466,86 @@ func requireStaticSelf() error {
 	}
 	return nil
 }
+
+// prepareBoxInit makes the process of a box container the judge init in
+// listening mode. It returns the sealed binary's file, which the caller
+// closes once the container has started.
+func prepareBoxInit(spec *specs.Spec, p *libcontainer.Process, listener *os.File, tmpDir string) (*os.File, error) {
+	if err := specconv.ValidateJudge(spec); err != nil {
+		return nil, err
+	}
+	if err := requireStaticSelf(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(tmpDir, 0o711); err != nil {
+		return nil, err
+	}
+	exe, err := exeseal.CloneSelfExe(tmpDir)
+	if err != nil {
+		return nil, fmt.Errorf("judge init binary: %w", err)
+	}
+	exeFd := 3 + len(p.ExtraFiles)
+	p.ExtraFiles = append(p.ExtraFiles, exe, listener)
+	p.Args = []string{"/proc/self/fd/" + strconv.Itoa(exeFd), judgeinit.Arg, "-l", strconv.Itoa(exeFd + 1)}
+	// Each run sets the program's rlimits itself.
+	p.Rlimits = nil
+	return exe, nil
+}
+
+// Target is what a supervisor needs to know of a running container.
+type Target struct {
+	InitPid int `json:"initPid"`
+	// InitStart is the init's start time in clock ticks since boot, which
+	// tells a live init from a reused pid.
+	InitStart   uint64            `json:"initStart"`
+	CgroupPaths map[string]string `json:"cgroupPaths"`
+	CgroupV2    bool              `json:"cgroupV2"`
+}
+
+// Target describes a running container for supervision.
+func (r *Runtime) Target(id string) (*Target, error) {
+	c, err := r.load(id)
+	if err != nil {
+		return nil, err
+	}
+	st, err := c.Status()
+	if err != nil {
+		return nil, err
+	}
+	if st != libcontainer.Running {
+		return nil, fmt.Errorf("container %s is %s, not running", id, st)
+	}
+	ls, err := c.State()
+	if err != nil {
+		return nil, err
+	}
+	return &Target{InitPid: ls.InitProcessPid, InitStart: ls.InitProcessStartTime,
+		CgroupPaths: ls.CgroupPaths, CgroupV2: cgroups.IsCgroup2UnifiedMode()}, nil
+}
+
+// Alive reports whether the target's init is still the process it was.
+func (t *Target) Alive() bool {
+	start, err := processStart(t.InitPid)
+	return err == nil && start == t.InitStart
+}
+
+// processStart reads field 22 of /proc/PID/stat, the start time.
+func processStart(pid int) (uint64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name may hold spaces and parentheses: count from the last ')'.
+	i := strings.LastIndexByte(string(data), ')')
+	if i < 0 {
+		return 0, errors.New("malformed stat")
+	}
+	fields := strings.Fields(string(data[i+1:]))
+	if len(fields) < 20 {
+		return 0, errors.New("malformed stat")
+	}
+	if fields[0] == "Z" || fields[0] == "X" {
+		return 0, errors.New("process has exited")
+	}
+	return strconv.ParseUint(fields[19], 10, 64)
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	goruntime "runtime"
 	"strings"
 	"time"
@@ -23,6 +24,10 @@ import (
 var gitCommit = ""
 
 func main() {
+	// Called as "isolate" (through a symlink), be isolate.
+	if filepath.Base(os.Args[0]) == "isolate" {
+		os.Exit(isolateMain(os.Args[1:], ""))
+	}
 	app := newApp()
 	if err := app.Run(os.Args); err != nil {
 		fatal(err)
@@ -54,7 +59,7 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			createCommand, startCommand, runCommand, stateCommand, killCommand, deleteCommand,
 			listCommand, psCommand, execCommand, pauseCommand, resumeCommand, updateCommand,
-			eventsCommand, featuresCommand, specCommand, superviseCommand,
+			eventsCommand, featuresCommand, specCommand, superviseCommand, isolateCommand,
 		},
 	}
 	for _, c := range app.Commands {

@@ -93,7 +93,9 @@ struct run {
 	struct ji_rlimit *rlimits;
 	const char *in, *out, *err, *cwd;
 	char **argv, **envp;
-	int fds[3]; /* received stdin, stdout, stderr, or -1 */
+	int fds[3];	      /* received stdin, stdout, stderr, or -1 */
+	int extra[JI_MAX_FDS]; /* received fds for 3, 4, ... */
+	int nextra;
 };
 
 static void child_main(int sock, struct run *r)
@@ -113,6 +115,18 @@ static void child_main(int sock, struct run *r)
 
 	for (i = 0; i < 3; i++) {
 		if (r->fds[i] >= 0 && dup2(r->fds[i], (int)i) < 0)
+			child_fail(sock, JI_STAGE_SETUP, errno, "dup2");
+	}
+	/* Received fds have arbitrary numbers: lift them out of the way of
+	 * their targets before placing them at 3, 4, ... */
+	for (int k = 0; k < r->nextra; k++) {
+		int high = fcntl(r->extra[k], F_DUPFD_CLOEXEC, 3 + JI_MAX_FDS + 8);
+		if (high < 0)
+			child_fail(sock, JI_STAGE_SETUP, errno, "dup");
+		r->extra[k] = high;
+	}
+	for (int k = 0; k < r->nextra; k++) {
+		if (dup2(r->extra[k], 3 + k) < 0)
 			child_fail(sock, JI_STAGE_SETUP, errno, "dup2");
 	}
 	if (*r->in)
@@ -145,7 +159,10 @@ static void child_main(int sock, struct run *r)
 	struct ji_exec ex = {.mono_ns = mono_ns()};
 	send_msg(sock, JI_EXEC, &ex, sizeof(ex));
 	environ = r->envp;
-	execvp(r->argv[0], r->argv);
+	if (r->hdr.flags & JI_NO_PATH_SEARCH)
+		execve(r->argv[0], r->argv, r->envp);
+	else
+		execvp(r->argv[0], r->argv);
 	child_fail(sock, JI_STAGE_EXEC, errno, r->argv[0]);
 }
 
@@ -163,17 +180,17 @@ static int take_strings(char **p, char *end, char **out, uint32_t n)
 	return 0;
 }
 
-/* Receives JI_RUN (and the fds sent with it). Returns 0, 1 on JI_QUIT or end of stream, -1 on a bad message. */
-static int recv_run(int sock, char *buf, struct run *r)
+/* Receives JI_RUN (and the fds sent with it). Returns 0, 1 on JI_QUIT (*quit set) or end of stream, -1 on a bad message. */
+static int recv_run(int sock, char *buf, struct run *r, int *quit)
 {
 	union {
-		char b[CMSG_SPACE(3 * sizeof(int))];
+		char b[CMSG_SPACE((3 + JI_MAX_FDS) * sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = {.iov_base = buf, .iov_len = JI_MAX_MSG};
 	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b)};
 	struct ji_hdr h;
-	int nfds = 0, fds[3] = {-1, -1, -1};
+	int nfds = 0, fds[3 + JI_MAX_FDS];
 	ssize_t n;
 
 	do
@@ -184,7 +201,7 @@ static int recv_run(int sock, char *buf, struct run *r)
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
 			nfds = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-			if (nfds > 3)
+			if (nfds > 3 + JI_MAX_FDS)
 				return -1;
 			memcpy(fds, CMSG_DATA(c), (size_t)nfds * sizeof(int));
 		}
@@ -192,8 +209,10 @@ static int recv_run(int sock, char *buf, struct run *r)
 	if ((size_t)n < sizeof(h))
 		return -1;
 	memcpy(&h, buf, sizeof(h));
-	if (h.type == JI_QUIT)
+	if (h.type == JI_QUIT) {
+		*quit = 1;
 		return 1;
+	}
 	if (h.type != JI_RUN || h.len != (size_t)n - sizeof(h) || h.len < sizeof(r->hdr))
 		return -1;
 
@@ -227,16 +246,34 @@ static int recv_run(int sock, char *buf, struct run *r)
 		if ((r->hdr.flags & want[i]) && next < nfds)
 			r->fds[i] = fds[next++];
 	}
-	return next == nfds ? 0 : -1;
+	r->nextra = 0;
+	while (next < nfds)
+		r->extra[r->nextra++] = fds[next++];
+	if (r->nextra && (uint32_t)r->nextra != r->hdr.keep_fds)
+		return -1;
+	return 0;
 }
 
-static int serve(int sock)
+static void close_received(struct run *r)
 {
-	char *buf = malloc(JI_MAX_MSG);
+	for (int i = 0; i < 3; i++) {
+		if (r->fds[i] >= 0)
+			close(r->fds[i]);
+	}
+	for (int k = 0; k < r->nextra; k++)
+		close(r->extra[k]);
+}
+
+/*
+ * Serves runs on one connection. Returns the last program's status when a
+ * run without JI_PERSIST ends, *quit = 1 on JI_QUIT, and 0 with *quit = 0
+ * when the peer goes away.
+ */
+static int serve(int sock, char *buf, int *quit)
+{
 	int last = 0;
 
-	if (!buf)
-		return 126;
+	*quit = 0;
 	for (;;) {
 		struct run r;
 		int rc, status = 0;
@@ -244,7 +281,7 @@ static int serve(int sock)
 		struct rusage ru, main_ru;
 
 		memset(&r, 0, sizeof(r));
-		rc = recv_run(sock, buf, &r);
+		rc = recv_run(sock, buf, &r, quit);
 		if (rc != 0)
 			return rc > 0 ? last : 126;
 
@@ -257,10 +294,7 @@ static int serve(int sock)
 		}
 		if (child == 0)
 			child_main(sock, &r);
-		for (int i = 0; i < 3; i++) {
-			if (r.fds[i] >= 0)
-				close(r.fds[i]);
-		}
+		close_received(&r);
 		free(r.argv);
 		free(r.envp);
 
@@ -308,8 +342,11 @@ __attribute__((constructor)) static void judge_init(int argc, char **argv, char 
 	if (argc < 3 || strcmp(argv[1], "judge-init") != 0)
 		return;
 
+	/* "judge-init FD" serves one connection; "judge-init -l FD" accepts
+	 * connection after connection on a listening socket: a box. */
+	int listening = argc >= 4 && strcmp(argv[2], "-l") == 0;
 	char *end;
-	long sock = strtol(argv[2], &end, 10);
+	long sock = strtol(argv[listening ? 3 : 2], &end, 10);
 	if (*end || sock < 3 || sock > 65535)
 		_exit(126);
 	/* kill(-1) below must only ever reach a sandbox's own processes. */
@@ -327,5 +364,22 @@ __attribute__((constructor)) static void judge_init(int argc, char **argv, char 
 		signal(sig, SIG_DFL);
 	fcntl((int)sock, F_SETFD, FD_CLOEXEC);
 
-	_exit(serve((int)sock));
+	char *buf = malloc(JI_MAX_MSG);
+	int quit = 0;
+	if (!buf)
+		_exit(126);
+	if (!listening)
+		_exit(serve((int)sock, buf, &quit));
+	for (;;) {
+		int conn = accept4((int)sock, NULL, NULL, SOCK_CLOEXEC);
+		if (conn < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			_exit(126);
+		}
+		serve(conn, buf, &quit);
+		close(conn);
+		if (quit)
+			_exit(0);
+	}
 }

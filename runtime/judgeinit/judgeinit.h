@@ -22,6 +22,14 @@
 /* ji_run.flags */
 #define JI_STDERR_TO_STDOUT 0x1 /* dup stdout onto stderr after redirection */
 #define JI_PERSIST 0x2          /* keep serving runs after this one */
+#define JI_NO_PATH_SEARCH 0x4   /* execve argv[0] as a path, as isolate does */
+/* 0x100, 0x200, 0x400: stdin, stdout, stderr arrive with the request */
+
+/*
+ * Fds sent with JI_RUN beyond the flagged stdio ones become the program's
+ * fds 3, 4, ... (ji_run.keep_fds of them), in order.
+ */
+#define JI_MAX_FDS 64
 
 #define JI_MAX_MSG (256 * 1024)
 #define JI_MAX_RLIMITS 16

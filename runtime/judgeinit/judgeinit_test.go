@@ -230,3 +230,97 @@ func TestEncodeLimits(t *testing.T) {
 		t.Error("an oversized request was accepted")
 	}
 }
+
+func TestListenModeAndExtraFiles(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the init runs in a new PID namespace")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "box.sock")
+	ln, err := Listen(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("socket mode: %v %v", fi.Mode(), err)
+	}
+	cmd := exec.Command("/proc/self/exe", Arg, "-l", "3")
+	cmd.ExtraFiles = []*os.File{ln}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ln.Close()
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+
+	for i := 0; i < 3; i++ {
+		conn, err := Dial(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(dir, "out")
+		stdout, err := os.Create(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		extraR, extraW, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = extraW.WriteString("from fd 3\n")
+		extraW.Close()
+		err = conn.SendRun(&Run{
+			Args:         []string{"/bin/sh", "-c", "/bin/cat <&3; echo run " + string(rune('0'+i))},
+			Env:          []string{"PATH=/no/path"},
+			Files:        [3]*os.File{nil, stdout, nil},
+			ExtraFiles:   []*os.File{extraR},
+			NoPathSearch: true,
+		})
+		stdout.Close()
+		extraR.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		recv(t, conn, Ready)
+		_ = conn.SendGo()
+		recv(t, conn, Exec)
+		if ev := recv(t, conn, Exited); ev.Status.ExitStatus() != 0 {
+			t.Errorf("run %d: %v", i, ev.Status)
+		}
+		conn.Close()
+		if data, _ := os.ReadFile(out); string(data) != "from fd 3\nrun "+string(rune('0'+i))+"\n" {
+			t.Errorf("run %d wrote %q", i, data)
+		}
+	}
+
+	// Without PATH search a bare name is not found, even with PATH set.
+	conn, err := Dial(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.SendRun(&Run{Args: []string{"sh"}, Env: []string{"PATH=/bin"}, NoPathSearch: true}); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, conn, Ready)
+	_ = conn.SendGo()
+	ev, err := conn.Recv()
+	for err == nil && ev.Type == Exec {
+		ev, err = conn.Recv()
+	}
+	if err != nil || ev.Type != Failed || ev.Errno != unix.ENOENT {
+		t.Errorf("bare name without PATH search: %+v %v", ev, err)
+	}
+	recv(t, conn, Exited)
+	conn.Close()
+	// Each run has its connection; a new one can end the box's init.
+	if conn, err = Dial(path); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.SendQuit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("init after quit: %v", err)
+	}
+}

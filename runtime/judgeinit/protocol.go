@@ -37,6 +37,8 @@ const (
 
 	flagStderrToStdout = C.JI_STDERR_TO_STDOUT
 	flagPersist        = C.JI_PERSIST
+	flagNoPathSearch   = C.JI_NO_PATH_SEARCH
+	maxFDs             = C.JI_MAX_FDS
 	flagFdStdin        = 0x100
 	flagFdStdout       = 0x200
 	flagFdStderr       = 0x400
@@ -118,8 +120,14 @@ type Run struct {
 	// stdout and stderr when not nil (before the path redirections).
 	Files [3]*os.File `json:"-"`
 	// KeepFDs passes fds 3 .. 3+KeepFDs-1 of the init to the program.
-	KeepFDs int      `json:"keepFDs,omitempty"`
-	Rlimits []Rlimit `json:"rlimits,omitempty"`
+	KeepFDs int `json:"keepFDs,omitempty"`
+	// ExtraFiles are sent with the request and become the program's fds
+	// 3, 4, ... (instead of KeepFDs).
+	ExtraFiles []*os.File `json:"-"`
+	// NoPathSearch execs Args[0] as a path, without looking it up in PATH,
+	// as isolate does.
+	NoPathSearch bool     `json:"noPathSearch,omitempty"`
+	Rlimits      []Rlimit `json:"rlimits,omitempty"`
 	// Persist keeps the init serving further runs after this one.
 	Persist bool `json:"persist,omitempty"`
 }
@@ -138,10 +146,22 @@ func (r *Run) encode() ([]byte, []int, error) {
 	if r.Persist {
 		h.Flags |= flagPersist
 	}
+	if r.NoPathSearch {
+		h.Flags |= flagNoPathSearch
+	}
 	var fds []int
 	for i, f := range r.Files {
 		if f != nil {
 			h.Flags |= flagFdStdin << i
+			fds = append(fds, int(f.Fd()))
+		}
+	}
+	if len(r.ExtraFiles) > 0 {
+		if len(r.ExtraFiles) > maxFDs {
+			return nil, nil, fmt.Errorf("judge init: %d extra files, at most %d", len(r.ExtraFiles), maxFDs)
+		}
+		h.KeepFDs = uint32(len(r.ExtraFiles))
+		for _, f := range r.ExtraFiles {
 			fds = append(fds, int(f.Fd()))
 		}
 	}
@@ -233,6 +253,47 @@ func NewPair() (*Conn, *os.File, error) {
 		return nil, nil, err
 	}
 	return conn, os.NewFile(uintptr(fds[1]), "judge-init"), nil
+}
+
+// Listen makes the listening socket of a box at path (mode 0600, so only
+// root reaches it): its file goes to the init, started with ListenArgs.
+func Listen(path string) (*os.File, error) {
+	_ = os.Remove(path)
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("box socket: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), path)
+	old := unix.Umask(0o177)
+	err = unix.Bind(fd, &unix.SockaddrUnix{Name: path})
+	unix.Umask(old)
+	if err == nil {
+		err = unix.Listen(fd, 4)
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("box socket %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// Dial connects to a box's init through its listening socket.
+func Dial(path string) (*Conn, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("box socket: %w", err)
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_PASSCRED, 1); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("box socket: %w", err)
+	}
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("box socket %s: %w", path, err)
+	}
+	f := os.NewFile(uintptr(fd), path)
+	defer f.Close()
+	return FileConn(f)
 }
 
 // FileConn wraps an inherited supervisor end (a detached supervisor gets

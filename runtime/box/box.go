@@ -1,0 +1,482 @@
+package box
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/mini-isolate/mini-isolate/runtime"
+	"github.com/mini-isolate/mini-isolate/runtime/judgeinit"
+	"github.com/mini-isolate/mini-isolate/runtime/meta"
+	"github.com/mini-isolate/mini-isolate/runtime/supervise"
+	"github.com/mini-isolate/mini-isolate/specconv"
+)
+
+// Manager runs isolate's actions on boxes.
+type Manager struct {
+	Config  *Config
+	Runtime *runtime.Runtime
+	// CallerUID and CallerGID own box/ between runs: the real caller, or
+	// --as-uid/--as-gid.
+	CallerUID, CallerGID int
+	// Verbose is isolate's -v count; messages go to Log.
+	Verbose int
+	Log     io.Writer
+}
+
+// InitOptions are the options --init honours.
+type InitOptions struct {
+	Cg   bool
+	Wait bool
+	// Quota limits the box user's blocks (KiB) and inodes on the box's
+	// filesystem; zero leaves it alone.
+	QuotaBlocks, QuotaInodes uint64
+}
+
+// RunOptions are isolate's options for --run.
+type RunOptions struct {
+	Args []string
+	Cg   bool
+	Wait bool
+
+	Time, WallTime, ExtraTime time.Duration
+	// Sizes in KiB, as isolate takes them; 0 means not set.
+	Mem, Stack, FSize, Core, CgMem int64
+	// OpenFiles is RLIMIT_NOFILE (0: inherit); Processes the most tasks
+	// at once (0: no limit).
+	OpenFiles, Processes int
+
+	Stdin, Stdout, Stderr string
+	StderrToStdout        bool
+	Chdir                 string
+	FullEnv               bool
+	Env                   []EnvRule
+	Dirs                  []DirRule
+	NoDefaultDirs         bool
+	ShareNet              bool
+	InheritFDs            bool
+	SpecialFiles          bool
+	// Stdio is the caller's stdin, stdout and stderr, given to the program.
+	Stdio [3]*os.File
+	// Extra are the caller's fds from 3 up, for --inherit-fds.
+	Extra []*os.File
+}
+
+// Box is one box's names and paths.
+type Box struct {
+	ID       int
+	Dir      string // <box_root>/<id>
+	UID, GID int
+	// Container is the mini-isolate container holding the box.
+	Container string
+}
+
+// Box returns box id's paths, or an error if id is out of range.
+func (m *Manager) Box(id int) (*Box, error) {
+	if id < 0 || id >= m.Config.NumBoxes {
+		return nil, fmt.Errorf("sandbox ID out of range (allowed: 0-%d)", m.Config.NumBoxes-1)
+	}
+	return &Box{
+		ID: id, Dir: filepath.Join(m.Config.BoxRoot, strconv.Itoa(id)),
+		UID: m.Config.FirstUID + id, GID: m.Config.FirstGID + id,
+		Container: "box-" + strconv.Itoa(id),
+	}, nil
+}
+
+func (b *Box) sandboxDir() string { return filepath.Join(b.Dir, "box") }
+func (b *Box) rootfs() string     { return filepath.Join(b.Dir, "root") }
+func (b *Box) private() string    { return filepath.Join(b.Dir, ".mini-isolate") }
+func (b *Box) socket() string     { return filepath.Join(b.private(), "init.sock") }
+func (b *Box) stateFile() string  { return filepath.Join(b.private(), "container.json") }
+
+func (m *Manager) verbose(level int, format string, args ...any) {
+	if m.Verbose >= level && m.Log != nil {
+		fmt.Fprintf(m.Log, format+"\n", args...)
+	}
+}
+
+// Init creates (or resets) box id and returns its directory.
+func (m *Manager) Init(ctx context.Context, id int, o InitOptions) (string, error) {
+	if m.Config.RestrictedInit && os.Getuid() != 0 {
+		return "", errors.New("only root may initialize boxes (restricted_init is set)")
+	}
+	b, err := m.Box(id)
+	if err != nil {
+		return "", err
+	}
+	lock, err := lockBox(m.Config.LockRoot, id, true, o.Wait)
+	if err != nil {
+		return "", err
+	}
+	defer lock.close()
+	if err := m.destroy(ctx, b); err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(m.Config.BoxRoot, 0o755); err != nil {
+		return "", fmt.Errorf("box root: %w", err)
+	}
+	for _, d := range []struct {
+		path     string
+		mode     os.FileMode
+		uid, gid int
+	}{
+		{b.Dir, 0o755, 0, 0},
+		{b.sandboxDir(), 0o700, m.CallerUID, m.CallerGID},
+		{b.rootfs(), 0o755, 0, 0},
+		{filepath.Join(b.Dir, "tmp"), 0o755, 0, 0},
+		{b.private(), 0o700, 0, 0},
+	} {
+		if err := os.Mkdir(d.path, d.mode); err != nil {
+			return "", fmt.Errorf("init box: %w", err)
+		}
+		if err := os.Chown(d.path, d.uid, d.gid); err != nil {
+			return "", fmt.Errorf("init box: %w", err)
+		}
+	}
+	if o.QuotaBlocks > 0 || o.QuotaInodes > 0 {
+		if err := setQuota(b.Dir, b.UID, o.QuotaBlocks, o.QuotaInodes); err != nil {
+			return "", err
+		}
+	}
+	if _, err := m.container(ctx, b, nil, false); err != nil {
+		return "", err
+	}
+	if err := lock.write(&record{Owner: m.CallerUID, Cg: o.Cg, Initialized: true}); err != nil {
+		return "", err
+	}
+	return b.Dir, nil
+}
+
+// Cleanup deletes box id; a box that does not exist is not an error.
+func (m *Manager) Cleanup(ctx context.Context, id int, cg, wait bool) error {
+	b, err := m.Box(id)
+	if err != nil {
+		return err
+	}
+	lock, err := lockBox(m.Config.LockRoot, id, false, wait)
+	if err != nil {
+		return err
+	}
+	if lock == nil {
+		return nil
+	}
+	defer lock.close()
+	rec, err := lock.read()
+	if err != nil {
+		return err
+	}
+	if rec == nil {
+		return nil
+	}
+	if err := m.checkRecord(rec, cg); err != nil {
+		return err
+	}
+	if err := m.destroy(ctx, b); err != nil {
+		return err
+	}
+	return lock.write(nil)
+}
+
+func (m *Manager) checkRecord(rec *record, cg bool) error {
+	if rec.Owner != m.CallerUID && os.Getuid() != 0 {
+		return fmt.Errorf("this box belongs to a different user (uid %d)", rec.Owner)
+	}
+	if rec.Cg != cg {
+		return errors.New("this box was initialized with an incompatible control group mode")
+	}
+	return nil
+}
+
+// destroy removes the box's container and directory.
+func (m *Manager) destroy(ctx context.Context, b *Box) error {
+	if err := m.Runtime.Delete(ctx, b.Container, true); err != nil {
+		return fmt.Errorf("delete box container: %w", err)
+	}
+	if err := removeTree(b.Dir); err != nil {
+		return fmt.Errorf("remove box: %w", err)
+	}
+	return nil
+}
+
+// Run runs one program in box id and returns its report.
+func (m *Manager) Run(ctx context.Context, id int, o *RunOptions) (*meta.Result, error) {
+	b, err := m.Box(id)
+	if err != nil {
+		return nil, err
+	}
+	lock, err := lockBox(m.Config.LockRoot, id, false, o.Wait)
+	if err != nil {
+		return nil, err
+	}
+	notFound := errors.New("box not found, did you run `isolate --init'?")
+	if lock == nil {
+		return nil, notFound
+	}
+	defer lock.close()
+	rec, err := lock.read()
+	if err != nil {
+		return nil, err
+	}
+	if rec == nil {
+		return nil, notFound
+	}
+	if !rec.Initialized {
+		return nil, errors.New("this box was not initialized properly")
+	}
+	if err := m.checkRecord(rec, o.Cg); err != nil {
+		return nil, err
+	}
+	if o.CgMem > 0 && !o.Cg {
+		return nil, errors.New("--cg-mem requires --cg")
+	}
+
+	// The box belongs to its user while the program runs, and to the
+	// caller again afterwards, whatever happened.
+	if err := chownTree(b.sandboxDir(), b.UID, b.GID, o.SpecialFiles); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err := chownTree(b.sandboxDir(), m.CallerUID, m.CallerGID, o.SpecialFiles); err != nil {
+			m.verbose(1, "%v", err)
+		}
+	}()
+	target, err := m.container(ctx, b, o, o.ShareNet)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := judgeinit.Dial(b.socket())
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	cfg := supervise.Config{
+		Limits: supervise.Limits{
+			Time:      o.Time,
+			ExtraTime: max(0, o.ExtraTime-o.Time), // -x is a threshold, not a grace
+			WallTime:  o.WallTime,
+			Memory:    o.CgMem * 1024,
+			Pids:      int64(o.Processes),
+		},
+		Run: judgeinit.Run{
+			Args:           o.Args,
+			Env:            environment(o.FullEnv, o.Env, os.Environ()),
+			Cwd:            o.Chdir,
+			Stdin:          o.Stdin,
+			Stdout:         o.Stdout,
+			Stderr:         o.Stderr,
+			StderrToStdout: o.StderrToStdout,
+			Files:          o.Stdio,
+			ExtraFiles:     o.Extra,
+			Rlimits:        rlimits(o),
+			NoPathSearch:   true,
+		},
+		InitPid:     target.InitPid,
+		CgroupPaths: target.CgroupPaths,
+		CgroupV2:    target.CgroupV2,
+		CPUs:        m.cpus(b),
+	}
+	sup, err := supervise.Start(conn, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer sup.Close()
+	return sup.Wait(ctx), nil
+}
+
+// rlimits are isolate's: the address space, stack, file size, open files
+// and core size the options give, and no locked memory.
+func rlimits(o *RunOptions) []judgeinit.Rlimit {
+	inf := uint64(unix.RLIM_INFINITY)
+	kib := func(n int64) uint64 { return uint64(n) * 1024 }
+	list := []judgeinit.Rlimit{
+		{Resource: unix.RLIMIT_MEMLOCK},
+		{Resource: unix.RLIMIT_CORE, Soft: kib(o.Core), Hard: kib(o.Core)},
+		{Resource: unix.RLIMIT_STACK, Soft: inf, Hard: inf},
+	}
+	if o.Stack > 0 {
+		list[2].Soft, list[2].Hard = kib(o.Stack), kib(o.Stack)
+	}
+	if o.Mem > 0 {
+		list = append(list, judgeinit.Rlimit{Resource: unix.RLIMIT_AS, Soft: kib(o.Mem), Hard: kib(o.Mem)})
+	}
+	if o.FSize > 0 {
+		list = append(list, judgeinit.Rlimit{Resource: unix.RLIMIT_FSIZE, Soft: kib(o.FSize), Hard: kib(o.FSize)})
+	}
+	if o.OpenFiles > 0 {
+		list = append(list, judgeinit.Rlimit{Resource: unix.RLIMIT_NOFILE, Soft: uint64(o.OpenFiles), Hard: uint64(o.OpenFiles)})
+	}
+	return list
+}
+
+func (m *Manager) cpus(b *Box) int {
+	if set, ok := m.Config.CPUs[b.ID]; ok {
+		if n := countCPUs(set); n > 0 {
+			return n
+		}
+	}
+	return goruntime.NumCPU()
+}
+
+func countCPUs(set string) int {
+	n := 0
+	for _, part := range strings.Split(set, ",") {
+		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil {
+			return 0
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil || b < a {
+				return 0
+			}
+		}
+		n += b - a + 1
+	}
+	return n
+}
+
+// containerState is what the box remembers of its container, so that a
+// warm run needs no more than a look at /proc.
+type containerState struct {
+	Key    string          `json:"key"`
+	Target *runtime.Target `json:"target"`
+}
+
+// container returns the box's running container for the directory rules
+// and network of o (the defaults when o is nil): the one already running
+// when it was made for the same configuration, otherwise a new one.
+func (m *Manager) container(ctx context.Context, b *Box, o *RunOptions, shareNet bool) (*runtime.Target, error) {
+	rules := defaultRules()
+	if o != nil {
+		if o.NoDefaultDirs {
+			rules = nil
+		}
+		rules = applyRules(rules, o.Dirs)
+	}
+	mnts, err := mounts(rules, b.Dir, b.UID, b.GID)
+	if err != nil {
+		return nil, err
+	}
+	spec := m.spec(b, mnts, shareNet)
+	data, err := json.MarshalIndent(spec, "", "\t")
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(data)
+	key := hex.EncodeToString(sum[:])
+
+	var cur containerState
+	if raw, err := os.ReadFile(b.stateFile()); err == nil && json.Unmarshal(raw, &cur) == nil {
+		if cur.Key == key && cur.Target != nil && cur.Target.Alive() {
+			m.verbose(2, "box %d: reusing its container", b.ID)
+			return cur.Target, nil
+		}
+	}
+	m.verbose(1, "box %d: starting a container for this configuration", b.ID)
+	if err := m.Runtime.Delete(ctx, b.Container, true); err != nil {
+		return nil, fmt.Errorf("replace box container: %w", err)
+	}
+	bundle := filepath.Join(b.private(), "bundle")
+	if err := os.MkdirAll(bundle, 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(bundle, specconv.ConfigName), data, 0o600); err != nil {
+		return nil, err
+	}
+	ln, err := judgeinit.Listen(b.socket())
+	if err != nil {
+		return nil, err
+	}
+	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	err = m.Runtime.Create(ctx, b.Container, runtime.CreateOpts{
+		Bundle:      bundle,
+		Stdio:       runtime.Stdio{In: devnull, Out: devnull, Err: devnull},
+		BoxListener: ln,
+	})
+	ln.Close()
+	devnull.Close()
+	if err != nil {
+		return nil, fmt.Errorf("box container: %w", err)
+	}
+	if err := m.Runtime.Start(ctx, b.Container); err != nil {
+		_ = m.Runtime.Delete(ctx, b.Container, true)
+		return nil, fmt.Errorf("box container: %w", err)
+	}
+	target, err := m.Runtime.Target(b.Container)
+	if err != nil {
+		return nil, err
+	}
+	state, err := json.Marshal(containerState{Key: key, Target: target})
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(b.stateFile(), state, 0o600); err != nil {
+		return nil, err
+	}
+	return target, nil
+}
+
+// spec is the OCI config of a box's container.
+func (m *Manager) spec(b *Box, mnts []specs.Mount, shareNet bool) *specs.Spec {
+	base := specconv.Example()
+	ns := []specs.LinuxNamespace{
+		{Type: specs.PIDNamespace}, {Type: specs.MountNamespace}, {Type: specs.IPCNamespace},
+		{Type: specs.UTSNamespace}, {Type: specs.CgroupNamespace},
+	}
+	if !shareNet {
+		ns = append(ns, specs.LinuxNamespace{Type: specs.NetworkNamespace})
+	}
+	resources := &specs.LinuxResources{Devices: base.Linux.Resources.Devices}
+	if cpus, ok := m.Config.CPUs[b.ID]; ok {
+		resources.CPU = &specs.LinuxCPU{Cpus: cpus, Mems: m.Config.Mems[b.ID]}
+	}
+	return &specs.Spec{
+		Version:  specs.Version,
+		Hostname: b.Container,
+		Root:     &specs.Root{Path: b.rootfs(), Readonly: true},
+		Process: &specs.Process{
+			// Replaced by the judge init; each run names its program.
+			Args:            []string{"/box"},
+			Cwd:             "/box",
+			Env:             []string{"PATH=/usr/local/bin:/usr/bin:/bin"},
+			User:            specs.User{UID: uint32(b.UID), GID: uint32(b.GID)},
+			NoNewPrivileges: true,
+			Capabilities:    &specs.LinuxCapabilities{},
+		},
+		Mounts: mnts,
+		Linux: &specs.Linux{
+			Namespaces:    ns,
+			CgroupsPath:   "/mini-isolate/" + b.Container,
+			Resources:     resources,
+			MaskedPaths:   base.Linux.MaskedPaths,
+			ReadonlyPaths: base.Linux.ReadonlyPaths,
+		},
+	}
+}
+
+// CgroupRoot is the cgroup under which boxes' cgroups live, in the memory
+// hierarchy (v1) or the unified one.
+func CgroupRoot() string {
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		return "/sys/fs/cgroup/mini-isolate"
+	}
+	return "/sys/fs/cgroup/memory/mini-isolate"
+}

@@ -1,0 +1,172 @@
+// Package box implements isolate's boxes on mini-isolate containers: the
+// configuration file, box directories and locks, isolate's directory and
+// environment rules, and the init, run and cleanup actions. Each box is a
+// container whose judge init stays up between runs, so a run in an
+// initialised box costs little more than a fork and exec.
+package box
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// DefaultConfigPath is read unless MINI_ISOLATE_CONFIG names another file.
+const DefaultConfigPath = "/etc/mini-isolate/isolate.conf"
+
+// ConfigEnv names the environment variable that overrides the config path.
+const ConfigEnv = "MINI_ISOLATE_CONFIG"
+
+// Config is isolate's configuration file.
+type Config struct {
+	// Path is where the configuration came from ("" for the defaults).
+	Path string
+	// BoxRoot holds a directory per box; it and its parents must be
+	// writable by root alone.
+	BoxRoot string
+	// LockRoot holds a lock file per box.
+	LockRoot string
+	// CgRoot is accepted for compatibility; boxes' cgroups live under the
+	// runtime's own parent, which --print-cg-root shows.
+	CgRoot string
+	// Box b runs as uid FirstUID+b and gid FirstGID+b, for b < NumBoxes.
+	FirstUID, FirstGID, NumBoxes int
+	// RestrictedInit lets only root initialise boxes.
+	RestrictedInit bool
+	// CPUs and Mems pin box N to a cpuset ("boxN.cpus", "boxN.mems").
+	CPUs, Mems map[int]string
+}
+
+// Defaults used when no configuration file exists.
+func defaultConfig() *Config {
+	return &Config{
+		BoxRoot:  "/var/lib/mini-isolate/boxes",
+		LockRoot: "/run/mini-isolate/locks",
+		FirstUID: 60000, FirstGID: 60000, NumBoxes: 1000,
+		CPUs: map[int]string{}, Mems: map[int]string{},
+	}
+}
+
+// LoadConfig reads the configuration: from $MINI_ISOLATE_CONFIG when set
+// (it must exist), else from DefaultConfigPath, else built-in defaults.
+func LoadConfig() (*Config, error) {
+	path, explicit := os.LookupEnv(ConfigEnv)
+	if !explicit || path == "" {
+		path = DefaultConfigPath
+	}
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) && !explicit {
+		return defaultConfig(), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot open config file: %w", err)
+	}
+	defer f.Close()
+	c, err := ParseConfig(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	c.Path = path
+	return c, nil
+}
+
+// ParseConfig reads isolate's syntax: "key = value" lines, blank lines and
+// lines starting with # ignored, unknown keys an error.
+func ParseConfig(r io.Reader) (*Config, error) {
+	c := defaultConfig()
+	sc := bufio.NewScanner(r)
+	line := 0
+	seenUID, seenGID := false, false
+	for sc.Scan() {
+		line++
+		text := strings.TrimSpace(sc.Text())
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		key, val, ok := strings.Cut(text, "=")
+		if !ok {
+			return nil, fmt.Errorf("line %d: syntax error, want key = value", line)
+		}
+		key, val = strings.TrimSpace(key), strings.TrimSpace(val)
+		num := func() (int, error) {
+			n, err := strconv.Atoi(val)
+			if err != nil || n < 0 {
+				return 0, fmt.Errorf("line %d: %s: %q is not a non-negative integer", line, key, val)
+			}
+			return n, nil
+		}
+		var err error
+		switch {
+		case key == "box_root":
+			c.BoxRoot = val
+		case key == "lock_root":
+			c.LockRoot = val
+		case key == "cg_root":
+			c.CgRoot = val
+		case key == "first_uid":
+			c.FirstUID, err = num()
+			seenUID = true
+		case key == "first_gid":
+			c.FirstGID, err = num()
+			seenGID = true
+		case key == "num_boxes":
+			c.NumBoxes, err = num()
+		case key == "restricted_init":
+			var n int
+			n, err = num()
+			c.RestrictedInit = n != 0
+		case key == "syscall_flags", key == "subid_user":
+			// isolate 2.x keys for features mini-isolate provides its own way.
+		case strings.HasPrefix(key, "box") && (strings.HasSuffix(key, ".cpus") || strings.HasSuffix(key, ".mems")):
+			idText, field, _ := strings.Cut(strings.TrimPrefix(key, "box"), ".")
+			id, perr := strconv.Atoi(idText)
+			if perr != nil || id < 0 {
+				return nil, fmt.Errorf("line %d: unknown configuration item %s", line, key)
+			}
+			if field == "cpus" {
+				c.CPUs[id] = val
+			} else {
+				c.Mems[id] = val
+			}
+		default:
+			return nil, fmt.Errorf("line %d: unknown configuration item %s", line, key)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	return c, c.validate(seenUID, seenGID)
+}
+
+func (c *Config) validate(seenUID, seenGID bool) error {
+	switch {
+	case c.BoxRoot == "" || !strings.HasPrefix(c.BoxRoot, "/"):
+		return errors.New("box_root must be an absolute path")
+	case c.LockRoot == "" || !strings.HasPrefix(c.LockRoot, "/"):
+		return errors.New("lock_root must be an absolute path")
+	case seenUID && c.FirstUID == 0, seenGID && c.FirstGID == 0:
+		return errors.New("first_uid and first_gid must not be 0: boxes must not run as root")
+	case c.NumBoxes == 0:
+		return errors.New("num_boxes must be positive")
+	case c.FirstUID+c.NumBoxes > 1<<31-1 || c.FirstGID+c.NumBoxes > 1<<31-1:
+		return errors.New("first_uid/first_gid plus num_boxes overflows the uid range")
+	}
+	return nil
+}
+
+// Write prints the configuration the way --check-config -vv shows it.
+func (c *Config) Write(w io.Writer) {
+	src := c.Path
+	if src == "" {
+		src = "(built-in defaults)"
+	}
+	fmt.Fprintf(w, "config file: %s\nbox_root: %s\nlock_root: %s\nfirst_uid: %d\nfirst_gid: %d\nnum_boxes: %d\nrestricted_init: %v\n",
+		src, c.BoxRoot, c.LockRoot, c.FirstUID, c.FirstGID, c.NumBoxes, c.RestrictedInit)
+}

@@ -1,0 +1,105 @@
+package box
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrBusy is returned when another process holds the box and --wait was
+// not given.
+var ErrBusy = errors.New("this box is currently in use by another process")
+
+// record is what the lock file says about a box. An empty lock file means
+// there is no box; lock files are truncated, never removed, so that a
+// second process cannot lock a file that is about to disappear.
+type record struct {
+	Owner       int  `json:"owner"`
+	Cg          bool `json:"cg"`
+	Initialized bool `json:"initialized"`
+}
+
+// boxLock is a box's lock file, held for the whole of an action.
+type boxLock struct {
+	f *os.File
+}
+
+func lockBox(root string, id int, create, wait bool) (*boxLock, error) {
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return nil, fmt.Errorf("lock root: %w", err)
+	}
+	flags := os.O_RDWR
+	if create {
+		flags |= os.O_CREATE
+	}
+	f, err := os.OpenFile(filepath.Join(root, fmt.Sprint(id)), flags|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o644)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("lock file: %w", err)
+	}
+	how := unix.LOCK_EX
+	if !wait {
+		how |= unix.LOCK_NB
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), how)
+		if !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
+	if errors.Is(err, unix.EWOULDBLOCK) {
+		f.Close()
+		return nil, ErrBusy
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock box: %w", err)
+	}
+	return &boxLock{f: f}, nil
+}
+
+func (l *boxLock) read() (*record, error) {
+	if l == nil {
+		return nil, nil
+	}
+	data, err := io.ReadAll(io.NewSectionReader(l.f, 0, 1<<16))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) == 0 {
+		return nil, nil
+	}
+	var r record
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("lock file has an incompatible format: %w", err)
+	}
+	return &r, nil
+}
+
+func (l *boxLock) write(r *record) error {
+	if err := l.f.Truncate(0); err != nil {
+		return err
+	}
+	if r == nil {
+		return nil
+	}
+	data, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	_, err = l.f.WriteAt(data, 0)
+	return err
+}
+
+func (l *boxLock) close() {
+	if l != nil {
+		l.f.Close()
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mini-isolate/mini-isolate/runtime/box"
+	"github.com/mini-isolate/mini-isolate/specconv"
 )
 
 // isoOption is one option of isolate's command line, parsed the way
@@ -185,8 +186,8 @@ func (a *isoArgs) set(o *isoOption, val string, hasVal bool) error {
 	case "chdir":
 		r.Chdir = val
 	case "dir":
-		var rule box.DirRule
-		if rule, err = box.ParseDirRule(val); err == nil {
+		var rule specconv.DirRule
+		if rule, err = specconv.ParseDirRule(val); err == nil {
 			r.Dirs = append(r.Dirs, rule)
 		}
 	case "no-default-dirs":
@@ -194,8 +195,8 @@ func (a *isoArgs) set(o *isoOption, val string, hasVal bool) error {
 	case "full-env":
 		r.FullEnv = true
 	case "env":
-		var rule box.EnvRule
-		if rule, err = box.ParseEnvRule(val); err == nil {
+		var rule specconv.EnvRule
+		if rule, err = specconv.ParseEnvRule(val); err == nil {
 			r.Env = append(r.Env, rule)
 		}
 	case "fsize":
@@ -300,4 +301,3 @@ func secondsArg(o *isoOption, val string) (time.Duration, error) {
 	// Milliseconds, truncated, as isolate keeps them.
 	return time.Duration(f*1000) * time.Millisecond, nil
 }
-

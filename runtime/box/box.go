@@ -63,8 +63,8 @@ type RunOptions struct {
 	StderrToStdout        bool
 	Chdir                 string
 	FullEnv               bool
-	Env                   []EnvRule
-	Dirs                  []DirRule
+	Env                   []specconv.EnvRule
+	Dirs                  []specconv.DirRule
 	NoDefaultDirs         bool
 	ShareNet              bool
 	InheritFDs            bool
@@ -272,7 +272,7 @@ func (m *Manager) Run(ctx context.Context, id int, o *RunOptions) (*meta.Result,
 		},
 		Run: judgeinit.Run{
 			Args:           o.Args,
-			Env:            environment(o.FullEnv, o.Env, os.Environ()),
+			Env:            specconv.Environment(o.FullEnv, o.Env, os.Environ()),
 			Cwd:            o.Chdir,
 			Stdin:          o.Stdin,
 			Stdout:         o.Stdout,
@@ -360,14 +360,14 @@ type containerState struct {
 // and network of o (the defaults when o is nil): the one already running
 // when it was made for the same configuration, otherwise a new one.
 func (m *Manager) container(ctx context.Context, b *Box, o *RunOptions, shareNet bool) (*runtime.Target, error) {
-	rules := defaultRules()
+	rules := specconv.DefaultDirRules()
 	if o != nil {
 		if o.NoDefaultDirs {
 			rules = nil
 		}
-		rules = applyRules(rules, o.Dirs)
+		rules = specconv.ApplyDirRules(rules, o.Dirs)
 	}
-	mnts, err := mounts(rules, b.Dir, b.UID, b.GID)
+	mnts, err := specconv.DirMounts(rules, b.Dir, b.UID, b.GID)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package box
+package specconv
 
 import (
 	"errors"
@@ -96,9 +96,9 @@ func ParseDirRule(arg string) (DirRule, error) {
 	return r, nil
 }
 
-// defaultRules are isolate's default rules, with a fresh minimal /dev
+// DefaultDirRules are isolate's default rules, with a fresh minimal /dev
 // instead of the host's.
-func defaultRules() []DirRule {
+func DefaultDirRules() []DirRule {
 	return []DirRule{
 		{In: "box", Out: "./box", Flags: DirRW},
 		{In: "bin", Out: "/bin"},
@@ -112,9 +112,9 @@ func defaultRules() []DirRule {
 	}
 }
 
-// applyRules merges user rules into the list: a rule for an inside path
+// ApplyDirRules merges user rules into the list: a rule for an inside path
 // already there replaces it in place, a removal drops it, others append.
-func applyRules(list, user []DirRule) []DirRule {
+func ApplyDirRules(list, user []DirRule) []DirRule {
 	for _, u := range user {
 		i := slices.IndexFunc(list, func(r DirRule) bool { return r.In == u.In })
 		switch {
@@ -136,9 +136,10 @@ func tmpName(in string) string {
 	return strings.ReplaceAll(in, "/", ":")
 }
 
-// mounts turns the rules into OCI mounts for a box in dir whose processes
-// run as uid/gid. Directories for tmp rules are created here.
-func mounts(rules []DirRule, dir string, uid, gid int) ([]specs.Mount, error) {
+// DirMounts turns the rules into OCI mounts. Outside paths starting with
+// "./" are relative to dir, and each tmp rule gets a fresh directory below
+// dir/tmp, created here and owned by uid:gid, the sandbox's user.
+func DirMounts(rules []DirRule, dir string, uid, gid int) ([]specs.Mount, error) {
 	var out []specs.Mount
 	for _, r := range rules {
 		dest := "/" + r.In
@@ -218,9 +219,9 @@ func ParseEnvRule(arg string) (EnvRule, error) {
 	return EnvRule{Name: name, Value: val, Inherit: !set}, nil
 }
 
-// environment builds a run's environment as isolate does: empty (or the
+// Environment builds a run's environment as isolate does: empty (or the
 // caller's with fullEnv) plus LIBC_FATAL_STDERR_=1, then the rules.
-func environment(fullEnv bool, rules []EnvRule, caller []string) []string {
+func Environment(fullEnv bool, rules []EnvRule, caller []string) []string {
 	var names []string
 	vals := map[string]string{}
 	set := func(k, v string) {

@@ -1,0 +1,111 @@
+package specconv
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// SeccompOptions adjust the judge's default seccomp policy.
+type SeccompOptions struct {
+	// Allow lifts the block on these syscalls (a profile may need, say,
+	// unshare for a build tool).
+	Allow []string
+	// BlockLocks also blocks file locks (fcntl F_SETLK and friends, flock),
+	// a channel between boxes that share files, as isolate can.
+	BlockLocks bool
+}
+
+// Syscalls the judge policy denies, and how. The policy is a deny-list over
+// an allow-everything default, as isolate's: allow-lists break whenever a
+// libc starts using a new syscall (rseq, clone3, ...).
+var (
+	// Privileged or host-wide operations no submission needs: EPERM, as
+	// the kernel itself answers an unprivileged caller.
+	seccompEPERM = []string{
+		"mount", "umount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree", "fsopen",
+		"fsconfig", "fsmount", "fspick", "mount_setattr",
+		"ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "pidfd_getfd",
+		"bpf", "perf_event_open", "userfaultfd", "fanotify_init", "lookup_dcookie",
+		"kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
+		"reboot", "swapon", "swapoff", "acct", "quotactl", "quotactl_fd", "nfsservctl",
+		"settimeofday", "clock_settime", "clock_adjtime", "adjtimex", "stime",
+		"unshare", "setns", "open_by_handle_at", "name_to_handle_at",
+		"iopl", "ioperm", "vhangup", "sethostname", "setdomainname", "syslog",
+	}
+	// What isolate blocks, answered the way isolate does.
+	seccompENOSYS = []string{
+		"keyctl", "add_key", "request_key",
+		"io_uring_setup", "io_uring_enter", "io_uring_register",
+	}
+)
+
+// JudgeSeccomp is the seccomp policy of judged sandboxes. Blocked calls
+// fail with EPERM (privileged operations) or ENOSYS (keyrings and
+// io_uring, as isolate); 32-bit and x32 system calls kill the process
+// (SIGSYS), because only the native architecture is in the filter.
+func JudgeSeccomp(o SeccompOptions) (*specs.LinuxSeccomp, error) {
+	known := map[string]bool{}
+	for _, n := range append(append([]string{}, seccompEPERM...), seccompENOSYS...) {
+		known[n] = true
+	}
+	known["personality"], known["socket"], known["fcntl"], known["flock"] = true, true, true, true
+	for _, n := range o.Allow {
+		if !known[n] {
+			return nil, fmt.Errorf("seccomp: %q is not a syscall the judge policy blocks", n)
+		}
+	}
+	allowed := func(n string) bool { return slices.Contains(o.Allow, n) }
+	keep := func(list []string) []string {
+		var out []string
+		for _, n := range list {
+			if !allowed(n) {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	eperm, enosys := uint(unix.EPERM), uint(unix.ENOSYS)
+	s := &specs.LinuxSeccomp{
+		DefaultAction: specs.ActAllow,
+		Architectures: []specs.Arch{specs.ArchX86_64},
+	}
+	if l := keep(seccompEPERM); len(l) > 0 {
+		s.Syscalls = append(s.Syscalls, specs.LinuxSyscall{Names: l, Action: specs.ActErrno, ErrnoRet: &eperm})
+	}
+	if l := keep(seccompENOSYS); len(l) > 0 {
+		s.Syscalls = append(s.Syscalls, specs.LinuxSyscall{Names: l, Action: specs.ActErrno, ErrnoRet: &enosys})
+	}
+	if !allowed("socket") {
+		// AF_VSOCK reaches the hypervisor, which no namespace isolates.
+		afnosupport := uint(unix.EAFNOSUPPORT)
+		s.Syscalls = append(s.Syscalls, specs.LinuxSyscall{
+			Names: []string{"socket"}, Action: specs.ActErrno, ErrnoRet: &afnosupport,
+			Args: []specs.LinuxSeccompArg{{Index: 0, Value: unix.AF_VSOCK, Op: specs.OpEqualTo}},
+		})
+	}
+	if !allowed("personality") {
+		// Deny the flags that weaken the address-space protections; the
+		// query, PER_LINUX32 and UNAME26 still pass. The mask includes bit
+		// 31, which no flag uses and the query (0xffffffff) sets, so that
+		// the query does not match.
+		for _, flag := range []uint64{0x0040000 /* ADDR_NO_RANDOMIZE */, 0x0200000 /* READ_IMPLIES_EXEC */, 0x1000000 /* ADDR_LIMIT_3GB */, 0x0800000 /* ADDR_LIMIT_32BIT */, 0x0100000 /* MMAP_PAGE_ZERO */} {
+			s.Syscalls = append(s.Syscalls, specs.LinuxSyscall{
+				Names: []string{"personality"}, Action: specs.ActErrno, ErrnoRet: &eperm,
+				Args: []specs.LinuxSeccompArg{{Index: 0, Value: flag | 0x80000000, ValueTwo: flag, Op: specs.OpMaskedEqual}},
+			})
+		}
+	}
+	if o.BlockLocks {
+		for _, cmd := range []uint64{unix.F_SETLK, unix.F_SETLKW, unix.F_OFD_SETLK, unix.F_OFD_SETLKW, unix.F_SETLEASE, unix.F_NOTIFY} {
+			s.Syscalls = append(s.Syscalls, specs.LinuxSyscall{
+				Names: []string{"fcntl"}, Action: specs.ActErrno, ErrnoRet: &eperm,
+				Args: []specs.LinuxSeccompArg{{Index: 1, Value: cmd, Op: specs.OpEqualTo}},
+			})
+		}
+		s.Syscalls = append(s.Syscalls, specs.LinuxSyscall{Names: []string{"flock"}, Action: specs.ActErrno, ErrnoRet: &enosys})
+	}
+	return s, nil
+}

@@ -50,10 +50,15 @@ func makeRootfs(ctx context.Context, dir, busybox, scratch string) error {
 // writeBundle creates the bundle directory dir with a config.json whose
 // process runs args in rootfs (relative to dir, or absolute to share one).
 func writeBundle(dir, rootfs string, args []string) error {
+	return writeSpec(dir, benchSpec(rootfs, args))
+}
+
+// writeSpec creates the bundle directory dir with s as its config.json.
+func writeSpec(dir string, s *specs.Spec) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating bundle: %w", err)
 	}
-	data, err := json.MarshalIndent(benchSpec(rootfs, args), "", "\t")
+	data, err := json.MarshalIndent(s, "", "\t")
 	if err != nil {
 		return fmt.Errorf("encoding config.json: %w", err)
 	}

@@ -1,16 +1,31 @@
-// Command bench measures the cost of starting a sandboxed /bin/true with
-// `<runtime> run` for mini-isolate, runc and crun on one shared bundle.
+// Command bench measures mini-isolate against other sandboxes. Scenarios
+// (-scenarios, all by default, run in this order):
 //
-// The runtimes run interleaved: every round runs each once, so drift on the
-// host (page cache, CPU frequency, other load) is spread over all of them,
-// in an order that has each runtime follow each one about equally often.
-// Each run has its own container id and each runtime its own temporary
-// --root. Every run goes to a CSV with the columns
-// scenario,runtime,round,ms,exit, where warm-up rounds have round <= 0.
+//   - startup: the cost of starting a sandboxed /bin/true with
+//     `<runtime> run` for mini-isolate, runc and crun on one shared bundle.
+//   - precision: how far the kill overshoots a limit: a spinner under a
+//     0.5 s CPU limit and a sleeper under a 0.5 s wall limit, through
+//     `mini-isolate run --meta`, and through isolate if it is installed.
+//     The overshoot is the reported time minus the limit.
+//   - accuracy: the CPU time mini-isolate reports for a program that burns
+//     200 ms of CPU against the same program's rusage on the host.
 //
-// It must run as root:
+// Within a scenario the subjects run interleaved: every round runs each
+// once, so drift on the host (page cache, CPU frequency, other load) is
+// spread over all of them, in an order that has each subject follow each
+// one about equally often. Each run has its own container id and each
+// runtime its own temporary --root. Every run goes to one CSV with the
+// columns scenario,runtime,round,ms,exit, where warm-up rounds have round
+// <= 0 and ms is the scenario's measurement: the elapsed time of the
+// command (startup), the kill overshoot (precision) or the CPU time of the
+// program (accuracy); it is empty for a run that gave no measurement, such
+// as a wrong verdict. exit is the command's exit status (137 for a judged
+// run whose program was killed).
 //
-//	go run ./hack/bench -runtime bin/mini-isolate [-n 50] [-warmup 3]
+// It must run as root, from the repository (the judged scenarios compile
+// the test programs in internal/testutil/progs with gcc -static):
+//
+//	go run ./hack/bench -runtime bin/mini-isolate [-n 50] [-warmup 3] [-scenarios startup,precision,accuracy]
 package main
 
 import (
@@ -31,37 +46,65 @@ func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
+// Scenario names for -scenarios, in the order they run.
+const (
+	scenarioStartup   = "startup"
+	scenarioPrecision = "precision"
+	scenarioAccuracy  = "accuracy"
+)
+
+var allScenarios = []string{scenarioStartup, scenarioPrecision, scenarioAccuracy}
+
 // config is the parsed command line.
 type config struct {
-	runtime     string
-	runc        string
-	crun        string
-	rounds      int
-	warmup      int
-	timeout     time.Duration
-	csvPath     string
-	busybox     string
-	order       string
-	maxFailures int
-	keep        bool
+	runtime       string
+	runc          string
+	crun          string
+	scenarios     map[string]bool
+	rounds        int
+	precisionRuns int
+	accuracyRuns  int
+	warmup        int
+	timeout       time.Duration
+	csvPath       string
+	busybox       string
+	progs         string
+	cc            string
+	isolate       string
+	isolateBox    int
+	order         string
+	maxFailures   int
+	keep          bool
 }
 
 func parseFlags(args []string) (*config, error) {
 	c := &config{}
+	var scenarios string
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.StringVar(&c.runtime, "runtime", "", "mini-isolate binary under test (required)")
-	fs.StringVar(&c.runc, "runc", "runc", "runc binary, the baseline; empty disables it")
+	fs.StringVar(&scenarios, "scenarios", strings.Join(allScenarios, ","), "comma-separated scenarios to run: "+strings.Join(allScenarios, ", "))
+	fs.StringVar(&c.runc, "runc", "runc", "runc binary, the startup baseline; empty disables it")
 	fs.StringVar(&c.crun, "crun", "crun", "crun binary; empty disables it")
-	fs.IntVar(&c.rounds, "n", 50, "measured rounds")
-	fs.IntVar(&c.warmup, "warmup", 3, "warm-up rounds, run and discarded before measuring")
+	fs.IntVar(&c.rounds, "n", 50, "measured rounds of the startup scenario")
+	fs.IntVar(&c.precisionRuns, "precision-n", 20, "measured rounds of the precision scenario (each kills at the CPU and at the wall limit)")
+	fs.IntVar(&c.accuracyRuns, "accuracy-n", 20, "measured rounds of the accuracy scenario (each runs on the host and in mini-isolate)")
+	fs.IntVar(&c.warmup, "warmup", 3, "warm-up rounds of every scenario, run and discarded before measuring")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "time limit for each run")
-	fs.StringVar(&c.csvPath, "csv", "", "CSV of every run (default bench-results/startup-<UTC time>.csv)")
-	fs.StringVar(&c.busybox, "busybox", "/bin/busybox", "static busybox for the rootfs; fetched with apt-get download if missing")
+	fs.StringVar(&c.csvPath, "csv", "", "CSV of every run (default bench-results/bench-<UTC time>.csv)")
+	fs.StringVar(&c.busybox, "busybox", "/bin/busybox", "static busybox for the startup rootfs; fetched with apt-get download if missing")
+	fs.StringVar(&c.progs, "progs", "", "directory of the test programs' C sources (default internal/testutil/progs, from the working directory or next to -runtime's directory)")
+	fs.StringVar(&c.cc, "cc", "gcc", "C compiler for the test programs, linked with -static")
+	fs.StringVar(&c.isolate, "isolate", "isolate", "isolate binary measured beside mini-isolate in the precision scenario if it works; empty disables it")
+	fs.IntVar(&c.isolateBox, "isolate-box", 90, "isolate box id the precision scenario uses (and cleans up)")
 	fs.StringVar(&c.order, "order", orderBalanced, "run order within rounds: balanced (every runtime follows every runtime equally often) or rotate")
 	fs.IntVar(&c.maxFailures, "max-failures", 3, "failed runs after which a runtime is dropped; 0 never drops")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary bundle and state roots")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	var err error
+	if c.scenarios, err = parseScenarios(scenarios); err != nil {
+		return nil, fmt.Errorf("-scenarios: %w", err)
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -70,6 +113,10 @@ func parseFlags(args []string) (*config, error) {
 		return nil, errors.New("-runtime is required")
 	case c.rounds < 1:
 		return nil, fmt.Errorf("-n %d: need at least one round", c.rounds)
+	case c.precisionRuns < 1:
+		return nil, fmt.Errorf("-precision-n %d: need at least one round", c.precisionRuns)
+	case c.accuracyRuns < 1:
+		return nil, fmt.Errorf("-accuracy-n %d: need at least one round", c.accuracyRuns)
 	case c.warmup < 0:
 		return nil, fmt.Errorf("-warmup %d: must not be negative", c.warmup)
 	case c.timeout <= 0:
@@ -78,11 +125,36 @@ func parseFlags(args []string) (*config, error) {
 		return nil, fmt.Errorf("-order %q: want %s or %s", c.order, orderBalanced, orderRotate)
 	case c.maxFailures < 0:
 		return nil, fmt.Errorf("-max-failures %d: must not be negative", c.maxFailures)
+	case c.isolateBox < 0:
+		return nil, fmt.Errorf("-isolate-box %d: must not be negative", c.isolateBox)
 	}
 	if c.csvPath == "" {
-		c.csvPath = filepath.Join("bench-results", "startup-"+time.Now().UTC().Format("20060102T150405Z")+".csv")
+		c.csvPath = filepath.Join("bench-results", "bench-"+time.Now().UTC().Format("20060102T150405Z")+".csv")
 	}
 	return c, nil
+}
+
+// parseScenarios parses a comma-separated list of scenario names into a set.
+func parseScenarios(list string) (map[string]bool, error) {
+	set := map[string]bool{}
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		known := false
+		for _, s := range allScenarios {
+			known = known || s == name
+		}
+		if !known {
+			return nil, fmt.Errorf("unknown scenario %q (want some of %s)", name, strings.Join(allScenarios, ", "))
+		}
+		set[name] = true
+	}
+	if len(set) == 0 {
+		return nil, fmt.Errorf("no scenario in %q (want some of %s)", list, strings.Join(allScenarios, ", "))
+	}
+	return set, nil
 }
 
 // run is main without os.Exit, so deferred cleanup happens. It returns 2 for
@@ -109,6 +181,79 @@ func run(args []string) int {
 	return 0
 }
 
+// startupSetup is what the startup scenario (and the crun wrapper's
+// overhead, when crun needs the wrapper) run with.
+type startupSetup struct {
+	subjects  []*subject
+	scenarios []*scenario
+	runc      bool     // runc is among the subjects
+	crun      *subject // nil without crun
+}
+
+// setupStartup builds the busybox bundle and probes each runtime with it.
+func setupStartup(ctx context.Context, cfg *config, r *runner, tmp, miPath, idPrefix string, newRoot func(string) (string, error)) (*startupSetup, error) {
+	var runcPath, crunPath string
+	var err error
+	if cfg.runc != "" {
+		if runcPath, err = resolveExecutable(cfg.runc); err != nil {
+			return nil, fmt.Errorf("-runc: %w", err)
+		}
+	}
+	if cfg.crun != "" {
+		if crunPath, err = resolveExecutable(cfg.crun); err != nil {
+			// crun is optional: say why and go on.
+			fmt.Printf("crun: unavailable: %v\n", err)
+		}
+	}
+	bundle := filepath.Join(tmp, "bundle")
+	probeBundle := filepath.Join(tmp, "probe")
+	if err := makeRootfs(ctx, filepath.Join(bundle, "rootfs"), cfg.busybox, tmp); err != nil {
+		return nil, fmt.Errorf("building rootfs: %w", err)
+	}
+	if err := writeBundle(bundle, "rootfs", []string{"/bin/true"}); err != nil {
+		return nil, err
+	}
+	if err := writeBundle(probeBundle, filepath.Join(bundle, "rootfs"), probeArgs); err != nil {
+		return nil, err
+	}
+	st := &startupSetup{runc: runcPath != ""}
+	for _, rt := range []struct{ label, path string }{{"mini-isolate", miPath}, {"runc", runcPath}} {
+		if rt.path == "" {
+			continue
+		}
+		root, err := newRoot(rt.label)
+		if err != nil {
+			return nil, err
+		}
+		s := &subject{label: rt.label, path: rt.path, root: root}
+		if err := probe(ctx, r, probeBundle, s, idPrefix); err != nil {
+			return nil, fmt.Errorf("%s (%s): %w", s.label, s.path, err)
+		}
+		st.subjects = append(st.subjects, s)
+	}
+	if crunPath != "" {
+		root, err := newRoot("crun")
+		if err != nil {
+			return nil, err
+		}
+		st.crun, err = setupCrun(ctx, r, probeBundle, crunPath, root, idPrefix)
+		if err != nil {
+			fmt.Printf("crun: unavailable: %v\n", err)
+		} else {
+			st.subjects = append(st.subjects, st.crun)
+		}
+	}
+	st.scenarios = []*scenario{startupScenario(bundle, st.subjects)}
+	if st.crun != nil && len(st.crun.wrapper) > 0 {
+		truePath, err := resolveExecutable("true")
+		if err != nil {
+			return nil, fmt.Errorf("timing the crun wrapper: %w", err)
+		}
+		st.scenarios = append(st.scenarios, wrapperOverheadScenario(st.crun.wrapper, truePath))
+	}
+	return st, nil
+}
+
 // bench sets everything up, runs the scenarios and prints the report. It
 // reports failed runs through failed, after printing what was measured.
 func bench(ctx context.Context, cfg *config) (failed bool, err error) {
@@ -119,16 +264,12 @@ func bench(ctx context.Context, cfg *config) (failed bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("-runtime: %w", err)
 	}
-	var runcPath, crunPath string
-	if cfg.runc != "" {
-		if runcPath, err = resolveExecutable(cfg.runc); err != nil {
-			return false, fmt.Errorf("-runc: %w", err)
-		}
-	}
-	if cfg.crun != "" {
-		if crunPath, err = resolveExecutable(cfg.crun); err != nil {
-			// crun is optional: say why and go on.
-			fmt.Printf("crun: unavailable: %v\n", err)
+	judging := cfg.scenarios[scenarioPrecision] || cfg.scenarios[scenarioAccuracy]
+	var progsDir string
+	if judging {
+		// Before any slow set-up: a wrong directory is a usage error.
+		if progsDir, err = findProgs(cfg.progs, miPath); err != nil {
+			return false, err
 		}
 	}
 
@@ -140,17 +281,6 @@ func bench(ctx context.Context, cfg *config) (failed bool, err error) {
 		fmt.Fprintf(os.Stderr, "bench: keeping %s\n", tmp)
 	} else {
 		defer os.RemoveAll(tmp)
-	}
-	bundle := filepath.Join(tmp, "bundle")
-	probeBundle := filepath.Join(tmp, "probe")
-	if err := makeRootfs(ctx, filepath.Join(bundle, "rootfs"), cfg.busybox, tmp); err != nil {
-		return false, fmt.Errorf("building rootfs: %w", err)
-	}
-	if err := writeBundle(bundle, "rootfs", []string{"/bin/true"}); err != nil {
-		return false, err
-	}
-	if err := writeBundle(probeBundle, filepath.Join(bundle, "rootfs"), probeArgs); err != nil {
-		return false, err
 	}
 	r, err := newRunner(tmp, cfg.timeout)
 	if err != nil {
@@ -166,35 +296,48 @@ func bench(ctx context.Context, cfg *config) (failed bool, err error) {
 		return dir, nil
 	}
 
-	var subjects []*subject
-	for _, rt := range []struct{ label, path string }{{"mini-isolate", miPath}, {"runc", runcPath}} {
-		if rt.path == "" {
-			continue
+	var scenarios []*scenario
+	// The runtimes named in the header, with their versions.
+	header := []*subject{{label: "mini-isolate", path: miPath}}
+	var st *startupSetup
+	if cfg.scenarios[scenarioStartup] {
+		if st, err = setupStartup(ctx, cfg, r, tmp, miPath, idPrefix, newRoot); err != nil {
+			return false, err
 		}
-		root, err := newRoot(rt.label)
+		header = st.subjects
+		scenarios = append(scenarios, st.scenarios...)
+	}
+	var isolateStatus string
+	if judging {
+		root, err := newRoot("mini-isolate judged")
 		if err != nil {
 			return false, err
 		}
-		s := &subject{label: rt.label, path: rt.path, root: root}
-		if err := probe(ctx, r, probeBundle, s, idPrefix); err != nil {
-			return false, fmt.Errorf("%s (%s): %w", s.label, s.path, err)
-		}
-		subjects = append(subjects, s)
-	}
-	var crunSubject *subject
-	if crunPath != "" {
-		root, err := newRoot("crun")
+		env, err := setupJudge(ctx, filepath.Join(tmp, "judge"), progsDir, cfg.cc, &subject{label: labelMI, path: miPath, root: root})
 		if err != nil {
 			return false, err
 		}
-		crunSubject, err = setupCrun(ctx, r, probeBundle, crunPath, root, idPrefix)
-		if err != nil {
-			fmt.Printf("crun: unavailable: %v\n", err)
-		} else {
-			subjects = append(subjects, crunSubject)
+		if cfg.scenarios[scenarioPrecision] {
+			env.isolate, env.isolateStatus = findIsolate(ctx, cfg.isolate, cfg.isolateBox, env.rootfs, cfg.timeout)
+			isolateStatus = env.isolateStatus
+			sc, err := env.precisionScenario(cfg.precisionRuns)
+			if err != nil {
+				return false, err
+			}
+			scenarios = append(scenarios, sc)
+		}
+		if cfg.scenarios[scenarioAccuracy] {
+			sc, err := env.accuracyScenario(cfg.accuracyRuns)
+			if err != nil {
+				return false, err
+			}
+			scenarios = append(scenarios, sc)
 		}
 	}
-	printHeader(ctx, subjects)
+	printHeader(ctx, header)
+	if isolateStatus != "" {
+		fmt.Println(isolateStatus)
+	}
 
 	rec, err := openCSV(cfg.csvPath)
 	if err != nil {
@@ -205,14 +348,6 @@ func bench(ctx context.Context, cfg *config) (failed bool, err error) {
 			err = cerr
 		}
 	}()
-	scenarios := []*scenario{startupScenario(bundle, subjects)}
-	if crunSubject != nil && len(crunSubject.wrapper) > 0 {
-		truePath, err := resolveExecutable("true")
-		if err != nil {
-			return false, fmt.Errorf("timing the crun wrapper: %w", err)
-		}
-		scenarios = append(scenarios, wrapperOverheadScenario(crunSubject.wrapper, truePath))
-	}
 	opt := options{
 		rounds:        cfg.rounds,
 		warmup:        cfg.warmup,
@@ -232,8 +367,14 @@ func bench(ctx context.Context, cfg *config) (failed bool, err error) {
 		}
 	}
 
+	byName := map[string]*result{}
 	for _, res := range results {
-		if err := printTable(os.Stdout, res, cfg.warmup); err != nil {
+		byName[res.sc.name] = res
+		printResult := printTable
+		if res.sc.print != nil {
+			printResult = res.sc.print
+		}
+		if err := printResult(os.Stdout, res, cfg.warmup); err != nil {
 			return true, err
 		}
 		for _, n := range res.failures {
@@ -243,14 +384,23 @@ func bench(ctx context.Context, cfg *config) (failed bool, err error) {
 		}
 	}
 	fmt.Println()
-	if start := results[0]; runcPath != "" {
-		fmt.Println(headline(start, "mini-isolate", "runc"))
-	} else {
-		fmt.Println("bench: runc disabled, no mini-isolate/runc ratio")
+	if start := byName[scenarioStartup]; start != nil {
+		if st.runc {
+			fmt.Println(headline(start, "mini-isolate", "runc"))
+		} else {
+			fmt.Println("bench: runc disabled, no mini-isolate/runc ratio")
+		}
+		if wo := byName["wrapper-overhead"]; wo != nil {
+			printWrapperOverhead(wo, start.ms[st.crun.label])
+		}
 	}
-	if len(results) > 1 {
-		printWrapperOverhead(results[1], results[0].ms[crunSubject.label])
+	if res := byName[scenarioPrecision]; res != nil {
+		fmt.Println(precisionHeadline(res))
 	}
+	if res := byName[scenarioAccuracy]; res != nil {
+		fmt.Println(accuracyHeadline(res))
+	}
+	fmt.Printf("host: load average at the end %s\n", loadAverage())
 	fmt.Printf("bench: every run is in %s\n", rec.path)
 	return failed, runErr
 }
@@ -283,15 +433,23 @@ func printHeader(ctx context.Context, subjects []*subject) {
 	case unified == "":
 		unified = "(empty)"
 	}
-	// Other load on the host shows up as noise in every runtime's times.
-	load, _ := os.ReadFile("/proc/loadavg")
-	loadFields := strings.Fields(string(load))
-	if len(loadFields) > 3 {
-		loadFields = loadFields[:3]
-	}
 	fmt.Printf("host: kernel %s, %d CPUs, load average %s, %s: %s\n", strings.TrimSpace(string(kernel)),
-		runtime.NumCPU(), strings.Join(loadFields, " "), unifiedControllers, unified)
+		runtime.NumCPU(), loadAverage(), unifiedControllers, unified)
 	for _, s := range subjects {
 		fmt.Printf("runtime %s: %s: %s\n", s.label, s.path, version(ctx, s.path))
 	}
+}
+
+// loadAverage returns the 1, 5 and 15 minute load averages: other load on
+// the host shows up as noise in every measurement.
+func loadAverage() string {
+	load, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "n/a"
+	}
+	fields := strings.Fields(string(load))
+	if len(fields) > 3 {
+		fields = fields[:3]
+	}
+	return strings.Join(fields, " ")
 }

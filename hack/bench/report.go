@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -36,8 +37,14 @@ func openCSV(path string) (*csvRecorder, error) {
 	return rec, nil
 }
 
+// add writes one row; ms is NaN, written as an empty field, when the run
+// gave no measurement.
 func (c *csvRecorder) add(scenario, label string, round int, ms float64, exit int) error {
-	row := []string{scenario, label, strconv.Itoa(round), strconv.FormatFloat(ms, 'f', 3, 64), strconv.Itoa(exit)}
+	msField := ""
+	if !math.IsNaN(ms) {
+		msField = strconv.FormatFloat(ms, 'f', 3, 64)
+	}
+	row := []string{scenario, label, strconv.Itoa(round), msField, strconv.Itoa(exit)}
 	if err := c.w.Write(row); err != nil {
 		return fmt.Errorf("writing %s: %w", c.path, err)
 	}

@@ -34,9 +34,10 @@ func (s *subject) runtimeArgv(args ...string) []string {
 // runResult is the outcome of one timed command.
 type runResult struct {
 	elapsed time.Duration
-	exit    int    // exit status; -1 if it did not start, was signalled or timed out
-	stderr  string // only read when the command failed
-	err     error  // nil for exit status 0
+	cpu     time.Duration // user plus system time of the command (wait4 rusage); 0 if it did not start
+	exit    int           // exit status; -1 if it did not start, was signalled or timed out
+	stderr  string        // only read when the command failed
+	err     error         // nil for exit status 0
 }
 
 // runner executes timed commands with stdin and stdout on /dev/null and
@@ -86,6 +87,9 @@ func (r *runner) run(ctx context.Context, argv []string) runResult {
 	start := time.Now()
 	err = cmd.Run()
 	res := runResult{elapsed: time.Since(start)}
+	if ps := cmd.ProcessState; ps != nil {
+		res.cpu = ps.UserTime() + ps.SystemTime()
+	}
 	if err == nil {
 		return res
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -20,10 +22,26 @@ type scenario struct {
 	title    string // one-line description for the table header
 	baseline string // label whose median the ratio column divides by; "" for none
 	subjects []*subject
+	// rounds, if positive, replaces options.rounds for this scenario.
+	rounds int
 	// command returns the argv of one run of s; id is unique to the run.
 	command func(s *subject, id string) []string
 	// cleanup, if set, removes what a failed run of s with id left behind.
 	cleanup func(ctx context.Context, r *runner, s *subject, id string)
+	// before, if set, prepares each run of s outside the timed window; an
+	// error fails the run without running it.
+	before func(ctx context.Context, r *runner, s *subject, id string) error
+	// after, if set, runs after every run of s, failed or not (also when
+	// before failed, to undo what it did), with a context that is never
+	// cancelled.
+	after func(ctx context.Context, r *runner, s *subject, id string)
+	// measure, if set, turns a finished run into the value recorded for it,
+	// in ms, and decides whether it failed; the value is NaN when the run
+	// gave none. Without it the value is the run's elapsed time and a run
+	// fails when its exit status is not 0.
+	measure func(s *subject, id string, out runResult) (float64, error)
+	// print, if set, replaces printTable for this scenario's results.
+	print func(w io.Writer, res *result, warmup int) error
 }
 
 // startupScenario times `<rt> run` of a bundle whose process is /bin/true.
@@ -80,6 +98,7 @@ type options struct {
 type result struct {
 	sc       *scenario
 	ms       map[string][]float64 // successful measured runs, per label
+	msRound  map[string][]int     // the round of each value in ms
 	failures map[string]int       // failed runs (warm-up included), per label
 	dropped  map[string]bool      // gave up after too many failures
 	rounds   int                  // measured rounds completed
@@ -90,7 +109,10 @@ type result struct {
 // run, warm-up included, goes to rec; warm-up rounds are numbered
 // 1-warmup..0 and measured rounds 1..rounds.
 func runScenario(ctx context.Context, r *runner, sc *scenario, opt options, rec *csvRecorder) (*result, error) {
-	res := &result{sc: sc, ms: map[string][]float64{}, failures: map[string]int{}, dropped: map[string]bool{}}
+	res := &result{sc: sc, ms: map[string][]float64{}, msRound: map[string][]int{}, failures: map[string]int{}, dropped: map[string]bool{}}
+	if sc.rounds > 0 {
+		opt.rounds = sc.rounds
+	}
 	plan, err := schedule(opt.order, len(sc.subjects), opt.warmup, opt.rounds)
 	if err != nil {
 		return res, fmt.Errorf("%s: %w", sc.name, err)
@@ -108,7 +130,7 @@ func runScenario(ctx context.Context, r *runner, sc *scenario, opt options, rec 
 			}
 			seq++
 			id := fmt.Sprintf("%s-%s-%d", opt.idPrefix, slug(s.label), seq)
-			out := r.run(ctx, sc.command(s, id))
+			value, exit, runErr := runOnce(ctx, r, sc, s, id)
 			if ctx.Err() != nil {
 				// Interrupted: not a measurement, and not the runtime's fault.
 				if sc.cleanup != nil {
@@ -116,18 +138,18 @@ func runScenario(ctx context.Context, r *runner, sc *scenario, opt options, rec 
 				}
 				return res, fmt.Errorf("%s: stopped in round %d: %w", sc.name, round, ctx.Err())
 			}
-			ms := float64(out.elapsed) / float64(time.Millisecond)
-			if err := rec.add(sc.name, s.label, round, ms, out.exit); err != nil {
+			if err := rec.add(sc.name, s.label, round, value, exit); err != nil {
 				return res, err
 			}
-			if out.err == nil {
+			if runErr == nil {
 				if round > 0 {
-					res.ms[s.label] = append(res.ms[s.label], ms)
+					res.ms[s.label] = append(res.ms[s.label], value)
+					res.msRound[s.label] = append(res.msRound[s.label], round)
 				}
 				continue
 			}
 			res.failures[s.label]++
-			fmt.Fprintf(os.Stderr, "bench: %s: %s round %d (id %s) failed: %s\n", sc.name, s.label, round, id, out.describe())
+			fmt.Fprintf(os.Stderr, "bench: %s: %s round %d (id %s) failed: %v\n", sc.name, s.label, round, id, runErr)
 			if sc.cleanup != nil {
 				sc.cleanup(ctx, r, s, id)
 			}
@@ -147,6 +169,29 @@ func runScenario(ctx context.Context, r *runner, sc *scenario, opt options, rec 
 		}
 	}
 	return res, nil
+}
+
+// runOnce runs s once with sc's hooks and returns the value to record (NaN
+// for none), the command's exit status and why the run failed, if it did.
+func runOnce(ctx context.Context, r *runner, sc *scenario, s *subject, id string) (value float64, exit int, err error) {
+	if sc.after != nil {
+		defer sc.after(context.WithoutCancel(ctx), r, s, id)
+	}
+	if sc.before != nil {
+		if err := sc.before(ctx, r, s, id); err != nil {
+			return math.NaN(), -1, fmt.Errorf("preparing the run: %w", err)
+		}
+	}
+	out := r.run(ctx, sc.command(s, id))
+	if sc.measure != nil {
+		value, err = sc.measure(s, id, out)
+		return value, out.exit, err
+	}
+	value = float64(out.elapsed) / float64(time.Millisecond)
+	if out.err != nil {
+		return value, out.exit, errors.New(out.describe())
+	}
+	return value, out.exit, nil
 }
 
 var nonIDChars = regexp.MustCompile(`[^a-z0-9]+`)

@@ -128,17 +128,11 @@ func prepareJudge(j *specconv.Judge, spec *specs.Spec, cfg *configs.Config, p *l
 		limit := *res.PidsLimit + pidsHeadroom
 		res.PidsLimit = &limit
 	}
-	hasCPU := false
 	for _, rl := range p.Rlimits {
 		st.Run.Rlimits = append(st.Run.Rlimits, judgeinit.Rlimit{Resource: rl.Type, Soft: rl.Soft, Hard: rl.Hard})
-		hasCPU = hasCPU || rl.Type == unix.RLIMIT_CPU
 	}
-	if j.Time > 0 && !hasCPU {
-		// A backstop should the supervisor itself be killed: the kernel
-		// ends each process a second after the whole budget.
-		secs := uint64(math.Ceil((j.Time + j.ExtraTime).Seconds())) + 1
-		st.Run.Rlimits = append(st.Run.Rlimits, judgeinit.Rlimit{Resource: unix.RLIMIT_CPU, Soft: secs, Hard: secs + 1})
-	}
+	// No RLIMIT_CPU backstop: it arms the process CPU timer, which makes
+	// the program's own clock() tick-coarse.
 	p.Rlimits = nil
 
 	s := &judgeSetup{state: st}

@@ -292,6 +292,7 @@ func (s *Supervisor) report(started bool, start time.Duration, exit *judgeinit.E
 	}
 	end := judgeinit.Monotonic()
 	if exit != nil {
+		logrus.Debugf("supervise: rusage user %v system %v, cgroup %v", exit.User, exit.System, r.Time)
 		end = exit.Mono
 		r.MaxRSSKB = exit.MaxRSSKB
 		r.CswVoluntary, r.CswForced = exit.Nvcsw, exit.Nivcsw

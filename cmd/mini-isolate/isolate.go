@@ -118,13 +118,14 @@ func isolateMain(argv []string, root string) int {
 	case "version":
 		fmt.Printf("mini-isolate %s, isolate-compatible front end (isolate 2.x command line)\n", miniisolate.Version())
 		return isoOK
-	case "print-cg-root":
-		fmt.Println(box.CgroupRoot())
-		return isoOK
 	}
 	cfg, err := box.LoadConfig()
 	if err != nil {
 		return isoFail(a, err)
+	}
+	if a.action == "print-cg-root" {
+		fmt.Println(cfg.CgroupRoot())
+		return isoOK
 	}
 	if a.action == "check-config" {
 		if a.verbose >= 2 {
@@ -208,6 +209,10 @@ func isolateRun(ctx context.Context, m *box.Manager, a *isoArgs) int {
 // executed exited 127, as isolate 2.x reports them.
 func isolateResult(r *meta.Result, cg bool) {
 	r.NoCgroupKeys = !cg
+	// isolate reports no exit code with a timeout.
+	if r.Status == meta.TimedOut {
+		r.ExitCode = nil
+	}
 	switch {
 	case r.Status == meta.MemoryLimit:
 		sig := int(unix.SIGKILL)

@@ -173,6 +173,8 @@ type Runner struct {
 	T    testing.TB
 	Bin  string
 	Root string
+	// Env is added to the environment of every command.
+	Env []string
 	// suffix makes container ids unique to this runner: cgroup paths
 	// derive from the id and are shared by every state root on the host.
 	suffix string
@@ -255,7 +257,11 @@ func (r *Runner) Run(args ...string) Result {
 
 // Command prepares the binary with --root and args.
 func (r *Runner) Command(ctx context.Context, args ...string) *exec.Cmd {
-	return exec.CommandContext(ctx, r.Bin, append([]string{"--root", r.Root}, args...)...)
+	cmd := exec.CommandContext(ctx, r.Bin, append([]string{"--root", r.Root}, args...)...)
+	if len(r.Env) > 0 {
+		cmd.Env = append(os.Environ(), r.Env...)
+	}
+	return cmd
 }
 
 // MustRun runs the binary and fails the test unless it exits 0.

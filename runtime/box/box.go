@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -367,11 +368,19 @@ func (m *Manager) container(ctx context.Context, b *Box, o *RunOptions, shareNet
 		}
 		rules = specconv.ApplyDirRules(rules, o.Dirs)
 	}
+	// The judge init starts through /proc/self/fd: a box always has /proc,
+	// even when the rules drop it.
+	if !slices.ContainsFunc(rules, func(r specconv.DirRule) bool { return r.In == "proc" }) {
+		rules = append(rules, specconv.DirRule{In: "proc", Out: "proc", Flags: specconv.DirFS})
+	}
 	mnts, err := specconv.DirMounts(rules, b.Dir, b.UID, b.GID)
 	if err != nil {
 		return nil, err
 	}
-	spec := m.spec(b, mnts, shareNet)
+	spec, err := m.spec(b, mnts, shareNet)
+	if err != nil {
+		return nil, err
+	}
 	data, err := json.MarshalIndent(spec, "", "\t")
 	if err != nil {
 		return nil, err
@@ -389,6 +398,14 @@ func (m *Manager) container(ctx context.Context, b *Box, o *RunOptions, shareNet
 	m.verbose(1, "box %d: starting a container for this configuration", b.ID)
 	if err := m.Runtime.Delete(ctx, b.Container, true); err != nil {
 		return nil, fmt.Errorf("replace box container: %w", err)
+	}
+	// Mount points of an earlier configuration must not show up as empty
+	// directories in this one.
+	if err := removeTree(b.rootfs()); err != nil {
+		return nil, err
+	}
+	if err := os.Mkdir(b.rootfs(), 0o755); err != nil {
+		return nil, err
 	}
 	bundle := filepath.Join(b.private(), "bundle")
 	if err := os.MkdirAll(bundle, 0o700); err != nil {
@@ -435,7 +452,7 @@ func (m *Manager) container(ctx context.Context, b *Box, o *RunOptions, shareNet
 }
 
 // spec is the OCI config of a box's container.
-func (m *Manager) spec(b *Box, mnts []specs.Mount, shareNet bool) *specs.Spec {
+func (m *Manager) spec(b *Box, mnts []specs.Mount, shareNet bool) (*specs.Spec, error) {
 	base := specconv.Example()
 	ns := []specs.LinuxNamespace{
 		{Type: specs.PIDNamespace}, {Type: specs.MountNamespace}, {Type: specs.IPCNamespace},
@@ -447,6 +464,11 @@ func (m *Manager) spec(b *Box, mnts []specs.Mount, shareNet bool) *specs.Spec {
 	resources := &specs.LinuxResources{Devices: base.Linux.Resources.Devices}
 	if cpus, ok := m.Config.CPUs[b.ID]; ok {
 		resources.CPU = &specs.LinuxCPU{Cpus: cpus, Mems: m.Config.Mems[b.ID]}
+	}
+	// isolate's default syscall flags block file locks too.
+	seccomp, err := specconv.JudgeSeccomp(specconv.SeccompOptions{BlockLocks: true})
+	if err != nil {
+		return nil, err
 	}
 	return &specs.Spec{
 		Version:  specs.Version,
@@ -464,19 +486,20 @@ func (m *Manager) spec(b *Box, mnts []specs.Mount, shareNet bool) *specs.Spec {
 		Mounts: mnts,
 		Linux: &specs.Linux{
 			Namespaces:    ns,
-			CgroupsPath:   "/mini-isolate/" + b.Container,
+			CgroupsPath:   "/" + m.Config.CgParent + "/" + b.Container,
 			Resources:     resources,
 			MaskedPaths:   base.Linux.MaskedPaths,
 			ReadonlyPaths: base.Linux.ReadonlyPaths,
+			Seccomp:       seccomp,
 		},
-	}
+	}, nil
 }
 
 // CgroupRoot is the cgroup under which boxes' cgroups live, in the memory
 // hierarchy (v1) or the unified one.
-func CgroupRoot() string {
+func (c *Config) CgroupRoot() string {
 	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
-		return "/sys/fs/cgroup/mini-isolate"
+		return filepath.Join("/sys/fs/cgroup", c.CgParent)
 	}
-	return "/sys/fs/cgroup/memory/mini-isolate"
+	return filepath.Join("/sys/fs/cgroup/memory", c.CgParent)
 }

@@ -30,9 +30,11 @@ type Config struct {
 	BoxRoot string
 	// LockRoot holds a lock file per box.
 	LockRoot string
-	// CgRoot is accepted for compatibility; boxes' cgroups live under the
-	// runtime's own parent, which --print-cg-root shows.
+	// CgRoot is accepted for compatibility: isolate's cgroup root.
 	CgRoot string
+	// CgParent is the cgroup, relative to each hierarchy's root, under
+	// which boxes get theirs (isolate 1.x's cg_parent).
+	CgParent string
 	// Box b runs as uid FirstUID+b and gid FirstGID+b, for b < NumBoxes.
 	FirstUID, FirstGID, NumBoxes int
 	// RestrictedInit lets only root initialise boxes.
@@ -45,6 +47,7 @@ type Config struct {
 func defaultConfig() *Config {
 	return &Config{
 		BoxRoot:  "/var/lib/mini-isolate/boxes",
+		CgParent: "mini-isolate",
 		LockRoot: "/run/mini-isolate/locks",
 		FirstUID: 60000, FirstGID: 60000, NumBoxes: 1000,
 		CPUs: map[int]string{}, Mems: map[int]string{},
@@ -107,6 +110,8 @@ func ParseConfig(r io.Reader) (*Config, error) {
 			c.LockRoot = val
 		case key == "cg_root":
 			c.CgRoot = val
+		case key == "cg_parent":
+			c.CgParent = strings.Trim(val, "/")
 		case key == "first_uid":
 			c.FirstUID, err = num()
 			seenUID = true
@@ -153,6 +158,8 @@ func (c *Config) validate(seenUID, seenGID bool) error {
 		return errors.New("lock_root must be an absolute path")
 	case seenUID && c.FirstUID == 0, seenGID && c.FirstGID == 0:
 		return errors.New("first_uid and first_gid must not be 0: boxes must not run as root")
+	case c.CgParent == "" || strings.Contains(c.CgParent, ".."):
+		return errors.New("cg_parent must be a relative cgroup path without ..")
 	case c.NumBoxes == 0:
 		return errors.New("num_boxes must be positive")
 	case c.FirstUID+c.NumBoxes > 1<<31-1 || c.FirstGID+c.NumBoxes > 1<<31-1:
@@ -167,6 +174,6 @@ func (c *Config) Write(w io.Writer) {
 	if src == "" {
 		src = "(built-in defaults)"
 	}
-	fmt.Fprintf(w, "config file: %s\nbox_root: %s\nlock_root: %s\nfirst_uid: %d\nfirst_gid: %d\nnum_boxes: %d\nrestricted_init: %v\n",
-		src, c.BoxRoot, c.LockRoot, c.FirstUID, c.FirstGID, c.NumBoxes, c.RestrictedInit)
+	fmt.Fprintf(w, "config file: %s\nbox_root: %s\nlock_root: %s\ncg_parent: %s\nfirst_uid: %d\nfirst_gid: %d\nnum_boxes: %d\nrestricted_init: %v\n",
+		src, c.BoxRoot, c.LockRoot, c.CgParent, c.FirstUID, c.FirstGID, c.NumBoxes, c.RestrictedInit)
 }

@@ -1,0 +1,755 @@
+package main_test
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mini-isolate/mini-isolate/internal/testutil"
+)
+
+// isoEnv is an isolate configuration of the test's own: boxes, locks and
+// cgroups that no other test or host process shares.
+type isoEnv struct {
+	r       *testutil.Runner
+	boxRoot string
+	conf    string
+}
+
+const isoFirstUID = 61000
+
+func newIsoEnv(t *testing.T) *isoEnv {
+	t.Helper()
+	r := testutil.NewRunner(t)
+	dir := t.TempDir()
+	e := &isoEnv{r: r, boxRoot: filepath.Join(dir, "boxes"), conf: filepath.Join(dir, "isolate.conf")}
+	conf := fmt.Sprintf("# test configuration\nbox_root = %s\nlock_root = %s\ncg_parent = mini-isolate-test-%s\n"+
+		"first_uid = %d\nfirst_gid = %d\nnum_boxes = 100\n", e.boxRoot, filepath.Join(dir, "locks"), r.ID("cg"), isoFirstUID, isoFirstUID)
+	if err := os.WriteFile(e.conf, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.Env = []string{"MINI_ISOLATE_CONFIG=" + e.conf}
+	t.Cleanup(func() {
+		for id := 0; id < 100; id++ {
+			if _, err := os.Stat(filepath.Join(e.boxRoot, strconv.Itoa(id))); err == nil {
+				r.Run("isolate", "-b", strconv.Itoa(id), "--cleanup")
+				r.Run("isolate", "-b", strconv.Itoa(id), "--cg", "--cleanup")
+			}
+		}
+	})
+	return e
+}
+
+func (e *isoEnv) iso(args ...string) testutil.Result {
+	return e.r.Run(append([]string{"isolate"}, args...)...)
+}
+
+// init initialises a box and returns its box/ directory.
+func (e *isoEnv) init(t *testing.T, id int, extra ...string) string {
+	t.Helper()
+	res := e.iso(append([]string{"-b", strconv.Itoa(id), "--init"}, extra...)...)
+	if res.Code != 0 {
+		t.Fatalf("--init: exit %d: %s", res.Code, res.Stderr)
+	}
+	dir := strings.TrimSpace(res.Stdout)
+	if dir != filepath.Join(e.boxRoot, strconv.Itoa(id)) {
+		t.Fatalf("--init printed %q", dir)
+	}
+	return filepath.Join(dir, "box")
+}
+
+// run runs a program in a box with a meta file and returns the result and
+// the parsed meta.
+func (e *isoEnv) run(t *testing.T, id int, opts []string, prog ...string) (testutil.Result, map[string]string) {
+	t.Helper()
+	metaPath := filepath.Join(t.TempDir(), "meta")
+	args := append([]string{"-b", strconv.Itoa(id), "-M", metaPath}, opts...)
+	args = append(append(args, "--run", "--"), prog...)
+	res := e.iso(args...)
+	var m map[string]string
+	if _, err := os.Stat(metaPath); err == nil {
+		m = testutil.ParseMeta(t, metaPath)
+	}
+	return res, m
+}
+
+func copyProg(t *testing.T, boxDir, name string) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(testutil.Programs(t), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(boxDir, name), data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestIsolateLifecycle(t *testing.T) {
+	e := newIsoEnv(t)
+	boxDir := e.init(t, 1)
+	fi, err := os.Stat(boxDir)
+	if err != nil || fi.Mode().Perm() != 0o700 || fi.Sys().(*syscall.Stat_t).Uid != 0 {
+		t.Fatalf("box/ after init: %v %v", fi.Mode(), err)
+	}
+	// The box is a container: list shows it.
+	if res := e.r.MustRun("list", "-q"); !strings.Contains(res.Stdout, "box-1") {
+		t.Errorf("list -q: %q", res.Stdout)
+	}
+	res, m := e.run(t, 1, nil, "/bin/echo", "hello")
+	if res.Code != 0 || res.Stdout != "hello\n" {
+		t.Fatalf("run: exit %d stdout %q stderr %q", res.Code, res.Stdout, res.Stderr)
+	}
+	if !strings.HasPrefix(res.Stderr, "OK (") || !strings.Contains(res.Stderr, "sec real") {
+		t.Errorf("status line %q", res.Stderr)
+	}
+	for _, k := range []string{"time", "time-wall", "max-rss", "csw-voluntary", "csw-forced", "exitcode"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("meta lacks %s: %v", k, m)
+		}
+	}
+	if _, ok := m["cg-mem"]; ok {
+		t.Errorf("cg-mem without --cg: %v", m)
+	}
+	// The program ran as the box's user and left its files to the caller.
+	res, _ = e.run(t, 1, []string{"-p"}, "/bin/sh", "-c", "id -u; touch made")
+	if strings.TrimSpace(res.Stdout) != strconv.Itoa(isoFirstUID+1) {
+		t.Errorf("uid in the box: %q", res.Stdout)
+	}
+	if fi, err := os.Stat(filepath.Join(boxDir, "made")); err != nil || fi.Sys().(*syscall.Stat_t).Uid != 0 {
+		t.Errorf("a file the program made is not the caller's after the run: %v", err)
+	}
+
+	if res := e.iso("-b", "1", "--cleanup"); res.Code != 0 {
+		t.Fatalf("--cleanup: %s", res.Stderr)
+	}
+	if _, err := os.Stat(filepath.Dir(boxDir)); !os.IsNotExist(err) {
+		t.Errorf("box directory left after cleanup: %v", err)
+	}
+	if res := e.r.Run("state", "box-1"); res.Code == 0 {
+		t.Error("box container left after cleanup")
+	}
+	if res := e.iso("-b", "1", "--cleanup"); res.Code != 0 {
+		t.Errorf("cleanup of a missing box: exit %d", res.Code)
+	}
+	res, m = e.run(t, 1, nil, "/bin/true")
+	if res.Code != 2 || !strings.Contains(res.Stderr, "Box not found") || m["status"] != "XX" {
+		t.Errorf("run in a missing box: exit %d %q meta %v", res.Code, res.Stderr, m)
+	}
+}
+
+func TestIsolateWarmRunsReuseTheContainer(t *testing.T) {
+	e := newIsoEnv(t)
+	e.init(t, 2)
+	pidOf := func() int { return e.r.State("box-2").Pid }
+	first := pidOf()
+	for i := 0; i < 3; i++ {
+		if res, _ := e.run(t, 2, nil, "/bin/true"); res.Code != 0 {
+			t.Fatalf("run %d: %s", i, res.Stderr)
+		}
+	}
+	if pidOf() != first {
+		t.Error("runs with the default rules replaced the box's container")
+	}
+	// Other directory rules need another container; later runs reuse it.
+	if res, _ := e.run(t, 2, []string{"--dir=/etc"}, "/bin/true"); res.Code != 0 {
+		t.Fatal(res.Stderr)
+	}
+	second := pidOf()
+	if second == first {
+		t.Error("new directory rules did not give a new container")
+	}
+	if res, _ := e.run(t, 2, []string{"--dir=/etc"}, "/bin/true"); res.Code != 0 || pidOf() != second {
+		t.Errorf("the same rules did not reuse the container: %s", res.Stderr)
+	}
+}
+
+func TestIsolateVerdicts(t *testing.T) {
+	e := newIsoEnv(t)
+	boxDir := e.init(t, 3)
+	for _, p := range []string{"spin", "burn", "sleeper", "crash"} {
+		copyProg(t, boxDir, p)
+	}
+	for _, tc := range []struct {
+		name             string
+		opts             []string
+		prog             []string
+		code             int
+		status, message  string
+		killed           bool
+		exitcode, sigkey string
+		cpuLo, cpuHi     time.Duration
+		wallLo, wallHi   time.Duration
+	}{
+		{name: "cpu limit", opts: []string{"-t", "0.3"}, prog: []string{"./spin"}, code: 1, status: "TO", message: "Time limit exceeded", killed: true,
+			cpuLo: 300 * time.Millisecond, cpuHi: 300*time.Millisecond + killSlack},
+		{name: "wall limit", opts: []string{"-w", "0.3"}, prog: []string{"./sleeper"}, code: 1, status: "TO", message: "Time limit exceeded (wall clock)", killed: true,
+			wallLo: 300 * time.Millisecond, wallHi: 300*time.Millisecond + killSlack},
+		// -x is isolate's kill threshold, not a grace added to -t.
+		{name: "extra time is a threshold", opts: []string{"-t", "0.2", "-x", "0.5"}, prog: []string{"./spin"}, code: 1, status: "TO", message: "Time limit exceeded", killed: true,
+			cpuLo: 500 * time.Millisecond, cpuHi: 500*time.Millisecond + killSlack},
+		{name: "extra time below the limit does nothing", opts: []string{"-t", "0.3", "-x", "0.1"}, prog: []string{"./spin"}, code: 1, status: "TO", killed: true,
+			cpuLo: 300 * time.Millisecond, cpuHi: 300*time.Millisecond + killSlack},
+		{name: "over the limit within the threshold", opts: []string{"-t", "0.2", "-x", "1"}, prog: []string{"./burn", "400"}, code: 1, status: "TO", message: "Time limit exceeded",
+			cpuLo: 400 * time.Millisecond, cpuHi: 400*time.Millisecond + timeSlack},
+		{name: "runtime error", prog: []string{"./crash", "exit:3"}, code: 1, status: "RE", message: "Exited with error status 3", exitcode: "3"},
+		{name: "signal", prog: []string{"./crash", "segv"}, code: 1, status: "SG", message: "Caught fatal signal 11", sigkey: "11"},
+		// isolate 2.x reports a failed execve as exit status 127.
+		{name: "missing program", prog: []string{"./nope"}, code: 1, status: "RE", message: "Exited with error status 127", exitcode: "127"},
+		{name: "no PATH search", prog: []string{"true"}, code: 1, status: "RE", exitcode: "127"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.r = e.r.For(t)
+			res, m := e.run(t, 3, tc.opts, tc.prog...)
+			if res.Code != tc.code || m["status"] != tc.status || (tc.message != "" && m["message"] != tc.message) {
+				t.Errorf("exit %d meta %v stderr %q", res.Code, m, res.Stderr)
+			}
+			if (m["killed"] == "1") != tc.killed || m["exitcode"] != tc.exitcode || (tc.sigkey != "" && m["exitsig"] != tc.sigkey) {
+				t.Errorf("killed/exitcode/exitsig: %v", m)
+			}
+			if tc.cpuHi > 0 {
+				within(t, "time", seconds(t, m, "time"), tc.cpuLo, tc.cpuHi)
+			}
+			if tc.wallHi > 0 {
+				within(t, "time-wall", seconds(t, m, "time-wall"), tc.wallLo, tc.wallHi)
+			}
+			if tc.message != "" && !strings.Contains(res.Stderr, tc.message) {
+				t.Errorf("status line %q lacks %q", res.Stderr, tc.message)
+			}
+			if tc.name == "missing program" && !strings.Contains(res.Stderr, `execve("./nope")`) {
+				t.Errorf("stderr %q lacks the execve error", res.Stderr)
+			}
+		})
+	}
+	// -s silences the status line of a failure.
+	if res, _ := e.run(t, 3, []string{"-s"}, "./crash", "exit:4"); res.Code != 1 || res.Stderr != "" {
+		t.Errorf("-s: exit %d stderr %q", res.Code, res.Stderr)
+	}
+}
+
+// limitLine returns the soft limit /proc/self/limits shows for name.
+func limitLine(t *testing.T, limits, name string) string {
+	t.Helper()
+	for _, line := range strings.Split(limits, "\n") {
+		if strings.HasPrefix(line, name) {
+			return strings.Fields(strings.TrimPrefix(line, name))[0]
+		}
+	}
+	t.Fatalf("no %q in limits:\n%s", name, limits)
+	return ""
+}
+
+func TestIsolateRlimits(t *testing.T) {
+	e := newIsoEnv(t)
+	e.init(t, 4)
+	res, _ := e.run(t, 4, []string{"-m", "262144", "-k", "8192", "-f", "1024", "-n", "33", "--core", "64"}, "/bin/cat", "/proc/self/limits")
+	if res.Code != 0 {
+		t.Fatal(res.Stderr)
+	}
+	for name, want := range map[string]string{
+		"Max address space": strconv.Itoa(262144 * 1024), "Max stack size": strconv.Itoa(8192 * 1024),
+		"Max file size": strconv.Itoa(1024 * 1024), "Max open files": "33", "Max core file size": strconv.Itoa(64 * 1024),
+		"Max locked memory": "0",
+	} {
+		if got := limitLine(t, res.Stdout, name); got != want {
+			t.Errorf("%s = %s, want %s", name, got, want)
+		}
+	}
+	// Defaults: unlimited stack, no core files, 1024 open files.
+	res, _ = e.run(t, 4, nil, "/bin/cat", "/proc/self/limits")
+	for name, want := range map[string]string{"Max stack size": "unlimited", "Max core file size": "0", "Max open files": "1024"} {
+		if got := limitLine(t, res.Stdout, name); got != want {
+			t.Errorf("default %s = %s, want %s", name, got, want)
+		}
+	}
+}
+
+func TestIsolateMemoryAndProcesses(t *testing.T) {
+	e := newIsoEnv(t)
+	boxDir := e.init(t, 5, "--cg")
+	copyProg(t, boxDir, "memhog")
+	copyProg(t, boxDir, "forkbomb")
+
+	// --mem is RLIMIT_AS: malloc fails and the program exits 3 by itself.
+	res, m := e.run(t, 5, []string{"--cg", "-m", "65536"}, "./memhog", "200")
+	if m["status"] != "RE" || m["exitcode"] != "3" {
+		t.Errorf("--mem: exit %d meta %v", res.Code, m)
+	}
+	// --cg-mem is the cgroup limit: the OOM killer, reported as isolate does.
+	res, m = e.run(t, 5, []string{"--cg", "--cg-mem", "65536"}, "./memhog", "200")
+	if m["status"] != "SG" || m["exitsig"] != "9" || m["cg-oom-killed"] != "1" || res.Code != 1 {
+		t.Errorf("--cg-mem: exit %d meta %v", res.Code, m)
+	}
+	if kb, _ := strconv.Atoi(m["cg-mem"]); kb < 60000 || kb > 65536 {
+		t.Errorf("cg-mem %d KiB, want about 65536", kb)
+	}
+	// --cg-mem needs --cg, as in isolate.
+	if res, _ := e.run(t, 5, []string{"--cg-mem", "65536"}, "/bin/true"); res.Code != 2 {
+		t.Errorf("--cg-mem without --cg: exit %d", res.Code)
+	}
+
+	// -p defaults to one process; -p2 lets the program fork once; -p alone
+	// lifts the limit; a fork bomb stays within -pN.
+	script := "(true) && echo forked"
+	if res, _ := e.run(t, 5, []string{"--cg"}, "/bin/sh", "-c", script); strings.Contains(res.Stdout, "forked") {
+		t.Error("the default -p1 let the shell fork")
+	}
+	if res, _ := e.run(t, 5, []string{"--cg", "-p2"}, "/bin/sh", "-c", script); !strings.Contains(res.Stdout, "forked") {
+		t.Errorf("-p2 did not let the shell fork: %q %q", res.Stdout, res.Stderr)
+	}
+	if res, _ := e.run(t, 5, []string{"--cg", "-p"}, "/bin/sh", "-c", "for i in 1 2 3 4 5; do (sleep 0.1) & done; wait; echo ok"); !strings.Contains(res.Stdout, "ok") {
+		t.Errorf("-p without a value: %q", res.Stderr)
+	}
+	_, m = e.run(t, 5, []string{"--cg", "-p20", "-w", "1"}, "./forkbomb")
+	if peak, _ := strconv.Atoi(m["pids-peak"]); peak != 20 || m["status"] != "TO" {
+		t.Errorf("fork bomb under -p20: %v", m)
+	}
+	// The 1.x options Judge0 sends are accepted.
+	if res, _ := e.run(t, 5, []string{"--cg", "--cg-timing"}, "/bin/true"); res.Code != 0 {
+		t.Errorf("--cg-timing: %s", res.Stderr)
+	}
+	if res, _ := e.run(t, 5, []string{"--cg", "--no-cg-timing"}, "/bin/true"); res.Code != 0 {
+		t.Errorf("--no-cg-timing: %s", res.Stderr)
+	}
+	// A box made with --cg refuses runs without it.
+	if res, _ := e.run(t, 5, nil, "/bin/true"); res.Code != 2 || !strings.Contains(res.Stderr, "control group mode") {
+		t.Errorf("run without --cg in a --cg box: exit %d %q", res.Code, res.Stderr)
+	}
+}
+
+func TestIsolateFileSize(t *testing.T) {
+	e := newIsoEnv(t)
+	boxDir := e.init(t, 6)
+	copyProg(t, boxDir, "crash")
+	_, m := e.run(t, 6, []string{"-f", "64"}, "./crash", "fsize", "big")
+	if m["status"] != "SG" || m["exitsig"] != "25" {
+		t.Errorf("-f 64: %v", m)
+	}
+	if fi, err := os.Stat(filepath.Join(boxDir, "big")); err != nil || fi.Size() != 64*1024 {
+		t.Errorf("file written under -f 64: %v", err)
+	}
+}
+
+func TestIsolateRedirects(t *testing.T) {
+	e := newIsoEnv(t)
+	boxDir := e.init(t, 7)
+	if err := os.WriteFile(filepath.Join(boxDir, "in.txt"), []byte("2 3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Paths are inside the box and relative to /box, even with --chdir,
+	// which applies afterwards.
+	res, _ := e.run(t, 7, []string{"-p", "-i", "in.txt", "-o", "out.txt", "-r", "err.txt", "-c", "/tmp"},
+		"/bin/sh", "-c", "read a b; echo $((a+b)); pwd; echo oops >&2")
+	if res.Code != 0 {
+		t.Fatal(res.Stderr)
+	}
+	if got := readFile(t, filepath.Join(boxDir, "out.txt")); got != "5\n/tmp\n" {
+		t.Errorf("out.txt %q", got)
+	}
+	if got := readFile(t, filepath.Join(boxDir, "err.txt")); got != "oops\n" {
+		t.Errorf("err.txt %q", got)
+	}
+	res, _ = e.run(t, 7, []string{"-p", "-o", "both.txt", "--stderr-to-stdout"}, "/bin/sh", "-c", "echo a; echo b >&2")
+	if got := readFile(t, filepath.Join(boxDir, "both.txt")); got != "a\nb\n" {
+		t.Errorf("--stderr-to-stdout: %q (%s)", got, res.Stderr)
+	}
+	// Without redirections the program has the caller's stdio.
+	cmd := e.r.Command(t.Context(), "isolate", "-b", "7", "-p", "--run", "--", "/bin/sh", "-c", "cat; echo to-err >&2")
+	cmd.Stdin = strings.NewReader("piped\n")
+	out, err := cmd.Output()
+	if err != nil || string(out) != "piped\n" {
+		t.Errorf("inherited stdio: %q %v", out, err)
+	}
+	// A redirection never goes through a symlink, and a missing input is a
+	// sandbox error.
+	if err := os.Symlink("/etc/passwd", filepath.Join(boxDir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if res, m := e.run(t, 7, []string{"--special-files", "-i", "link"}, "/bin/cat"); res.Code != 2 || m["status"] != "XX" {
+		t.Errorf("stdin through a symlink: exit %d %v", res.Code, m)
+	}
+	if res, m := e.run(t, 7, []string{"-i", "missing.txt"}, "/bin/cat"); res.Code != 2 || !strings.Contains(m["message"], "missing.txt") {
+		t.Errorf("missing stdin: exit %d %v", res.Code, m)
+	}
+	// -M - writes the report to stdout.
+	res = e.iso("-b", "7", "-M", "-", "--run", "--", "/bin/true")
+	if !strings.Contains(res.Stdout, "time-wall:") || !strings.Contains(res.Stdout, "exitcode:0") {
+		t.Errorf("-M -: %q", res.Stdout)
+	}
+}
+
+func TestIsolateEnvironment(t *testing.T) {
+	e := newIsoEnv(t)
+	e.init(t, 8)
+	t.Setenv("ISO_TEST_INHERITED", "from-caller")
+	e.r.Env = append(e.r.Env, "ISO_TEST_INHERITED=from-caller", "ISO_TEST_DROPPED=x")
+	env := func(opts ...string) []string {
+		res, _ := e.run(t, 8, opts, "/usr/bin/env")
+		if res.Code != 0 {
+			t.Fatalf("env %v: %s", opts, res.Stderr)
+		}
+		return strings.Fields(res.Stdout)
+	}
+	if got := env(); strings.Join(got, " ") != "LIBC_FATAL_STDERR_=1" {
+		t.Errorf("default environment %v", got)
+	}
+	got := strings.Join(env("-E", "FOO=bar", "-E", "ISO_TEST_INHERITED"), " ")
+	if !strings.Contains(got, "FOO=bar") || !strings.Contains(got, "ISO_TEST_INHERITED=from-caller") || strings.Contains(got, "DROPPED") {
+		t.Errorf("-E rules: %s", got)
+	}
+	got = strings.Join(env("-e", "-E", "ISO_TEST_DROPPED="), " ")
+	if !strings.Contains(got, "ISO_TEST_INHERITED=from-caller") || strings.Contains(got, "ISO_TEST_DROPPED") {
+		t.Errorf("-e with an unset rule: %s", got)
+	}
+}
+
+func TestIsolateDirectoryRules(t *testing.T) {
+	e := newIsoEnv(t)
+	e.init(t, 9)
+	host := t.TempDir()
+	if err := os.Chmod(host, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(host, "tool"), []byte("#!/bin/sh\necho ran\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sh := func(opts []string, script string) testutil.Result {
+		res, _ := e.run(t, 9, append([]string{"-p"}, opts...), "/bin/sh", "-c", script)
+		return res
+	}
+	if res := sh([]string{"-d", "/data=" + host + ":rw"}, "echo hi > /data/w && /data/tool"); res.Code != 0 || res.Stdout != "ran\n" {
+		t.Errorf("rw rule: %q %q", res.Stdout, res.Stderr)
+	}
+	if res := sh([]string{"-d", "/data=" + host}, "echo hi > /data/w2"); res.Code == 0 {
+		t.Error("a rule without rw is writable")
+	}
+	if res := sh([]string{"-d", "/data=" + host + ":noexec"}, "/data/tool"); res.Code == 0 {
+		t.Error("noexec rule lets a program run")
+	}
+	if res := sh([]string{"-d", "/gone=/no/such/dir:maybe"}, "test -d /gone || echo absent"); res.Code != 0 || res.Stdout != "absent\n" {
+		t.Errorf("maybe rule: %q %q", res.Stdout, res.Stderr)
+	}
+	if res := sh([]string{"-d", "/gone=/no/such/dir"}, "true"); res.Code != 2 {
+		t.Errorf("missing directory without maybe: exit %d", res.Code)
+	}
+	if res := sh([]string{"-d", "/scratch:tmp"}, "touch /scratch/x && ls -ld /scratch"); res.Code != 0 || !strings.Contains(res.Stdout, strconv.Itoa(isoFirstUID+9)) {
+		t.Errorf("tmp rule: %q %q", res.Stdout, res.Stderr)
+	}
+	if res := sh([]string{"-d", "/mnt=tmpfs:fs:rw"}, "grep ' /mnt ' /proc/mounts"); !strings.Contains(res.Stdout, "tmpfs") {
+		t.Errorf("fs rule: %q %q", res.Stdout, res.Stderr)
+	}
+	if res := sh(nil, "test -d /etc || echo no-etc"); res.Stdout != "no-etc\n" {
+		t.Errorf("/etc is visible by default: %q", res.Stdout)
+	}
+	if res := sh([]string{"-d", "/etc"}, "test -f /etc/hostname && echo has-etc"); res.Stdout != "has-etc\n" {
+		t.Errorf("-d /etc: %q %q", res.Stdout, res.Stderr)
+	}
+	// IN= removes a default rule; -D removes them all (and then /box must
+	// be bound again explicitly).
+	if res := sh([]string{"-d", "tmp="}, "test -d /tmp || echo no-tmp"); res.Stdout != "no-tmp\n" {
+		t.Errorf("removing the tmp rule: %q %q", res.Stdout, res.Stderr)
+	}
+	// /proc stays: the judge init starts through it.
+	res, _ := e.run(t, 9, []string{"-p", "-D", "-d", "box=./box:rw", "-d", "bin", "-d", "lib", "-d", "lib64:maybe", "-d", "usr"}, "/bin/sh", "-c", "ls /")
+	if res.Code != 0 || strings.Fields(res.Stdout)[0] != "bin" || strings.Contains(res.Stdout, "tmp") {
+		t.Errorf("-D: %q %q", res.Stdout, res.Stderr)
+	}
+	for _, bad := range []string{"/../etc", "/x=relative", "/x:bogus", "/x=tmpfs:fs:tmp"} {
+		if res := sh([]string{"-d", bad}, "true"); res.Code != 2 {
+			t.Errorf("-d %s: exit %d", bad, res.Code)
+		}
+	}
+}
+
+func TestIsolateNetwork(t *testing.T) {
+	e := newIsoEnv(t)
+	e.init(t, 10)
+	ifaces := func(opts ...string) string {
+		res, _ := e.run(t, 10, opts, "/bin/cat", "/proc/net/dev")
+		return res.Stdout
+	}
+	if got := ifaces(); strings.Count(got, ":") != 1 || !strings.Contains(got, "lo:") {
+		t.Errorf("network without --share-net:\n%s", got)
+	}
+	host, _ := os.ReadFile("/proc/net/dev")
+	if got := ifaces("--share-net"); strings.Count(got, ":") != strings.Count(string(host), ":") {
+		t.Errorf("--share-net shows:\n%s\nthe host has:\n%s", got, host)
+	}
+}
+
+func TestIsolateSpecialFiles(t *testing.T) {
+	e := newIsoEnv(t)
+	boxDir := e.init(t, 11)
+	make := func() {
+		_ = os.Symlink("/etc/passwd", filepath.Join(boxDir, "link"))
+		_ = syscall.Mkfifo(filepath.Join(boxDir, "fifo"), 0o644)
+	}
+	make()
+	e.run(t, 11, nil, "/bin/true")
+	for _, n := range []string{"link", "fifo"} {
+		if _, err := os.Lstat(filepath.Join(boxDir, n)); err == nil {
+			t.Errorf("%s survived a run", n)
+		}
+	}
+	make()
+	e.run(t, 11, []string{"--special-files"}, "/bin/true")
+	for _, n := range []string{"link", "fifo"} {
+		if _, err := os.Lstat(filepath.Join(boxDir, n)); err != nil {
+			t.Errorf("%s was removed despite --special-files", n)
+		}
+	}
+}
+
+func TestIsolateInheritFDs(t *testing.T) {
+	e := newIsoEnv(t)
+	e.init(t, 12)
+	run := func(opts ...string) string {
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pr.Close()
+		_, _ = pw.WriteString("secret\n")
+		pw.Close()
+		args := append([]string{"--root", e.r.Root, "isolate", "-b", "12", "-p"}, opts...)
+		cmd := exec.Command(e.r.Bin, append(args, "--run", "--", "/bin/sh", "-c", "cat <&3")...)
+		cmd.Env = append(os.Environ(), e.r.Env...)
+		cmd.ExtraFiles = []*os.File{pr}
+		out, _ := cmd.Output()
+		return string(out)
+	}
+	if got := run(); got != "" {
+		t.Errorf("fd 3 reached the program without --inherit-fds: %q", got)
+	}
+	if got := run("--inherit-fds"); got != "secret\n" {
+		t.Errorf("--inherit-fds: %q", got)
+	}
+}
+
+func TestIsolateWait(t *testing.T) {
+	e := newIsoEnv(t)
+	boxDir := e.init(t, 13)
+	copyProg(t, boxDir, "sleeper")
+	long := e.r.Command(t.Context(), "isolate", "-b", "13", "--run", "--", "./sleeper", "700")
+	if err := long.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	res, _ := e.run(t, 13, nil, "/bin/true")
+	if res.Code != 2 || !strings.Contains(res.Stderr, "in use") {
+		t.Errorf("a busy box without --wait: exit %d %q", res.Code, res.Stderr)
+	}
+	began := time.Now()
+	res, _ = e.run(t, 13, []string{"--wait"}, "/bin/true")
+	if res.Code != 0 || time.Since(began) < 200*time.Millisecond {
+		t.Errorf("--wait: exit %d after %v", res.Code, time.Since(began))
+	}
+	_ = long.Wait()
+}
+
+func TestIsolateAsUser(t *testing.T) {
+	e := newIsoEnv(t)
+	res := e.iso("-b", "14", "--as-uid=1234", "--as-gid=1234", "--init")
+	if res.Code != 0 {
+		t.Fatal(res.Stderr)
+	}
+	boxDir := filepath.Join(strings.TrimSpace(res.Stdout), "box")
+	if st := statOwner(t, boxDir); st != 1234 {
+		t.Errorf("box owned by %d, want 1234", st)
+	}
+	e.run(t, 14, []string{"--as-uid=1234", "--as-gid=1234", "-p"}, "/bin/sh", "-c", "touch made")
+	if st := statOwner(t, filepath.Join(boxDir, "made")); st != 1234 {
+		t.Errorf("file after the run owned by %d, want 1234", st)
+	}
+	if res := e.iso("-b", "14", "--as-uid=1234", "--init"); res.Code != 2 {
+		t.Errorf("--as-uid without --as-gid: exit %d", res.Code)
+	}
+}
+
+func statOwner(t *testing.T, path string) int {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(fi.Sys().(*syscall.Stat_t).Uid)
+}
+
+func TestIsolateQuota(t *testing.T) {
+	// Without quota support on the box filesystem the error says so.
+	e := newIsoEnv(t)
+	if res := e.iso("-b", "16", "-q", "10,10", "--init"); res.Code != 2 || !strings.Contains(res.Stderr, "quota") {
+		t.Errorf("quota on a filesystem without quotas: exit %d %q", res.Code, res.Stderr)
+	}
+	// tmpfs has user quotas since Linux 6.6 (CONFIG_TMPFS_QUOTA): give the
+	// boxes one where the kernel can.
+	e = newIsoEnv(t)
+	if err := syscall.Mount("tmpfs", mustMkdir(t, e.boxRoot), "tmpfs", 0, "quota,size=64m"); err != nil {
+		t.Skipf("needs a tmpfs with user quotas (CONFIG_TMPFS_QUOTA, Linux 6.6+), which this kernel lacks: %v", err)
+	}
+	t.Cleanup(func() { _ = syscall.Unmount(e.boxRoot, syscall.MNT_DETACH) })
+	boxDir := e.init(t, 15, "-q", "100,50")
+	res, _ := e.run(t, 15, []string{"-p"}, "/bin/sh", "-c", "head -c 204800 /dev/zero > big; echo rc=$?")
+	if !strings.Contains(res.Stdout, "rc=1") {
+		t.Errorf("a 200 KiB write under a 100 KiB quota: %q %q", res.Stdout, res.Stderr)
+	}
+	if fi, err := os.Stat(filepath.Join(boxDir, "big")); err != nil || fi.Size() > 100*1024 {
+		t.Errorf("file size under quota: %v", err)
+	}
+}
+
+func mustMkdir(t *testing.T, dir string) string {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestIsolateCommandLine(t *testing.T) {
+	e := newIsoEnv(t)
+	if res := e.iso("--version"); res.Code != 0 || !strings.Contains(res.Stdout, "isolate") {
+		t.Errorf("--version: %d %q", res.Code, res.Stdout)
+	}
+	if res := e.iso("--print-cg-root"); res.Code != 0 || !strings.HasPrefix(res.Stdout, "/sys/fs/cgroup/") || !strings.Contains(res.Stdout, "mini-isolate-test-") {
+		t.Errorf("--print-cg-root: %q", res.Stdout)
+	}
+	if res := e.iso("--check-config"); res.Code != 0 || res.Stdout != "" {
+		t.Errorf("--check-config: %d %q", res.Code, res.Stdout)
+	}
+	if res := e.iso("--check-config", "-vv"); !strings.Contains(res.Stdout, "box_root: "+e.boxRoot) {
+		t.Errorf("--check-config -vv: %q", res.Stdout)
+	}
+	for _, bad := range [][]string{
+		{}, {"--init", "--run"}, {"--bogus", "--init"}, {"-b", "100", "--init"}, {"-b", "x", "--init"},
+		{"-t", "-1", "--run", "--", "/bin/true"}, {"-t", "soon", "--run", "--", "/bin/true"}, {"--run"},
+		{"--init", "extra"}, {"-b"},
+	} {
+		res := e.iso(bad...)
+		if res.Code != 2 || res.Stderr == "" || strings.Contains(res.Stderr, "goroutine") {
+			t.Errorf("isolate %v: exit %d %q", bad, res.Code, res.Stderr)
+		}
+	}
+	// A configuration file with an unknown key is an error that names the line.
+	bad := filepath.Join(t.TempDir(), "bad.conf")
+	_ = os.WriteFile(bad, []byte("box_root = /x\nfrobnicate = 1\n"), 0o644)
+	cmd := e.r.Command(t.Context(), "isolate", "--check-config")
+	cmd.Env = append(os.Environ(), "MINI_ISOLATE_CONFIG="+bad)
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "line 2") {
+		t.Errorf("bad config: %v %q", err, out)
+	}
+	// Long options in every getopt form, and bundled short ones.
+	e.init(t, 17)
+	for _, args := range [][]string{
+		{"--box-id=17", "--time=1", "--run", "--", "/bin/true"},
+		{"--box-id", "17", "--time", "1", "--run", "/bin/true"},
+		{"--box=17", "--wall=1", "--run", "--", "/bin/true"},
+		{"-sb17", "-t1", "--run", "--", "/bin/true"},
+	} {
+		if res := e.iso(args...); res.Code != 0 {
+			t.Errorf("isolate %v: exit %d %q", args, res.Code, res.Stderr)
+		}
+	}
+	// -v tells more.
+	if res := e.iso("-b", "17", "-v", "--dir=/etc", "--run", "--", "/bin/true"); !strings.Contains(res.Stderr, "box 17") {
+		t.Errorf("-v: %q", res.Stderr)
+	}
+	// --tty-hack is accepted.
+	if res := e.iso("-b", "17", "--tty-hack", "--run", "--", "/bin/true"); res.Code != 0 {
+		t.Errorf("--tty-hack: %q", res.Stderr)
+	}
+}
+
+func TestIsolateSymlinkName(t *testing.T) {
+	e := newIsoEnv(t)
+	link := filepath.Join(t.TempDir(), "isolate")
+	if err := os.Symlink(e.r.Bin, link); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(link, "--version")
+	if out, err := cmd.Output(); err != nil || !strings.Contains(string(out), "isolate") {
+		t.Errorf("called as isolate: %v %q", err, out)
+	}
+}
+
+// TestIsolateCMS runs CMS's exact command lines (cms/grading/Sandbox.py):
+// cleanup and init with --cg, then an evaluation with its home at /tmp.
+func TestIsolateCMS(t *testing.T) {
+	e := newIsoEnv(t)
+	home := t.TempDir()
+	if err := os.Chmod(home, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, "input.txt"), []byte("3 4\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if res := e.iso("--box-id=20", "--cg", "--cleanup"); res.Code != 0 {
+		t.Fatal(res.Stderr)
+	}
+	if res := e.iso("--box-id=20", "--cg", "--init"); res.Code != 0 {
+		t.Fatal(res.Stderr)
+	}
+	metaPath := filepath.Join(home, "run.meta.0")
+	res := e.iso("--cg", "--box-id=20", "--chdir=/tmp", "--dir=/tmp="+home+":rw", "--dir=/dev/shm:tmp",
+		"--dir=/etc/alternatives:maybe", "--dir=/opt/pypy3:maybe", "--env=HOME=/tmp", "--fsize=1048576",
+		"--stdin=/tmp/input.txt", "--stack=65536", "--cg-mem=262144", "--stdout=/tmp/output.txt",
+		"--processes=1", "--stderr=/tmp/stderr.txt", "--time=1", "--wall-time=3", "--extra-time=0.5",
+		"--meta="+metaPath, "--run", "--", "/bin/sh", "-c", "read a b; echo $((a+b))")
+	if res.Code != 0 {
+		t.Fatalf("CMS evaluation: exit %d %q", res.Code, res.Stderr)
+	}
+	m := testutil.ParseMeta(t, metaPath)
+	if m["exitcode"] != "0" || m["status"] != "" || m["cg-mem"] == "" {
+		t.Errorf("meta %v", m)
+	}
+	if got := readFile(t, filepath.Join(home, "output.txt")); got != "7\n" {
+		t.Errorf("output %q", got)
+	}
+	if res := e.iso("--box-id=20", "--cg", "--cleanup"); res.Code != 0 {
+		t.Errorf("cleanup: %s", res.Stderr)
+	}
+}
+
+// TestIsolateJudge0 runs Judge0's exact command lines (isolate_job.rb):
+// stdio redirected by the shell outside the box, metadata in the box dir.
+func TestIsolateJudge0(t *testing.T) {
+	e := newIsoEnv(t)
+	res := e.iso("--cg", "-b", "21", "--init")
+	if res.Code != 0 {
+		t.Fatal(res.Stderr)
+	}
+	dir := strings.TrimSpace(res.Stdout)
+	if err := os.WriteFile(filepath.Join(dir, "box", "script.sh"), []byte("read a b\necho $((a*b))\necho err >&2\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stdin := filepath.Join(dir, "stdin.txt")
+	_ = os.WriteFile(stdin, []byte("6 7\n"), 0o644)
+	metaPath := filepath.Join(dir, "metadata.txt")
+	args := []string{"isolate", "--cg", "-s", "-b", "21", "-M", metaPath, "-t", "5", "-x", "1", "-w", "10",
+		"-k", "64000", "-p60", "--cg-timing", "--cg-mem=128000", "-f", "1024",
+		"-E", "HOME=/tmp", "-E", "PATH=/usr/local/bin:/usr/bin:/bin", "-E", "LANG", "-E", "LANGUAGE", "-E", "LC_ALL",
+		"-d", "/etc:noexec", "--run", "--", "/bin/bash", "script.sh"}
+	cmd := e.r.Command(t.Context(), args...)
+	in, _ := os.Open(stdin)
+	defer in.Close()
+	var out, errb strings.Builder
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = in, &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("Judge0 run: %v %q", err, errb.String())
+	}
+	if out.String() != "42\n" || errb.String() != "err\n" {
+		t.Errorf("stdout %q stderr %q (-s: no status line)", out.String(), errb.String())
+	}
+	m := testutil.ParseMeta(t, metaPath)
+	if m["exitcode"] != "0" || m["time"] == "" || m["cg-mem"] == "" {
+		t.Errorf("meta %v", m)
+	}
+	if res := e.iso("--cg", "-b", "21", "--cleanup"); res.Code != 0 {
+		t.Errorf("cleanup: %s", res.Stderr)
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/opencontainers/cgroups"
+	"github.com/opencontainers/cgroups/manager"
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -99,9 +101,10 @@ func (r *Runtime) launch(ctx context.Context, id string, o CreateOpts, run bool)
 	if err != nil {
 		return -1, err
 	}
-	// From here on a judged container that fails still gets a report.
+	// From here on a judged container that fails still gets a report,
+	// unless the id belongs to another container, whose report it is.
 	defer func() {
-		if retErr != nil {
+		if retErr != nil && !errors.Is(retErr, ErrExist) {
 			judgeFailure(judge, retErr)
 		}
 	}()
@@ -155,7 +158,9 @@ func (r *Runtime) launch(ctx context.Context, id string, o CreateOpts, run bool)
 	}
 	c, err := libcontainer.Create(r.Root, id, cfg)
 	if err != nil {
-		if errors.Is(err, libcontainer.ErrExist) {
+		// Another create of the same id won the race for the directory;
+		// it is not ours to clean up.
+		if errors.Is(err, libcontainer.ErrExist) || errors.Is(err, os.ErrExist) {
 			return -1, fmt.Errorf("create %s: %w", id, ErrExist)
 		}
 		// libcontainer may leave an empty state dir behind.
@@ -167,6 +172,9 @@ func (r *Runtime) launch(ctx context.Context, id string, o CreateOpts, run bool)
 			destroyQuietly(c)
 		}
 	}()
+	if m, err := manager.New(cfg.Cgroups); err == nil {
+		sc.CgroupPaths = m.GetPaths()
+	}
 	if err := r.writeSidecar(id, sc); err != nil {
 		return -1, err
 	}
@@ -356,13 +364,44 @@ func destroyQuietly(c *libcontainer.Container) {
 	}
 }
 
-// removeStaleDir removes a state dir that holds no state.json: what an
-// aborted create leaves.
+// removeStaleDir cleans up after a create that died before libcontainer
+// saved its state: it kills whatever made it into the container's
+// cgroups, removes them, and removes the state directory.
 func (r *Runtime) removeStaleDir(id string) {
 	dir := r.stateDir(id)
-	if _, err := os.Stat(filepath.Join(dir, "state.json")); errors.Is(err, os.ErrNotExist) {
-		_ = os.RemoveAll(dir)
+	if _, err := os.Stat(filepath.Join(dir, "state.json")); !errors.Is(err, os.ErrNotExist) {
+		return
 	}
+	if sc, err := r.readSidecar(id); err == nil && len(sc.CgroupPaths) > 0 {
+		for _, p := range sc.CgroupPaths {
+			if err := killCgroup(p); err != nil {
+				logrus.Debugf("cleanup %s: %v", p, err)
+			}
+		}
+		if err := cgroups.RemovePaths(sc.CgroupPaths); err != nil {
+			logrus.Warnf("cleanup %s: %v", id, err)
+		}
+	}
+	_ = os.RemoveAll(dir)
+}
+
+// killCgroup SIGKILLs every process in a cgroup directory and below, until
+// none is left.
+func killCgroup(dir string) error {
+	for i := 0; i < 100; i++ {
+		pids, err := cgroups.GetAllPids(dir)
+		if errors.Is(err, os.ErrNotExist) || (err == nil && len(pids) == 0) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for _, p := range pids {
+			_ = unix.Kill(p, unix.SIGKILL)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return fmt.Errorf("processes left in %s", dir)
 }
 
 func preserveFDs(p *libcontainer.Process, n int) error {

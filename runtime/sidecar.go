@@ -28,6 +28,10 @@ type sidecar struct {
 	Process *specs.Process `json:"process,omitempty"`
 	// Judge is set for a judged container.
 	Judge *judgeState `json:"judge,omitempty"`
+	// CgroupPaths are where the container's cgroups will be, recorded
+	// before they exist: when create dies before libcontainer saved its
+	// state, delete --force still finds what to remove.
+	CgroupPaths map[string]string `json:"cgroupPaths,omitempty"`
 }
 
 func (r *Runtime) writeSidecar(id string, s *sidecar) error {

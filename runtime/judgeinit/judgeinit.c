@@ -21,8 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -103,6 +105,10 @@ static void child_main(int sock, struct run *r)
 	struct ji_hdr go;
 	ssize_t n;
 	uint32_t i;
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 
 	/* The supervisor learns our host pid from this message's credentials. */
 	if (send_msg(sock, JI_READY, NULL, 0) < 0)
@@ -272,6 +278,16 @@ static void close_received(struct run *r)
 static int serve(int sock, char *buf, int *quit)
 {
 	int last = 0;
+	sigset_t chld;
+
+	/* SIGCHLD is read from a signalfd, so it must stay blocked here; the
+	 * child unblocks it before exec. */
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	int sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sigfd < 0)
+		return 126;
 
 	*quit = 0;
 	for (;;) {
@@ -282,8 +298,10 @@ static int serve(int sock, char *buf, int *quit)
 
 		memset(&r, 0, sizeof(r));
 		rc = recv_run(sock, buf, &r, quit);
-		if (rc != 0)
+		if (rc != 0) {
+			close(sigfd);
 			return rc > 0 ? last : 126;
+		}
 
 		child = fork();
 		if (child < 0) {
@@ -303,16 +321,37 @@ static int serve(int sock, char *buf, int *quit)
 		 * whatever it left behind is killed: nothing outlives a run.
 		 */
 		memset(&main_ru, 0, sizeof(main_ru));
+		int gone = 0;
 		for (;;) {
-			pid = wait4(-1, &rc, 0, &ru);
+			pid = wait4(-1, &rc, WNOHANG, &ru);
 			if (pid < 0) {
 				if (errno == EINTR)
 					continue;
-				break;
+				break; /* ECHILD: nothing is left */
 			}
 			if (pid == child) {
 				status = rc;
 				main_ru = ru;
+				kill(-1, SIGKILL);
+			}
+			if (pid > 0)
+				continue;
+			/*
+			 * Wait for a child to change state or the supervisor to go
+			 * away. Without a supervisor no limit holds any more, so the
+			 * run ends. Only the hang-up is polled: until it execs, the
+			 * child reads the supervisor's messages on this socket.
+			 */
+			struct pollfd pfd[2] = {{.fd = sigfd, .events = POLLIN}, {.fd = sock, .events = POLLRDHUP}};
+			if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+				break;
+			if (pfd[0].revents & POLLIN) {
+				struct signalfd_siginfo si;
+				while (read(sigfd, &si, sizeof(si)) == sizeof(si))
+					;
+			}
+			if (!gone && (pfd[1].revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+				gone = 1;
 				kill(-1, SIGKILL);
 			}
 		}
@@ -331,8 +370,10 @@ static int serve(int sock, char *buf, int *quit)
 			last = WEXITSTATUS(status);
 		else if (WIFSIGNALED(status))
 			last = 128 + WTERMSIG(status);
-		if (!(r.hdr.flags & JI_PERSIST))
+		if (!(r.hdr.flags & JI_PERSIST)) {
+			close(sigfd);
 			return last;
+		}
 	}
 }
 

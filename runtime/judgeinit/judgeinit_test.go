@@ -324,3 +324,25 @@ func TestListenModeAndExtraFiles(t *testing.T) {
 		t.Errorf("init after quit: %v", err)
 	}
 }
+
+func TestSupervisorGoneEndsTheRun(t *testing.T) {
+	conn, cmd := startInit(t)
+	if err := conn.SendRun(&Run{Args: []string{"sleep", "100"}, Env: []string{"PATH=/usr/bin:/bin"}}); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, conn, Ready)
+	_ = conn.SendGo()
+	recv(t, conn, Exec)
+	// Without a supervisor no limit holds: the init must end the run.
+	conn.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+		if cmd.ProcessState.ExitCode() != 128+9 {
+			t.Errorf("init exit %d, want the killed program's 137", cmd.ProcessState.ExitCode())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the program outlived its supervisor")
+	}
+}

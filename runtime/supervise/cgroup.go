@@ -32,6 +32,11 @@ type runLimits struct {
 	Pids   int64 // 0 leaves the container's limit
 }
 
+// mkdirCgroup creates a cgroup; on cgroupfs the kernel fills the new
+// directory with its control files. Tests on fake trees replace it with
+// one that writes those files.
+var mkdirCgroup = func(dir string) error { return os.Mkdir(dir, 0o755) }
+
 // v1Controllers are the hierarchies a run needs its own group in.
 var v1Controllers = []string{"cpuacct", "memory", "pids"}
 
@@ -65,7 +70,14 @@ func newRunCgroup(paths map[string]string, name string, v2 bool, initPid int, li
 		}
 	}
 	for _, d := range c.dirs {
-		if err := os.Mkdir(d, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		// A run killed with its supervisor can leave its cgroup: start
+		// from zero, never from its counters.
+		if _, err := os.Stat(d); err == nil {
+			if err := clearStale(d); err != nil {
+				return nil, fmt.Errorf("run cgroup: %w", err)
+			}
+		}
+		if err := mkdirCgroup(d); err != nil {
 			return nil, fmt.Errorf("run cgroup: %w", err)
 		}
 	}
@@ -296,6 +308,37 @@ func (c *runCgroup) remove() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// clearStale kills what is left in a cgroup directory and removes it.
+func clearStale(dir string) error {
+	for i := 0; i < 100; i++ {
+		data, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+		if err != nil {
+			break
+		}
+		pids := strings.Fields(string(data))
+		if len(pids) == 0 {
+			break
+		}
+		for _, p := range pids {
+			if n, err := strconv.Atoi(p); err == nil {
+				_ = unix.Kill(n, unix.SIGKILL)
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for i := 0; i < 100; i++ {
+		err := unix.Rmdir(dir)
+		if err == nil || errors.Is(err, unix.ENOENT) {
+			return nil
+		}
+		if !errors.Is(err, unix.EBUSY) {
+			return err
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return fmt.Errorf("%s stays busy", dir)
 }
 
 func writeFile(path, value string) error {

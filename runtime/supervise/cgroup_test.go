@@ -27,6 +27,31 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 	}
 }
 
+// fakeKernel makes mkdirCgroup fill new directories named run with the
+// given control files, as cgroupfs would.
+func fakeKernel(t *testing.T, files map[string]string) {
+	t.Helper()
+	old := mkdirCgroup
+	mkdirCgroup = func(dir string) error {
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			return err
+		}
+		prefix := filepath.Base(filepath.Dir(dir)) + "/"
+		for name, content := range files {
+			if rest, ok := strings.CutPrefix(name, prefix); ok || !strings.Contains(name, "/") {
+				if !ok {
+					rest = name
+				}
+				if err := os.WriteFile(filepath.Join(dir, rest), []byte(content), 0o644); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	t.Cleanup(func() { mkdirCgroup = old })
+}
+
 func read(t *testing.T, path string) string {
 	t.Helper()
 	data, err := os.ReadFile(path)
@@ -43,16 +68,18 @@ func TestRunCgroupV2(t *testing.T) {
 		"cgroup.subtree_control": "",
 		"cgroup.procs":           "",
 		"init/cgroup.procs":      "",
-		// The kernel creates these when the run's directory is made.
-		"run/cpu.stat":        "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 0\n",
-		"run/memory.max":      "max\n",
-		"run/memory.swap.max": "max\n",
-		"run/memory.peak":     "4194304\n",
-		"run/memory.events":   "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\noom_group_kill 0\n",
-		"run/pids.max":        "max\n",
-		"run/pids.peak":       "7\n",
-		"run/cgroup.procs":    "",
-		"run/cgroup.kill":     "",
+	})
+	// What the kernel puts in the run's directory when it is made.
+	fakeKernel(t, map[string]string{
+		"cpu.stat":        "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 0\n",
+		"memory.max":      "max\n",
+		"memory.swap.max": "max\n",
+		"memory.peak":     "4194304\n",
+		"memory.events":   "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\noom_group_kill 0\n",
+		"pids.max":        "max\n",
+		"pids.peak":       "7\n",
+		"cgroup.procs":    "",
+		"cgroup.kill":     "",
 	})
 	c, err := newRunCgroup(map[string]string{"": base}, "run", true, 4242, runLimits{Memory: 64 << 20, Pids: 10})
 	if err != nil {
@@ -99,19 +126,21 @@ func TestRunCgroupV1(t *testing.T) {
 	for _, ctrl := range []string{"cpuacct", "memory", "pids", "freezer"} {
 		paths[ctrl] = filepath.Join(root, ctrl, "ct")
 	}
-	writeFiles(t, root, map[string]string{
-		"cpuacct/ct/run/cpuacct.usage":              "3000000\n",
-		"cpuacct/ct/run/cpuacct.usage_user":         "2800000\n",
-		"cpuacct/ct/run/cpuacct.usage_sys":          "400000\n",
-		"cpuacct/ct/run/cgroup.procs":               "",
-		"memory/ct/run/memory.limit_in_bytes":       "9223372036854771712\n",
-		"memory/ct/run/memory.memsw.limit_in_bytes": "9223372036854771712\n",
-		"memory/ct/run/memory.max_usage_in_bytes":   "1048576\n",
-		"memory/ct/run/memory.oom_control":          "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n",
-		"memory/ct/run/cgroup.procs":                "",
-		"pids/ct/run/pids.max":                      "max\n",
-		"pids/ct/run/pids.peak":                     "3\n",
-		"pids/ct/run/cgroup.procs":                  "",
+	for _, ctrl := range []string{"cpuacct", "memory", "pids", "freezer"} {
+		writeFiles(t, filepath.Join(root, ctrl, "ct"), map[string]string{"cgroup.procs": ""})
+	}
+	// Each hierarchy's kernel puts its own files in the run's directory.
+	fakeKernel(t, map[string]string{
+		"cgroup.procs":                   "",
+		"ct/cpuacct.usage":               "3000000\n",
+		"ct/cpuacct.usage_user":          "2800000\n",
+		"ct/cpuacct.usage_sys":           "400000\n",
+		"ct/memory.limit_in_bytes":       "9223372036854771712\n",
+		"ct/memory.memsw.limit_in_bytes": "9223372036854771712\n",
+		"ct/memory.max_usage_in_bytes":   "1048576\n",
+		"ct/memory.oom_control":          "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n",
+		"ct/pids.max":                    "max\n",
+		"ct/pids.peak":                   "3\n",
 	})
 	c, err := newRunCgroup(paths, "run", false, 0, runLimits{Memory: 32 << 20, Pids: 5})
 	if err != nil {

@@ -1,0 +1,281 @@
+package main_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/mini-isolate/mini-isolate/internal/testutil"
+)
+
+// Delays after which the fault tests SIGKILL a command: before, during and
+// after the container's set-up.
+var killDelays = []time.Duration{0, time.Millisecond, 3 * time.Millisecond, 8 * time.Millisecond,
+	15 * time.Millisecond, 30 * time.Millisecond, 60 * time.Millisecond, 150 * time.Millisecond}
+
+// killAfter starts cmd and SIGKILLs it after d (or lets it finish first).
+func killAfter(t *testing.T, cmd *exec.Cmd, d time.Duration) {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+		_ = cmd.Process.Kill()
+		<-done
+	}
+}
+
+// assertGone checks the host for anything left of container id: its
+// state, cgroups, and processes whose command line holds token.
+func assertGone(t *testing.T, r *testutil.Runner, id, token string) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(r.Root, id)); !os.IsNotExist(err) {
+		t.Errorf("%s: state directory left: %v", id, err)
+	}
+	if dirs := testutil.CgroupDirs(id); len(dirs) > 0 {
+		t.Errorf("%s: cgroups left: %v", id, dirs)
+	}
+	testutil.Eventually(t, 5*time.Second, "the container's processes to be gone", func() bool {
+		return len(processesMatching(token)) == 0
+	})
+	mounts, _ := os.ReadFile("/proc/self/mountinfo")
+	if strings.Contains(string(mounts), token) {
+		t.Errorf("%s: mounts left", id)
+	}
+}
+
+// faultBundle is a judged bundle whose program's command line carries a
+// token unique to the test, to find its processes.
+func faultBundle(t *testing.T, ann map[string]string) (bundle, token string) {
+	t.Helper()
+	token = "fault" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	bundle, _ = testutil.JudgeBundle(t, []string{"/bin/sh", "-c", "exec /bin/spin " + token, token}, ann, nil)
+	return bundle, token
+}
+
+func TestFaultKillCreate(t *testing.T) {
+	r := testutil.NewRunner(t)
+	for i, d := range killDelays {
+		bundle, token := faultBundle(t, map[string]string{"time": "2"})
+		id := r.ID("kc" + strconv.Itoa(i))
+		cmd := r.Command(t.Context(), "create", "--bundle", bundle, id)
+		killAfter(t, cmd, d)
+		r.MustRun("delete", "--force", id)
+		assertGone(t, r, id, token)
+	}
+}
+
+func TestFaultKillStart(t *testing.T) {
+	r := testutil.NewRunner(t)
+	for i, d := range killDelays {
+		bundle, token := faultBundle(t, map[string]string{"time": "2"})
+		id := r.ID("ks" + strconv.Itoa(i))
+		createWithOutput(t, r, bundle, id)
+		killAfter(t, r.Command(t.Context(), "start", id), d)
+		r.MustRun("delete", "--force", id)
+		assertGone(t, r, id, token)
+		if left := processesMatching("supervise", id); len(left) > 0 {
+			t.Errorf("supervisor left: %v", left)
+		}
+	}
+}
+
+func TestFaultKillRun(t *testing.T) {
+	r := testutil.NewRunner(t)
+	for i, d := range killDelays {
+		bundle, token := faultBundle(t, map[string]string{"time": "2"})
+		id := r.ID("kr" + strconv.Itoa(i))
+		killAfter(t, r.Command(t.Context(), "run", "--bundle", bundle, id), d)
+		r.MustRun("delete", "--force", id)
+		assertGone(t, r, id, token)
+	}
+}
+
+func TestFaultKillSupervisor(t *testing.T) {
+	r := testutil.NewRunner(t)
+	metaPath := filepath.Join(t.TempDir(), "meta")
+	bundle, token := faultBundle(t, map[string]string{"time": "30", "meta": metaPath})
+	id := r.ID("ksup")
+	createWithOutput(t, r, bundle, id)
+	r.MustRun("start", id)
+	testutil.Eventually(t, 5*time.Second, "the program", func() bool { return len(processesMatching("spin", token)) > 0 })
+	sups := processesMatching("supervise", id)
+	if len(sups) != 1 {
+		t.Fatalf("supervisors: %v", sups)
+	}
+	pid, _ := strconv.Atoi(strings.SplitN(sups[0], ":", 2)[0])
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// No supervisor, no limits: the init must end the run at once.
+	testutil.Eventually(t, 5*time.Second, "the program to die with its supervisor", func() bool {
+		return len(processesMatching("spin", token)) == 0
+	})
+	r.WaitStatus(id, specs.StateStopped, 5*time.Second)
+	r.MustRun("delete", "--force", id)
+	assertGone(t, r, id, token)
+}
+
+func TestFaultKillInit(t *testing.T) {
+	r := testutil.NewRunner(t)
+	metaPath := filepath.Join(t.TempDir(), "meta")
+	bundle, token := faultBundle(t, map[string]string{"time": "30", "meta": metaPath})
+	id := r.ID("kinit")
+	createWithOutput(t, r, bundle, id)
+	r.MustRun("start", id)
+	testutil.Eventually(t, 5*time.Second, "the program", func() bool { return len(processesMatching("spin", token)) > 0 })
+	if err := syscall.Kill(r.State(id).Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	r.WaitStatus(id, specs.StateStopped, 5*time.Second)
+	testutil.Eventually(t, 5*time.Second, "the report", func() bool { _, err := os.Stat(metaPath); return err == nil })
+	if m := testutil.ParseMeta(t, metaPath); m["status"] != "XX" {
+		t.Errorf("report after the init was killed: %v", m)
+	}
+	r.MustRun("delete", id)
+	assertGone(t, r, id, token)
+}
+
+func TestFaultIsolateRunKilled(t *testing.T) {
+	e := newIsoEnv(t)
+	boxDir := e.init(t, 30)
+	copyProg(t, boxDir, "spin")
+	copyProg(t, boxDir, "burn")
+	for _, d := range []time.Duration{5 * time.Millisecond, 50 * time.Millisecond, 200 * time.Millisecond} {
+		killAfter(t, e.r.Command(t.Context(), "isolate", "-b", "30", "-t", "10", "--run", "--", "./spin"), d)
+		// The program ends with its supervisor; the lock goes with it.
+		testutil.Eventually(t, 5*time.Second, "the spinner to die", func() bool {
+			return len(processesMatching("./spin")) == 0
+		})
+		// The next run starts from fresh counters.
+		res, m := e.run(t, 30, nil, "./burn", "50")
+		if res.Code != 0 {
+			t.Fatalf("run after a killed run: %s", res.Stderr)
+		}
+		within(t, "time after a killed run", seconds(t, m, "time"), 50*time.Millisecond, 50*time.Millisecond+timeSlack)
+	}
+}
+
+func TestFaultIsolateInitKilled(t *testing.T) {
+	e := newIsoEnv(t)
+	for _, d := range killDelays {
+		killAfter(t, e.r.Command(t.Context(), "isolate", "-b", "31", "--init"), d)
+		e.init(t, 31)
+		if res, _ := e.run(t, 31, nil, "/bin/true"); res.Code != 0 {
+			t.Fatalf("run after a killed --init (%v): %s", d, res.Stderr)
+		}
+	}
+	if res := e.iso("-b", "31", "--cleanup"); res.Code != 0 {
+		t.Fatal(res.Stderr)
+	}
+	assertGone(t, e.r, "box-31", filepath.Join(e.boxRoot, "31"))
+	if _, err := os.Stat(filepath.Join(e.boxRoot, "31")); !os.IsNotExist(err) {
+		t.Errorf("box directory left: %v", err)
+	}
+}
+
+func TestFaultSameIDAtOnce(t *testing.T) {
+	r := testutil.NewRunner(t)
+	bundle, token := faultBundle(t, map[string]string{"time": "2"})
+	id := r.ID("twice")
+	var cmds []*exec.Cmd
+	for i := 0; i < 4; i++ {
+		cmd := r.Command(t.Context(), "create", "--bundle", bundle, id)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds = append(cmds, cmd)
+	}
+	ok := 0
+	for _, c := range cmds {
+		if c.Wait() == nil {
+			ok++
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d of 4 concurrent creates of one id succeeded, want exactly 1", ok)
+	}
+	r.MustRun("delete", "--force", id)
+	assertGone(t, r, id, token)
+}
+
+func TestFaultDiskFull(t *testing.T) {
+	r := testutil.NewRunner(t)
+	full := t.TempDir()
+	if err := syscall.Mount("tmpfs", full, "tmpfs", 0, "size=256k"); err != nil {
+		t.Fatalf("mount a small tmpfs: %v", err)
+	}
+	t.Cleanup(func() { _ = syscall.Unmount(full, syscall.MNT_DETACH) })
+	fill := func() {
+		f, err := os.Create(filepath.Join(full, "filler"))
+		if err != nil {
+			return
+		}
+		buf := make([]byte, 4096)
+		for {
+			if _, err := f.Write(buf); err != nil {
+				break
+			}
+		}
+		f.Close()
+	}
+	fill()
+
+	// State on a full disk: create fails with one line and leaves nothing.
+	rFull := *r
+	rFull.Root = filepath.Join(full, "state")
+	bundle, token := faultBundle(t, map[string]string{"time": "2"})
+	id := r.ID("full")
+	res := rFull.Run("create", "--bundle", bundle, id)
+	if res.Code == 0 {
+		t.Fatal("create succeeded with its state on a full disk")
+	}
+	if strings.Count(strings.TrimSpace(res.Stderr), "\n") > 0 || !strings.Contains(res.Stderr, "no space") {
+		t.Errorf("error %q, want one line about space", res.Stderr)
+	}
+	rFull.Run("delete", "--force", id)
+	assertGone(t, &rFull, id, token)
+
+	// The report on a full disk: the run still ends, says why on stderr
+	// and leaves nothing behind.
+	metaPath := filepath.Join(full, "meta")
+	bundle, token = faultBundle(t, map[string]string{"time": "0.2", "meta": metaPath})
+	id = r.ID("fullmeta")
+	res = r.Run("run", "--bundle", bundle, id)
+	if res.Code != 137 || !strings.Contains(res.Stderr, "no space") {
+		t.Errorf("run with its report on a full disk: exit %d stderr %q", res.Code, res.Stderr)
+	}
+	assertGone(t, r, id, token)
+
+	// isolate boxes on a full disk: --init fails cleanly, and works once
+	// there is room again.
+	e := newIsoEnv(t)
+	conf := readFile(t, e.conf)
+	conf = strings.Replace(conf, "box_root = "+e.boxRoot, "box_root = "+filepath.Join(full, "boxes"), 1)
+	if err := os.WriteFile(e.conf, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if res := e.iso("-b", "40", "--init"); res.Code != 2 {
+		t.Errorf("--init on a full disk: exit %d %q", res.Code, res.Stderr)
+	}
+	if err := os.Remove(filepath.Join(full, "filler")); err != nil {
+		t.Fatal(err)
+	}
+	e.boxRoot = filepath.Join(full, "boxes")
+	e.init(t, 40)
+	if res, _ := e.run(t, 40, nil, "/bin/true"); res.Code != 0 {
+		t.Errorf("run after the disk was freed: %s", res.Stderr)
+	}
+}

@@ -11,7 +11,7 @@ COMMIT    ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 LDFLAGS   := -X main.gitCommit=$(COMMIT) -extldflags -static
 GOBUILD   := CGO_ENABLED=1 $(GO) build -trimpath -tags "$(BUILDTAGS)" -ldflags "$(LDFLAGS)"
 
-.PHONY: all build deps test unit conformance demo bench lint clean FORCE
+.PHONY: all build deps test unit fuzz conformance demo bench lint clean FORCE
 
 all: build
 
@@ -27,10 +27,21 @@ deps:
 unit: deps build
 	MINI_ISOLATE_BINARY=$(CURDIR)/$(BIN) $(GO) test -tags "$(BUILDTAGS)" -count=1 -timeout 30m ./...
 
-test: lint unit conformance
+test: lint unit fuzz conformance
 
 # Built first, then run, so that its exit status (1: regressions against
 # runc, 2: setup error) reaches make unchanged.
+# Every fuzz target runs briefly; findings land in testdata/fuzz.
+FUZZTIME ?= 10s
+FUZZ_TARGETS := FuzzDecodeSpec:./specconv FuzzJudgeAnnotations:./specconv \
+	FuzzParseDirRule:./specconv FuzzParseEnvRule:./specconv \
+	FuzzParseConfig:./runtime/box FuzzIsolateArgs:./cmd/mini-isolate
+fuzz: deps
+	@log=$$(mktemp); trap 'rm -f $$log' EXIT; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t%%:*} ($(FUZZTIME))"; \
+		$(GO) test -tags "$(BUILDTAGS)" -run='^$$' -fuzz="^$${t%%:*}$$" -fuzztime=$(FUZZTIME) $${t#*:} >$$log 2>&1 || { cat $$log; exit 1; }; \
+	done
+
 conformance: deps build
 	$(GO) build -o bin/oci-conformance ./conformance/oci
 	bin/oci-conformance -runtime $(CURDIR)/$(BIN) -reference runc

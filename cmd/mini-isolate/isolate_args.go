@@ -73,13 +73,13 @@ func findLong(name string) (*isoOption, error) {
 		}
 		if strings.HasPrefix(o.long, name) {
 			if found != nil {
-				return nil, usagef("option '--%s' is ambiguous", name)
+				return nil, usagef("option %q is ambiguous", "--"+name)
 			}
 			found = o
 		}
 	}
 	if found == nil {
-		return nil, usagef("unrecognized option '--%s'", name)
+		return nil, usagef("unrecognized option %q", "--"+name)
 	}
 	return found, nil
 }
@@ -127,7 +127,7 @@ func parseIsolateArgs(argv []string) (*isoArgs, error) {
 			for j := 1; j < len(arg); j++ {
 				o := findShort(arg[j])
 				if o == nil {
-					return nil, usagef("invalid option -- '%c'", arg[j])
+					return nil, usagef("invalid option -- %q", arg[j:j+1])
 				}
 				rest := arg[j+1:]
 				if o.arg == 0 {

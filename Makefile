@@ -5,7 +5,7 @@ export PATH := /usr/local/go/bin:$(PATH)
 GO        ?= go
 # Static, as runc is released: the judge init runs from this binary inside
 # sandboxes whose root filesystem has no C library.
-BUILDTAGS ?= seccomp netgo osusergo
+BUILDTAGS ?= seccomp netgo osusergo urfave_cli_no_docs
 BIN       := bin/mini-isolate
 COMMIT    ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 LDFLAGS   := -X main.gitCommit=$(COMMIT) -extldflags -static

@@ -37,9 +37,9 @@ type DirRule struct {
 	Flags int
 	// Remove, for "IN=", drops any earlier rule for In.
 	Remove bool
-	// minimalDev marks the default /dev rule: a fresh /dev holding only
+	// MinimalDev marks the default /dev rule: a fresh /dev holding only
 	// null, zero, full, random, urandom, tty and ptmx, not the host's.
-	minimalDev bool
+	MinimalDev bool
 }
 
 // ParseDirRule parses a --dir argument.
@@ -102,7 +102,7 @@ func DefaultDirRules() []DirRule {
 	return []DirRule{
 		{In: "box", Out: "./box", Flags: DirRW},
 		{In: "bin", Out: "/bin"},
-		{In: "dev", Out: "/dev", Flags: DirDev | DirNoRec, minimalDev: true},
+		{In: "dev", Out: "/dev", Flags: DirDev | DirNoRec, MinimalDev: true},
 		{In: "dev/shm", Out: "tmpfs", Flags: DirFS | DirRW},
 		{In: "lib", Out: "/lib"},
 		{In: "lib64", Out: "/lib64", Flags: DirMaybe},
@@ -144,7 +144,7 @@ func DirMounts(rules []DirRule, dir string, uid, gid int) ([]specs.Mount, error)
 	for _, r := range rules {
 		dest := "/" + r.In
 		switch {
-		case r.minimalDev:
+		case r.MinimalDev:
 			out = append(out, specs.Mount{Destination: "/dev", Type: "tmpfs", Source: "tmpfs",
 				Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}})
 		case r.Flags&DirFS != 0:

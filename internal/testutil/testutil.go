@@ -60,7 +60,7 @@ func Binary(t testing.TB) string {
 			return
 		}
 		buildPath = filepath.Join(dir, "mini-isolate")
-		cmd := exec.Command("go", "build", "-tags", "seccomp netgo osusergo", "-ldflags", "-extldflags -static", "-o", buildPath, "./cmd/mini-isolate")
+		cmd := exec.Command("go", "build", "-tags", "seccomp netgo osusergo urfave_cli_no_docs", "-ldflags", "-extldflags -static", "-o", buildPath, "./cmd/mini-isolate")
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
 		if out, err := cmd.CombinedOutput(); err != nil {

@@ -17,8 +17,10 @@ import (
 	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
+	miniisolate "github.com/mini-isolate/mini-isolate"
 	"github.com/mini-isolate/mini-isolate/runtime"
 	"github.com/mini-isolate/mini-isolate/runtime/judgeinit"
 	"github.com/mini-isolate/mini-isolate/runtime/meta"
@@ -244,6 +246,7 @@ func (m *Manager) Run(ctx context.Context, id int, o *RunOptions) (*meta.Result,
 		return nil, errors.New("--cg-mem requires --cg")
 	}
 
+	logrus.Debug("box: locked")
 	// The box belongs to its user while the program runs, and to the
 	// caller again afterwards, whatever happened.
 	if err := chownTree(b.sandboxDir(), b.UID, b.GID, o.SpecialFiles); err != nil {
@@ -254,10 +257,12 @@ func (m *Manager) Run(ctx context.Context, id int, o *RunOptions) (*meta.Result,
 			m.verbose(1, "%v", err)
 		}
 	}()
+	logrus.Debug("box: chowned")
 	target, err := m.container(ctx, b, o, o.ShareNet)
 	if err != nil {
 		return nil, err
 	}
+	logrus.Debug("box: container ready")
 	conn, err := judgeinit.Dial(b.socket())
 	if err != nil {
 		return nil, err
@@ -294,7 +299,10 @@ func (m *Manager) Run(ctx context.Context, id int, o *RunOptions) (*meta.Result,
 		return nil, err
 	}
 	defer sup.Close()
-	return sup.Wait(ctx), nil
+	logrus.Debug("box: run started")
+	res := sup.Wait(ctx)
+	logrus.Debug("box: run over")
+	return res, nil
 }
 
 // rlimits are isolate's: the address space, stack, file size, open files
@@ -373,6 +381,28 @@ func (m *Manager) container(ctx context.Context, b *Box, o *RunOptions, shareNet
 	if !slices.ContainsFunc(rules, func(r specconv.DirRule) bool { return r.In == "proc" }) {
 		rules = append(rules, specconv.DirRule{In: "proc", Out: "proc", Flags: specconv.DirFS})
 	}
+	// The key names everything the container's config is made from, so a
+	// warm run can reuse the container without building the config.
+	input, err := json.Marshal(struct {
+		Version  string
+		Rules    []specconv.DirRule
+		ShareNet bool
+		Box      *Box
+		CPUs     string
+		Mems     string
+	}{miniisolate.Version(), rules, shareNet, b, m.Config.CPUs[b.ID], m.Config.Mems[b.ID]})
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(input)
+	key := hex.EncodeToString(sum[:])
+	var cur containerState
+	if raw, err := os.ReadFile(b.stateFile()); err == nil && json.Unmarshal(raw, &cur) == nil {
+		if cur.Key == key && cur.Target != nil && cur.Target.Alive() {
+			m.verbose(2, "box %d: reusing its container", b.ID)
+			return cur.Target, nil
+		}
+	}
 	mnts, err := specconv.DirMounts(rules, b.Dir, b.UID, b.GID)
 	if err != nil {
 		return nil, err
@@ -384,16 +414,6 @@ func (m *Manager) container(ctx context.Context, b *Box, o *RunOptions, shareNet
 	data, err := json.MarshalIndent(spec, "", "\t")
 	if err != nil {
 		return nil, err
-	}
-	sum := sha256.Sum256(data)
-	key := hex.EncodeToString(sum[:])
-
-	var cur containerState
-	if raw, err := os.ReadFile(b.stateFile()); err == nil && json.Unmarshal(raw, &cur) == nil {
-		if cur.Key == key && cur.Target != nil && cur.Target.Alive() {
-			m.verbose(2, "box %d: reusing its container", b.ID)
-			return cur.Target, nil
-		}
 	}
 	m.verbose(1, "box %d: starting a container for this configuration", b.ID)
 	if err := m.Runtime.Delete(ctx, b.Container, true); err != nil {

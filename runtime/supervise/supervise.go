@@ -216,6 +216,7 @@ loop:
 
 // admit moves the forked child into the run's cgroup and lets it exec.
 func (s *Supervisor) admit(pid int) error {
+	logrus.Debug("supervise: child ready")
 	if pid <= 0 || pid == s.cfg.InitPid {
 		return fmt.Errorf("judge init: ready message from unexpected pid %d", pid)
 	}

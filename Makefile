@@ -35,7 +35,8 @@ test: lint unit fuzz conformance
 FUZZTIME ?= 10s
 FUZZ_TARGETS := FuzzDecodeSpec:./specconv FuzzJudgeAnnotations:./specconv \
 	FuzzParseDirRule:./specconv FuzzParseEnvRule:./specconv \
-	FuzzParseConfig:./runtime/box FuzzIsolateArgs:./cmd/mini-isolate
+	FuzzParseConfig:./runtime/box FuzzIsolateArgs:./cmd/mini-isolate \
+	FuzzParse:./profiles
 fuzz: deps
 	@log=$$(mktemp); trap 'rm -f $$log' EXIT; for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t%%:*} ($(FUZZTIME))"; \

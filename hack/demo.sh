@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make demo: walks through the lifecycle of a sandbox with the built binary.
+# make demo: judges examples/sum's solutions with the language profiles,
+# through `mini-isolate spec --profile` and `mini-isolate run --meta`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-bin/mini-isolate}

@@ -8,6 +8,9 @@ packages=(
 	build-essential pkg-config libseccomp-dev # cgo, libcontainer's seccomp
 	runc crun busybox-static                  # side-by-side runs, test rootfs
 	tar gzip util-linux procps iproute2 git   # harness and test tools
+	# Toolchains of the built-in language profiles (profiles/), which the
+	# demo and the profile tests compile and run in sandboxes.
+	gcc g++ python3 default-jdk-headless golang rustc nodejs
 )
 
 missing=()

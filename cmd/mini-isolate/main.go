@@ -59,7 +59,7 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			createCommand, startCommand, runCommand, stateCommand, killCommand, deleteCommand,
 			listCommand, psCommand, execCommand, pauseCommand, resumeCommand, updateCommand,
-			eventsCommand, featuresCommand, specCommand, superviseCommand, isolateCommand,
+			eventsCommand, featuresCommand, specCommand, superviseCommand, isolateCommand, profileCommand,
 		},
 	}
 	for _, c := range app.Commands {

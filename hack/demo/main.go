@@ -1,33 +1,95 @@
-// Command demo walks through mini-isolate's OCI lifecycle on a bundle made
-// by `mini-isolate spec` over host directories bound read-only.
+// Command demo judges the example problem the way a contest judge would,
+// with nothing but the mini-isolate binary: each solution is compiled in a
+// bundle that `mini-isolate spec --profile LANG --stage compile` writes,
+// then run on every test in a bundle for the run stage, and its output is
+// compared with the expected one. It prints a verdict table and one full
+// meta report, and fails when a solution's verdicts are not the ones its
+// "expect:" line announces.
 //
 //	go run ./hack/demo -bin bin/mini-isolate
 package main
 
 import (
-	"encoding/json"
+	"bytes"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
-	"github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/mini-isolate/mini-isolate/profiles"
 )
+
+// The problem's limits (examples/sum/README.md), the same for every
+// language.
+var problemLimits = []string{"--time", "1", "--wall-time", "3", "--cg-mem", "262144"}
+
+// languages maps a solution's extension to its profile.
+var languages = map[string]string{
+	".c": "c", ".cpp": "cpp", ".py": "python3", ".java": "java", ".go": "go", ".rs": "rust", ".js": "node",
+}
 
 func main() {
 	bin := flag.String("bin", "bin/mini-isolate", "mini-isolate binary")
+	problem := flag.String("problem", "examples/sum", "problem directory: tests/N.in, tests/N.out and solutions/")
+	keep := flag.Bool("keep", false, "keep the work directory (bundles, outputs, reports)")
 	flag.Parse()
-	if err := run(*bin); err != nil {
+	if err := run(*bin, *problem, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin string) error {
+// test is one input with its expected output.
+type test struct {
+	name    string
+	in, out string
+}
+
+// solution is one submission and what became of it.
+type solution struct {
+	file, profile string
+	expect        []string
+	compile       string
+	verdicts      []string
+	metas         []string
+	// compileTime and times are the CPU seconds of the compile and of
+	// each test, as the reports give them.
+	compileTime string
+	times       []string
+}
+
+// judge runs mini-isolate with its own state root.
+type judge struct {
+	bin, root, work string
+	profiles        *profiles.Set
+	runs            int
+}
+
+func run(bin, problem string, keep bool) error {
+	if os.Geteuid() != 0 {
+		return errors.New("must run as root: sandboxes need namespaces and cgroups")
+	}
 	bin, err := filepath.Abs(bin)
+	if err != nil {
+		return err
+	}
+	tests, err := loadTests(filepath.Join(problem, "tests"))
+	if err != nil {
+		return err
+	}
+	sols, err := loadSolutions(filepath.Join(problem, "solutions"))
+	if err != nil {
+		return err
+	}
+	set, err := profiles.Load(profiles.DefaultDir)
 	if err != nil {
 		return err
 	}
@@ -35,139 +97,358 @@ func run(bin string) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
-	root := filepath.Join(work, "state")
-	bundle := filepath.Join(work, "bundle")
-	if err := os.MkdirAll(filepath.Join(bundle, "rootfs"), 0o755); err != nil {
-		return err
+	if keep {
+		fmt.Println("work directory:", work)
+	} else {
+		defer os.RemoveAll(work)
 	}
-	mi := func(args ...string) *exec.Cmd {
-		return exec.Command(bin, append([]string{"--root", root}, args...)...)
+	j := &judge{bin: bin, root: filepath.Join(work, "state"), work: work, profiles: set}
+
+	fmt.Printf("Judging %d solutions of %s on %d tests (limits: %s)\n\n", len(sols), problem, len(tests), strings.Join(problemLimits, " "))
+	start := time.Now()
+	var compileLog string
+	for _, s := range sols {
+		fmt.Printf("  %-10s %-8s ", s.file, s.profile)
+		log, err := j.judge(problem, s, tests)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.file, err)
+		}
+		if s.compile != "OK" && compileLog == "" {
+			compileLog = log
+		}
+		line := "CPU s:"
+		if s.compileTime != "" {
+			line += " compile " + s.compileTime
+		}
+		if len(s.times) > 0 {
+			line += " tests " + strings.Join(s.times, " ")
+		}
+		fmt.Println(line)
+	}
+	fmt.Printf("\nJudged in %.1f s.\n\n", time.Since(start).Seconds())
+
+	failed := printTable(sols, tests)
+	if compileLog != "" {
+		fmt.Println("\nCompiler output of the first solution that did not compile:")
+		fmt.Print(indent(firstLines(compileLog, 6)))
+	}
+	if name, meta := pickReport(sols, tests); meta != "" {
+		fmt.Printf("\nMeta report of %s:\n", name)
+		fmt.Print(indent(meta))
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d solution(s) did not get the verdicts they expect", failed)
+	}
+	fmt.Println("\nEvery solution got the verdicts it expects.")
+	return nil
+}
+
+func loadTests(dir string) ([]test, error) {
+	ins, err := filepath.Glob(filepath.Join(dir, "*.in"))
+	if err != nil {
+		return nil, err
+	}
+	var tests []test
+	for _, in := range ins {
+		name := strings.TrimSuffix(filepath.Base(in), ".in")
+		out := strings.TrimSuffix(in, ".in") + ".out"
+		if _, err := os.Stat(out); err != nil {
+			return nil, fmt.Errorf("test %s: %w", name, err)
+		}
+		tests = append(tests, test{name: name, in: in, out: out})
+	}
+	if len(tests) == 0 {
+		return nil, fmt.Errorf("no tests (*.in) in %s", dir)
+	}
+	sort.Slice(tests, func(a, b int) bool {
+		na, ea := strconv.Atoi(tests[a].name)
+		nb, eb := strconv.Atoi(tests[b].name)
+		if ea == nil && eb == nil {
+			return na < nb
+		}
+		return tests[a].name < tests[b].name
+	})
+	return tests, nil
+}
+
+// loadSolutions reads the solutions and their "expect:" lines; correct
+// ones come first.
+func loadSolutions(dir string) ([]*solution, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var sols []*solution
+	for _, e := range entries {
+		p, ok := languages[filepath.Ext(e.Name())]
+		if e.IsDir() || !ok {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		s := &solution{file: e.Name(), profile: p}
+		for _, line := range strings.SplitN(string(data), "\n", 4) {
+			if _, rest, ok := strings.Cut(line, "expect:"); ok {
+				s.expect = strings.Fields(rest)
+			}
+		}
+		sols = append(sols, s)
+	}
+	rank := func(s *solution) int {
+		if strings.HasPrefix(s.file, "ok") {
+			return 0
+		}
+		return 1
+	}
+	sort.SliceStable(sols, func(a, b int) bool {
+		if ra, rb := rank(sols[a]), rank(sols[b]); ra != rb {
+			return ra < rb
+		}
+		return sols[a].file < sols[b].file
+	})
+	return sols, nil
+}
+
+// judge compiles s when its profile has a compile stage and runs it on
+// every test. It returns the compiler's output.
+func (j *judge) judge(problem string, s *solution, tests []test) (string, error) {
+	p, err := j.profiles.Get(s.profile)
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(j.work, s.file)
+	src := filepath.Join(problem, "solutions", s.file)
+	s.compile = "OK"
+	var log string
+	box := ""
+	if p.Stage(profiles.StageCompile) != nil {
+		bundle := filepath.Join(dir, "compile")
+		if err := j.mi("spec", "--profile", s.profile, "--stage", "compile", "--bundle", bundle,
+			"--stdout", "compile.log", "--stderr-to-stdout"); err != nil {
+			return "", err
+		}
+		box = filepath.Join(bundle, profiles.BoxDir)
+		if err := copyFile(src, filepath.Join(box, p.Source), 0o644); err != nil {
+			return "", err
+		}
+		m, err := j.judged(bundle)
+		if err != nil {
+			return "", err
+		}
+		s.compileTime = m["time"]
+		data, _ := os.ReadFile(filepath.Join(box, "compile.log"))
+		log = string(data)
+		if st := m["status"]; st != "" {
+			s.compile = "CE"
+			if st == "XX" {
+				s.compile = "IE"
+			}
+			s.verdicts = []string{s.compile}
+			return log, nil
+		}
 	}
 
-	step("mini-isolate spec --bundle %s", bundle)
-	if out, err := mi("spec", "--bundle", bundle).CombinedOutput(); err != nil {
-		return fmt.Errorf("spec: %v: %s", err, out)
+	bundle := filepath.Join(dir, "run")
+	args := append([]string{"spec", "--profile", s.profile, "--bundle", bundle,
+		"--stdin", "input.txt", "--stdout", "output.txt"}, problemLimits...)
+	if err := j.mi(args...); err != nil {
+		return "", err
 	}
-	if err := adapt(bundle); err != nil {
-		return err
+	runBox := filepath.Join(bundle, profiles.BoxDir)
+	if box == "" {
+		if err := copyFile(src, filepath.Join(runBox, p.Source), 0o755); err != nil {
+			return "", err
+		}
+	} else if err := copyDir(box, runBox, "compile.log"); err != nil {
+		return "", err
 	}
-	fmt.Println("  config.json: rootfs is an empty directory; /bin /lib /lib64 /usr are bound read-only from the host")
+	for _, t := range tests {
+		if err := copyFile(t.in, filepath.Join(runBox, "input.txt"), 0o644); err != nil {
+			return "", err
+		}
+		if err := os.Remove(filepath.Join(runBox, "output.txt")); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return "", err
+		}
+		m, err := j.judged(bundle)
+		if err != nil {
+			return "", err
+		}
+		v := verdict(m)
+		if v == "" {
+			v = "WA"
+			got, _ := os.ReadFile(filepath.Join(runBox, "output.txt"))
+			want, err := os.ReadFile(t.out)
+			if err != nil {
+				return "", err
+			}
+			if sameTokens(got, want) {
+				v = "OK"
+			}
+		}
+		s.verdicts = append(s.verdicts, v)
+		s.metas = append(s.metas, m["_raw"])
+		s.times = append(s.times, m["time"])
+	}
+	return log, nil
+}
 
-	id := fmt.Sprintf("demo-%d", os.Getpid())
-	step("mini-isolate create --bundle %s %s", bundle, id)
-	out, err := os.CreateTemp(work, "out")
+// judged runs a bundle with mini-isolate run --meta and returns the
+// report, with the raw text under "_raw".
+func (j *judge) judged(bundle string) (map[string]string, error) {
+	j.runs++
+	metaPath := filepath.Join(filepath.Dir(bundle), fmt.Sprintf("run-%d.meta", j.runs))
+	id := fmt.Sprintf("demo-%d-%d", os.Getpid(), j.runs)
+	cmd := exec.Command(j.bin, "--root", j.root, "run", "--bundle", bundle, "--meta", metaPath, id)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	runErr := cmd.Run()
+	data, err := os.ReadFile(metaPath)
+	if err != nil {
+		// The program's own failure still leaves a report; no report
+		// means mini-isolate itself failed.
+		return nil, fmt.Errorf("mini-isolate run: %v: %s", runErr, strings.TrimSpace(stderr.String()))
+	}
+	m := map[string]string{"_raw": string(data)}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok {
+			m[k] = v
+		}
+	}
+	return m, nil
+}
+
+func (j *judge) mi(args ...string) error {
+	out, err := exec.Command(j.bin, append([]string{"--root", j.root}, args...)...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("mini-isolate %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// verdict maps a report's status to a judge's verdict; "" means the
+// program ran cleanly and its output decides.
+func verdict(m map[string]string) string {
+	switch m["status"] {
+	case "":
+		return ""
+	case "TO":
+		return "TLE"
+	case "ML":
+		return "MLE"
+	case "OL":
+		return "OLE"
+	case "RE", "SG":
+		return "RE"
+	}
+	return "IE"
+}
+
+// sameTokens compares outputs as judges' default checkers do: the same
+// words, whatever the whitespace.
+func sameTokens(a, b []byte) bool {
+	fa, fb := bytes.Fields(a), bytes.Fields(b)
+	if len(fa) != len(fb) {
+		return false
+	}
+	for i := range fa {
+		if !bytes.Equal(fa[i], fb[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// printTable prints the verdicts, marking those that differ from what the
+// solution expects, and returns how many solutions differ.
+func printTable(sols []*solution, tests []test) int {
+	w := tabwriter.NewWriter(os.Stdout, 0, 8, 2, ' ', 0)
+	header := []string{"SOLUTION", "PROFILE", "COMPILE"}
+	for _, t := range tests {
+		header = append(header, "TEST "+t.name)
+	}
+	fmt.Fprintln(w, strings.Join(header, "\t")+"\tEXPECTED")
+	failed := 0
+	for _, s := range sols {
+		row := []string{s.file, s.profile, s.compile}
+		for i := range tests {
+			v := "-"
+			if s.compile == "OK" && i < len(s.verdicts) {
+				v = s.verdicts[i]
+			}
+			row = append(row, v)
+		}
+		check := "yes"
+		if len(s.expect) > 0 && strings.Join(s.expect, " ") != strings.Join(s.verdicts, " ") {
+			check = "NO, expected " + strings.Join(s.expect, " ")
+			failed++
+		}
+		fmt.Fprintln(w, strings.Join(row, "\t")+"\t"+check)
+	}
+	w.Flush()
+	return failed
+}
+
+// pickReport chooses a run worth showing in full: the first time limit
+// exceeded, else the first run.
+func pickReport(sols []*solution, tests []test) (string, string) {
+	for _, want := range []string{"TLE", "MLE", "RE", "OK"} {
+		for _, s := range sols {
+			for i, v := range s.verdicts {
+				if v == want && i < len(s.metas) {
+					return fmt.Sprintf("%s on test %s (%s)", s.file, tests[i].name, v), s.metas[i]
+				}
+			}
+		}
+	}
+	return "", ""
+}
+
+func copyFile(src, dst string, mode os.FileMode) error {
+	data, err := os.ReadFile(src)
 	if err != nil {
 		return err
 	}
-	create := mi("create", "--bundle", bundle, id)
-	create.Stdout, create.Stderr = out, out
-	if err := create.Run(); err != nil {
-		return fmt.Errorf("create: %v", err)
-	}
-	if err := show(mi("state", id)); err != nil {
-		return err
-	}
+	return os.WriteFile(dst, data, mode)
+}
 
-	step("mini-isolate start %s", id)
-	if err := show(mi("start", id)); err != nil {
+// copyDir copies the regular files of src into dst, keeping their modes.
+func copyDir(src, dst string, skip ...string) error {
+	entries, err := os.ReadDir(src)
+	if err != nil {
 		return err
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		data, err := mi("state", id).Output()
-		if err != nil {
-			return fmt.Errorf("state: %v", err)
+	for _, e := range entries {
+		if !e.Type().IsRegular() || contains(skip, e.Name()) {
+			continue
 		}
-		var s specs.State
-		if err := json.Unmarshal(data, &s); err != nil {
+		fi, err := e.Info()
+		if err != nil {
 			return err
 		}
-		if s.Status == specs.StateStopped {
-			break
+		if err := copyFile(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name()), fi.Mode().Perm()); err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("container still %s after 10s", s.Status)
-		}
-	}
-	step("the container's output (its stdout was create's)")
-	data, err := os.ReadFile(out.Name())
-	if err != nil {
-		return err
-	}
-	fmt.Print(indent(string(data)))
-	step("mini-isolate state %s  (stopped without anyone waiting)", id)
-	if err := show(mi("state", id)); err != nil {
-		return err
-	}
-	step("mini-isolate delete %s", id)
-	if err := show(mi("delete", id)); err != nil {
-		return err
-	}
-
-	step("mini-isolate run --bundle %s %s-run  (exit status is the container's)", bundle, id)
-	runCmd := mi("run", "--bundle", bundle, id+"-run")
-	runCmd.Stdout, runCmd.Stderr = os.Stdout, os.Stderr
-	err = runCmd.Run()
-	fmt.Printf("  exit status: %d\n", runCmd.ProcessState.ExitCode())
-	if runCmd.ProcessState.ExitCode() != 3 {
-		return fmt.Errorf("run: want exit status 3, got %v", err)
 	}
 	return nil
 }
 
-// adapt turns spec's example into a sandbox over the host's own binaries.
-func adapt(bundle string) error {
-	path := filepath.Join(bundle, "config.json")
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	var s specs.Spec
-	if err := json.Unmarshal(data, &s); err != nil {
-		return err
-	}
-	s.Process.Terminal = false
-	s.Process.Args = []string{"/bin/sh", "-c", "echo hello from $(hostname); id; ls /; exit 3"}
-	s.Process.User = specs.User{UID: 65534, GID: 65534}
-	s.Hostname = "sandbox"
-	for _, dir := range []string{"/bin", "/lib", "/lib64", "/usr"} {
-		if fi, err := os.Lstat(dir); err != nil || !fi.IsDir() && fi.Mode()&os.ModeSymlink == 0 {
-			continue
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
 		}
-		if fi, _ := os.Lstat(dir); fi.Mode()&os.ModeSymlink != 0 {
-			// Merged /usr: /bin is a symlink to usr/bin; recreate it.
-			target, err := os.Readlink(dir)
-			if err != nil {
-				return err
-			}
-			if err := os.Symlink(target, filepath.Join(bundle, "rootfs", dir)); err != nil {
-				return err
-			}
-			continue
-		}
-		s.Mounts = append(s.Mounts, specs.Mount{
-			Destination: dir, Type: "bind", Source: dir,
-			Options: []string{"rbind", "ro", "nosuid", "nodev"},
-		})
 	}
-	out, err := json.MarshalIndent(&s, "", "\t")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, out, 0o644)
+	return false
 }
 
-func step(format string, args ...any) {
-	fmt.Printf("\n$ "+format+"\n", args...)
-}
-
-func show(cmd *exec.Cmd) error {
-	out, err := cmd.CombinedOutput()
-	fmt.Print(indent(string(out)))
-	if err != nil {
-		return fmt.Errorf("%s: %v", strings.Join(cmd.Args[3:], " "), err)
+func firstLines(s string, n int) string {
+	lines := strings.SplitAfter(s, "\n")
+	if len(lines) > n {
+		lines = append(lines[:n], "...\n")
 	}
-	return nil
+	return strings.Join(lines, "")
 }
 
 func indent(s string) string {

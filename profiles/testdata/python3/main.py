@@ -1,0 +1,3 @@
+import sys
+
+print(sum(int(t) for t in sys.stdin.read().split()))

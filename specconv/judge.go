@@ -35,7 +35,7 @@ const (
 
 // Bounds that catch absurd values before they reach the kernel.
 const (
-	maxSeconds     = 24 * time.Hour
+	maxDuration     = 24 * time.Hour
 	maxOutputLimit = 1 << 40
 )
 
@@ -229,11 +229,11 @@ func parseSeconds(a map[string]string, key string) (time.Duration, error) {
 	const want = "want seconds such as 1.5 or a duration such as 1500ms, at most 24h"
 	var d time.Duration
 	if f, err := strconv.ParseFloat(v, 64); err == nil {
-		if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > maxSeconds.Seconds() {
+		if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > maxDuration.Seconds() {
 			return 0, annotationErr(key, v, want)
 		}
 		d = time.Duration(f * float64(time.Second))
-	} else if d, err = time.ParseDuration(v); err != nil || d < 0 || d > maxSeconds {
+	} else if d, err = time.ParseDuration(v); err != nil || d < 0 || d > maxDuration {
 		return 0, annotationErr(key, v, want)
 	}
 	if d == 0 && key != AnnotationExtraTime {

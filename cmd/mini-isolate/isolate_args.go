@@ -55,8 +55,6 @@ type isoArgs struct {
 	positional []string
 }
 
-var actions = map[string]bool{"init": true, "run": true, "cleanup": true, "version": true, "print-cg-root": true, "check-config": true, "help": true}
-
 // isoUsageError is a bad command line: isolate exits 2 for it.
 type isoUsageError struct{ msg string }
 

@@ -90,9 +90,9 @@ func TestJudgeCPUTime(t *testing.T) {
 		{"single-threaded spinner", []string{"/bin/spin"}, map[string]string{"time": "0.5"}, "TO", true, judgeLimit, judgeLimit + killSlack, 1},
 		{"two threads", []string{"/bin/spin_threads", "2"}, map[string]string{"time": "0.5"}, "TO", true, judgeLimit, judgeLimit + 2*killSlack, 2},
 		{"forked spinner", []string{"/bin/spin_fork"}, map[string]string{"time": "0.5"}, "TO", true, judgeLimit, judgeLimit + 2*killSlack, 2},
-		{"under the limit", []string{"/bin/burn", "300"}, map[string]string{"time": "1"}, "", false, 300 * time.Millisecond, 300*time.Millisecond + timeSlack, 1},
+		{"under the limit", []string{"/bin/burn", "300"}, map[string]string{"time": "1"}, "", false, 299 * time.Millisecond, 300*time.Millisecond + timeSlack, 1},
 		// Over the limit but within the grace: a timeout, not a kill.
-		{"within extra time", []string{"/bin/burn", "650"}, map[string]string{"time": "0.5", "extra-time": "0.5"}, "TO", false, 650 * time.Millisecond, 650*time.Millisecond + timeSlack, 1},
+		{"within extra time", []string{"/bin/burn", "650"}, map[string]string{"time": "0.5", "extra-time": "0.5"}, "TO", false, 649 * time.Millisecond, 650*time.Millisecond + timeSlack, 1},
 		{"past extra time", []string{"/bin/spin"}, map[string]string{"time": "0.3", "extra-time": "0.2"}, "TO", true, judgeLimit, judgeLimit + killSlack, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,7 +1,9 @@
 package testutil
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -33,16 +35,32 @@ func Programs(t testing.TB) string {
 			progsErr = fmt.Errorf("gcc: %w", err)
 			return
 		}
-		dir, err := os.MkdirTemp("", "mini-isolate-progs-")
-		if err != nil {
-			progsErr = err
-			return
-		}
 		entries, err := progs.ReadDir("progs")
 		if err != nil {
 			progsErr = err
 			return
 		}
+		// One directory per version of the sources, reused by later test
+		// processes instead of piling up in /tmp.
+		h := sha256.New()
+		for _, e := range entries {
+			src, _ := progs.ReadFile("progs/" + e.Name())
+			fmt.Fprintf(h, "%s %d\n", e.Name(), len(src))
+			h.Write(src)
+		}
+		dir := filepath.Join(os.TempDir(), "mini-isolate-progs-"+hex.EncodeToString(h.Sum(nil))[:16])
+		if _, err := os.Stat(dir); err == nil {
+			progsDir = dir
+			return
+		}
+		// Build aside and rename into place: test processes of other
+		// packages may build the same directory at the same time.
+		final := dir
+		if dir, err = os.MkdirTemp(os.TempDir(), "mini-isolate-progs-build-"); err != nil {
+			progsErr = err
+			return
+		}
+		defer os.RemoveAll(dir)
 		for _, e := range entries {
 			src, err := progs.ReadFile("progs/" + e.Name())
 			if err != nil {
@@ -61,7 +79,17 @@ func Programs(t testing.TB) string {
 				return
 			}
 		}
-		progsDir = dir
+		if err := os.Chmod(dir, 0o755); err != nil {
+			progsErr = err
+			return
+		}
+		if err := os.Rename(dir, final); err != nil {
+			if _, statErr := os.Stat(final); statErr != nil {
+				progsErr = err
+				return
+			}
+		}
+		progsDir = final
 	})
 	if progsErr != nil {
 		t.Fatalf("test programs: %v", progsErr)

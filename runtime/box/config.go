@@ -159,7 +159,7 @@ func (c *Config) validate(seenUID, seenGID bool) error {
 	case seenUID && c.FirstUID == 0, seenGID && c.FirstGID == 0:
 		return errors.New("first_uid and first_gid must not be 0: boxes must not run as root")
 	case c.CgParent == "" || strings.Contains(c.CgParent, ".."):
-		return errors.New("cg_parent must be a relative cgroup path without ..")
+		return errors.New("cg_parent must be a relative cgroup path, without any \"..\" component")
 	case c.NumBoxes == 0:
 		return errors.New("num_boxes must be positive")
 	case c.FirstUID+c.NumBoxes > 1<<31-1 || c.FirstGID+c.NumBoxes > 1<<31-1:

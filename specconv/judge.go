@@ -35,7 +35,7 @@ const (
 
 // Bounds that catch absurd values before they reach the kernel.
 const (
-	maxDuration     = 24 * time.Hour
+	maxDuration    = 24 * time.Hour
 	maxOutputLimit = 1 << 40
 )
 

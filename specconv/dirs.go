@@ -147,6 +147,10 @@ func DirMounts(rules []DirRule, dir string, uid, gid int) ([]specs.Mount, error)
 		case r.MinimalDev:
 			out = append(out, specs.Mount{Destination: "/dev", Type: "tmpfs", Source: "tmpfs",
 				Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}})
+			// POSIX message queues are only found, and cleared between
+			// runs, through their file system.
+			out = append(out, specs.Mount{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue",
+				Options: []string{"nosuid", "noexec", "nodev"}})
 		case r.Flags&DirFS != 0:
 			opts := []string{"nosuid", "nodev", "noexec"}
 			switch r.Out {

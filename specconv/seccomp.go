@@ -22,6 +22,11 @@ type SeccompOptions struct {
 // an allow-everything default, as isolate's: allow-lists break whenever a
 // libc starts using a new syscall (rseq, clone3, ...).
 var (
+	// The kernel reads int and unsigned int arguments (socket's family,
+	// fcntl's and ioctl's cmd) as 32 bits; comparing all 64 would let a
+	// caller slip past with junk in the upper half.
+	low32 uint64 = 0xffffffff
+
 	// Privileged or host-wide operations no submission needs: EPERM, as
 	// the kernel itself answers an unprivileged caller.
 	seccompEPERM = []string{
@@ -51,7 +56,9 @@ func JudgeSeccomp(o SeccompOptions) (*specs.LinuxSeccomp, error) {
 	for _, n := range append(append([]string{}, seccompEPERM...), seccompENOSYS...) {
 		known[n] = true
 	}
-	known["personality"], known["socket"], known["fcntl"], known["flock"] = true, true, true, true
+	for _, n := range []string{"personality", "socket", "fcntl", "flock", "clone", "clone3", "ioctl"} {
+		known[n] = true
+	}
 	for _, n := range o.Allow {
 		if !known[n] {
 			return nil, fmt.Errorf("seccomp: %q is not a syscall the judge policy blocks", n)
@@ -83,7 +90,7 @@ func JudgeSeccomp(o SeccompOptions) (*specs.LinuxSeccomp, error) {
 		afnosupport := uint(unix.EAFNOSUPPORT)
 		s.Syscalls = append(s.Syscalls, specs.LinuxSyscall{
 			Names: []string{"socket"}, Action: specs.ActErrno, ErrnoRet: &afnosupport,
-			Args: []specs.LinuxSeccompArg{{Index: 0, Value: unix.AF_VSOCK, Op: specs.OpEqualTo}},
+			Args: []specs.LinuxSeccompArg{{Index: 0, Value: low32, ValueTwo: unix.AF_VSOCK, Op: specs.OpMaskedEqual}},
 		})
 	}
 	if !allowed("personality") {
@@ -98,11 +105,37 @@ func JudgeSeccomp(o SeccompOptions) (*specs.LinuxSeccomp, error) {
 			})
 		}
 	}
+	if !allowed("clone") {
+		// unshare is denied above; clone must not create namespaces either.
+		// CLONE_NEWTIME shares its bit with the exit signal in clone(2).
+		for _, flag := range []uint64{unix.CLONE_NEWNS, unix.CLONE_NEWCGROUP, unix.CLONE_NEWUTS, unix.CLONE_NEWIPC,
+			unix.CLONE_NEWUSER, unix.CLONE_NEWPID, unix.CLONE_NEWNET} {
+			s.Syscalls = append(s.Syscalls, specs.LinuxSyscall{
+				Names: []string{"clone"}, Action: specs.ActErrno, ErrnoRet: &eperm,
+				Args: []specs.LinuxSeccompArg{{Index: 0, Value: flag, ValueTwo: flag, Op: specs.OpMaskedEqual}},
+			})
+		}
+	}
+	if !allowed("clone3") {
+		// Its flags sit behind a pointer, out of seccomp's reach; libcs fall
+		// back to clone on ENOSYS.
+		s.Syscalls = append(s.Syscalls, specs.LinuxSyscall{Names: []string{"clone3"}, Action: specs.ActErrno, ErrnoRet: &enosys})
+	}
+	if !allowed("ioctl") {
+		// Terminal ioctls that push input into, or take over, a terminal
+		// the sandbox was handed: TIOCSTI, TIOCSCTTY, TIOCLINUX.
+		for _, cmd := range []uint64{unix.TIOCSTI, unix.TIOCSCTTY, unix.TIOCLINUX} {
+			s.Syscalls = append(s.Syscalls, specs.LinuxSyscall{
+				Names: []string{"ioctl"}, Action: specs.ActErrno, ErrnoRet: &eperm,
+				Args: []specs.LinuxSeccompArg{{Index: 1, Value: low32, ValueTwo: cmd, Op: specs.OpMaskedEqual}},
+			})
+		}
+	}
 	if o.BlockLocks {
 		for _, cmd := range []uint64{unix.F_SETLK, unix.F_SETLKW, unix.F_OFD_SETLK, unix.F_OFD_SETLKW, unix.F_SETLEASE, unix.F_NOTIFY} {
 			s.Syscalls = append(s.Syscalls, specs.LinuxSyscall{
 				Names: []string{"fcntl"}, Action: specs.ActErrno, ErrnoRet: &eperm,
-				Args: []specs.LinuxSeccompArg{{Index: 1, Value: cmd, Op: specs.OpEqualTo}},
+				Args: []specs.LinuxSeccompArg{{Index: 1, Value: low32, ValueTwo: cmd, Op: specs.OpMaskedEqual}},
 			})
 		}
 		s.Syscalls = append(s.Syscalls, specs.LinuxSyscall{Names: []string{"flock"}, Action: specs.ActErrno, ErrnoRet: &enosys})

@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mini-isolate/mini-isolate/internal/testutil"
+	"golang.org/x/sys/unix"
 )
 
 // isoEnv is an isolate configuration of the test's own: boxes, locks and
@@ -753,5 +755,88 @@ func TestIsolateJudge0(t *testing.T) {
 	}
 	if res := e.iso("--cg", "-b", "21", "--cleanup"); res.Code != 0 {
 		t.Errorf("cleanup: %s", res.Stderr)
+	}
+}
+
+// TestIsolateSeccomp runs the policy's probes in a box: each answer
+// differs from what the kernel gives without the policy.
+func TestIsolateSeccomp(t *testing.T) {
+	e := newIsoEnv(t)
+	boxDir := e.init(t, 15)
+	copyProg(t, boxDir, "syscalls")
+	res, m := e.run(t, 15, []string{"-p"}, "./syscalls")
+	if m["status"] != "" {
+		t.Fatalf("probes did not finish: %v %s", m, res.Stderr)
+	}
+	got := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(res.Stdout), "\n") {
+		if name, answer, ok := strings.Cut(l, " "); ok {
+			got[name] = answer
+		}
+	}
+	for _, tc := range []struct{ probe, want string }{
+		{"clone-user", "EPERM"},
+		{"clone-pid", "EPERM"},
+		{"unshare-user", "EPERM"},
+		{"clone3", "ENOSYS"}, // libcs fall back to clone
+		{"fork", "ok"},
+		// Without the policy /dev/null answers ENOTTY.
+		{"tiocsti", "EPERM"},
+		{"tiocsti-high", "EPERM"},
+		{"setlk", "EPERM"},
+		{"setlk-high", "EPERM"},
+		{"flock", "ENOSYS"},
+		{"keyctl", "ENOSYS"},
+		{"personality-query", "ok"},
+		{"personality-norandom", "EPERM"},
+	} {
+		if got[tc.probe] != tc.want {
+			t.Errorf("%s: %q, want %s", tc.probe, got[tc.probe], tc.want)
+		}
+	}
+}
+
+// TestIsolateStdioStateRestored: the program shares the caller's open file
+// descriptions for stdin and stdout; what it changes on them must not
+// outlive the run.
+func TestIsolateStdioStateRestored(t *testing.T) {
+	e := newIsoEnv(t)
+	boxDir := e.init(t, 16)
+	copyProg(t, boxDir, "setfl")
+	var p [2]int
+	// Raw pipes: os.Pipe would make Go's poller set O_NONBLOCK itself.
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	stdin, stdinW := os.NewFile(uintptr(p[0]), "stdin"), os.NewFile(uintptr(p[1]), "stdin-w")
+	defer stdin.Close()
+	defer stdinW.Close()
+	stdout, err := os.Create(filepath.Join(t.TempDir(), "stdout"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdout.Close()
+	state := func() string {
+		var s []string
+		for _, fd := range []int{p[0], int(stdout.Fd())} {
+			fl, _ := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+			own, _ := unix.FcntlInt(uintptr(fd), unix.F_GETOWN, 0)
+			sig, _ := unix.FcntlInt(uintptr(fd), unix.F_GETSIG, 0)
+			s = append(s, fmt.Sprintf("flags %#o owner %d sig %d", fl&(unix.O_NONBLOCK|unix.O_APPEND|unix.O_ASYNC), own, sig))
+		}
+		return strings.Join(s, ", ")
+	}
+	before := state()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := e.r.Command(ctx, "isolate", "-b", "16", "--run", "--", "./setfl")
+	cmd.Stdin, cmd.Stdout = stdin, stdout
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("run: %v: %s", err, stderr.String())
+	}
+	if after := state(); after != before {
+		t.Errorf("the caller's stdin and stdout changed: %s -> %s", before, after)
 	}
 }

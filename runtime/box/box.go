@@ -288,6 +288,8 @@ func (m *Manager) Run(ctx context.Context, id int, o *RunOptions) (*meta.Result,
 			ExtraFiles:     o.Extra,
 			Rlimits:        rlimits(o),
 			NoPathSearch:   true,
+			User:           &judgeinit.User{UID: uint32(b.UID), GID: uint32(b.GID)},
+			CleanIPC:       true,
 		},
 		InitPid:     target.InitPid,
 		CgroupPaths: target.CgroupPaths,
@@ -385,12 +387,13 @@ func (m *Manager) container(ctx context.Context, b *Box, o *RunOptions, shareNet
 	// warm run can reuse the container without building the config.
 	input, err := json.Marshal(struct {
 		Version  string
+		Binary   string
 		Rules    []specconv.DirRule
 		ShareNet bool
 		Box      *Box
 		CPUs     string
 		Mems     string
-	}{miniisolate.Version(), rules, shareNet, b, m.Config.CPUs[b.ID], m.Config.Mems[b.ID]})
+	}{miniisolate.Version(), binaryID(), rules, shareNet, b, m.Config.CPUs[b.ID], m.Config.Mems[b.ID]})
 	if err != nil {
 		return nil, err
 	}
@@ -496,12 +499,19 @@ func (m *Manager) spec(b *Box, mnts []specs.Mount, shareNet bool) (*specs.Spec, 
 		Root:     &specs.Root{Path: b.rootfs(), Readonly: true},
 		Process: &specs.Process{
 			// Replaced by the judge init; each run names its program.
-			Args:            []string{"/box"},
-			Cwd:             "/box",
-			Env:             []string{"PATH=/usr/local/bin:/usr/bin:/bin"},
-			User:            specs.User{UID: uint32(b.UID), GID: uint32(b.GID)},
+			Args: []string{"/box"},
+			Cwd:  "/box",
+			Env:  []string{"PATH=/usr/local/bin:/usr/bin:/bin"},
+			// The init runs as root with only what it needs to start each
+			// run as the box's user (Run.User), so that the program cannot
+			// renice, limit or signal it.
+			User:            specs.User{UID: 0, GID: 0},
 			NoNewPrivileges: true,
-			Capabilities:    &specs.LinuxCapabilities{},
+			Capabilities: &specs.LinuxCapabilities{
+				Bounding:  judgeinit.InitCapabilities,
+				Effective: judgeinit.InitCapabilities,
+				Permitted: judgeinit.InitCapabilities,
+			},
 		},
 		Mounts: mnts,
 		Linux: &specs.Linux{
@@ -522,4 +532,15 @@ func (c *Config) CgroupRoot() string {
 		return filepath.Join("/sys/fs/cgroup", c.CgParent)
 	}
 	return filepath.Join("/sys/fs/cgroup/memory", c.CgParent)
+}
+
+// binaryID tells builds of mini-isolate apart, so that a box container
+// started by another build, whose init may speak another protocol, is
+// replaced rather than reused.
+func binaryID() string {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/self/exe", &st); err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%d:%d:%d.%d", st.Dev, st.Ino, st.Mtim.Sec, st.Mtim.Nsec)
 }

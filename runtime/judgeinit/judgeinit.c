@@ -15,15 +15,24 @@
  * uid) cannot ptrace it or open its /proc entries.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <linux/magic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -36,6 +45,18 @@
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef SHM_STAT_ANY
+#define SHM_STAT_ANY 15
+#endif
+#ifndef SEM_STAT_ANY
+#define SEM_STAT_ANY 20
+#endif
+#ifndef MSG_STAT_ANY
+#define MSG_STAT_ANY 13
+#endif
+#ifndef MQUEUE_MAGIC
+#define MQUEUE_MAGIC 0x19800202
 #endif
 
 /* Fds the supervisor may send with JI_RUN, in this order, as flagged. */
@@ -93,12 +114,143 @@ static void redirect(int sock, const char *path, int target, int flags, uint32_t
 struct run {
 	struct ji_run hdr;
 	struct ji_rlimit *rlimits;
+	gid_t groups[JI_MAX_GROUPS];
 	const char *in, *out, *err, *cwd;
 	char **argv, **envp;
 	int fds[3];	      /* received stdin, stdout, stderr, or -1 */
 	int extra[JI_MAX_FDS]; /* received fds for 3, 4, ... */
 	int nextra;
 };
+
+/*
+ * Becomes the run's user: narrows the bounding set, then sets groups, gid
+ * and uid. Leaving uid 0 clears every capability, as the kernel does for a
+ * process that is not KEEPCAPS. Returns -1 with errno set.
+ */
+static int become(const struct run *r, const char **what)
+{
+	for (int cap = 0; cap < 64; cap++) {
+		if (r->hdr.bounding & (1ull << cap))
+			continue;
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+			if (errno == EINVAL)
+				break; /* past the kernel's last capability */
+			*what = "drop the bounding set";
+			return -1;
+		}
+	}
+	*what = "setgroups";
+	if (setgroups(r->hdr.ngroups, r->groups) < 0)
+		return -1;
+	*what = "setresgid";
+	if (setresgid(r->hdr.gid, r->hdr.gid, r->hdr.gid) < 0)
+		return -1;
+	*what = "setresuid";
+	if (setresuid(r->hdr.uid, r->hdr.uid, r->hdr.uid) < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Empties a directory tree, without following symlinks or leaving the
+ * file system. Directories the program made unreadable are opened up first;
+ * they belong to the same user.
+ */
+static void empty_dir(int dfd, int depth)
+{
+	DIR *d = fdopendir(dfd);
+	struct dirent *e;
+
+	if (!d) {
+		close(dfd);
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) == 0 || errno != EISDIR)
+			continue;
+		if (depth >= 128)
+			continue;
+		fchmodat(dirfd(d), e->d_name, 0700, 0);
+		int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0)
+			continue;
+		empty_dir(sub, depth + 1);
+		unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR);
+	}
+	closedir(d);
+}
+
+/* Empties path if it is a file system of the given type. */
+static void empty_fs(const char *path, long magic)
+{
+	struct statfs sfs;
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (fstatfs(fd, &sfs) < 0 || (long)sfs.f_type != magic) {
+		close(fd);
+		return;
+	}
+	empty_dir(fd, 0);
+}
+
+/* Removes every SysV IPC object of the namespace that the caller owns. */
+static void remove_sysv(void)
+{
+	struct shmid_ds shm;
+	struct semid_ds sem;
+	struct msqid_ds msq;
+	struct shm_info shminfo;
+	struct seminfo seminfo;
+	struct msginfo msginfo;
+	int max, id;
+
+	max = shmctl(0, SHM_INFO, (struct shmid_ds *)(void *)&shminfo);
+	for (int i = 0; i <= max; i++) {
+		if ((id = shmctl(i, SHM_STAT_ANY, &shm)) >= 0)
+			shmctl(id, IPC_RMID, NULL);
+	}
+	max = semctl(0, 0, SEM_INFO, &seminfo);
+	for (int i = 0; i <= max; i++) {
+		if ((id = semctl(i, 0, SEM_STAT_ANY, &sem)) >= 0)
+			semctl(id, 0, IPC_RMID);
+	}
+	max = msgctl(0, MSG_INFO, (struct msqid_ds *)(void *)&msginfo);
+	for (int i = 0; i <= max; i++) {
+		if ((id = msgctl(i, MSG_STAT_ANY, &msq)) >= 0)
+			msgctl(id, IPC_RMID, NULL);
+	}
+}
+
+/*
+ * Clears what earlier runs of a box left where the next run would find it
+ * and isolate, whose every run has a fresh IPC namespace, leaves nothing:
+ * SysV IPC, POSIX shared memory and semaphores (/dev/shm) and message
+ * queues (/dev/mqueue). It runs as the run's user, which owns all of it,
+ * while nothing else runs in the sandbox.
+ */
+static void clean_ipc(const struct run *r)
+{
+	const char *what;
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return;
+	if (pid == 0) {
+		if (become(r, &what) < 0)
+			_exit(1);
+		remove_sysv();
+		empty_fs("/dev/shm", TMPFS_MAGIC);
+		empty_fs("/dev/mqueue", MQUEUE_MAGIC);
+		_exit(0);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+}
 
 static void child_main(int sock, struct run *r)
 {
@@ -119,6 +271,11 @@ static void child_main(int sock, struct run *r)
 	if (n != sizeof(go) || go.type != JI_GO)
 		_exit(127);
 
+	if (r->hdr.flags & JI_SET_ID) {
+		const char *what;
+		if (become(r, &what) < 0)
+			child_fail(sock, JI_STAGE_IDENTITY, errno, what);
+	}
 	for (i = 0; i < 3; i++) {
 		if (r->fds[i] >= 0 && dup2(r->fds[i], (int)i) < 0)
 			child_fail(sock, JI_STAGE_SETUP, errno, "dup2");
@@ -231,6 +388,14 @@ static int recv_run(int sock, char *buf, struct run *r, int *quit)
 		return -1;
 	r->rlimits = (struct ji_rlimit *)(void *)p;
 	p += r->hdr.nrlimits * sizeof(struct ji_rlimit);
+	if (r->hdr.ngroups > JI_MAX_GROUPS || (size_t)(end - p) < r->hdr.ngroups * sizeof(uint32_t))
+		return -1;
+	for (uint32_t i = 0; i < r->hdr.ngroups; i++) {
+		uint32_t g;
+		memcpy(&g, p, sizeof(g));
+		r->groups[i] = (gid_t)g;
+		p += sizeof(g);
+	}
 
 	char *fixed[4];
 	r->argv = calloc(r->hdr.nargs + 1, sizeof(char *));
@@ -303,6 +468,8 @@ static int serve(int sock, char *buf, int *quit)
 			return rc > 0 ? last : 126;
 		}
 
+		if ((r.hdr.flags & (JI_CLEAN_IPC | JI_SET_ID)) == (JI_CLEAN_IPC | JI_SET_ID))
+			clean_ipc(&r);
 		child = fork();
 		if (child < 0) {
 			struct ji_fail f = {.stage = JI_STAGE_SETUP, .err = errno};

@@ -23,6 +23,8 @@
 #define JI_STDERR_TO_STDOUT 0x1 /* dup stdout onto stderr after redirection */
 #define JI_PERSIST 0x2          /* keep serving runs after this one */
 #define JI_NO_PATH_SEARCH 0x4   /* execve argv[0] as a path, as isolate does */
+#define JI_SET_ID 0x8           /* become ji_run.uid/gid/groups before anything else */
+#define JI_CLEAN_IPC 0x10       /* first remove what earlier runs left in IPC and /dev/shm */
 /* 0x100, 0x200, 0x400: stdin, stdout, stderr arrive with the request */
 
 /*
@@ -33,6 +35,7 @@
 
 #define JI_MAX_MSG (256 * 1024)
 #define JI_MAX_RLIMITS 16
+#define JI_MAX_GROUPS 256
 
 struct ji_hdr {
 	uint32_t type;
@@ -46,9 +49,15 @@ struct ji_rlimit {
 };
 
 /*
- * Followed by nrlimits struct ji_rlimit, then NUL-terminated strings:
- * stdin, stdout, stderr (empty: inherit), cwd (empty: inherit), nargs
- * arguments and nenv environment entries.
+ * Followed by nrlimits struct ji_rlimit, ngroups uint32_t supplementary
+ * gids, then NUL-terminated strings: stdin, stdout, stderr (empty:
+ * inherit), cwd (empty: inherit), nargs arguments and nenv environment
+ * entries.
+ *
+ * With JI_SET_ID the init runs as root with only the capabilities to change
+ * identity and to kill, so that the program, under another uid, cannot
+ * touch it; the child drops every capability not in bounding from its
+ * bounding set, then becomes uid, gid and groups.
  */
 struct ji_run {
 	uint32_t flags;
@@ -56,7 +65,9 @@ struct ji_run {
 	uint32_t nrlimits;
 	uint32_t nargs;
 	uint32_t nenv;
-	uint32_t pad;
+	uint32_t ngroups;
+	uint32_t uid, gid;
+	uint64_t bounding; /* capability bits the program's bounding set keeps */
 };
 
 struct ji_exec {
@@ -71,6 +82,7 @@ struct ji_exec {
 #define JI_STAGE_CHDIR 5
 #define JI_STAGE_EXEC 6
 #define JI_STAGE_SETUP 7
+#define JI_STAGE_IDENTITY 8
 
 struct ji_fail {
 	uint32_t stage;

@@ -18,6 +18,12 @@ import (
 // namespace (the C constructor takes over before the Go runtime starts).
 func startInit(t *testing.T) (*Conn, *exec.Cmd) {
 	t.Helper()
+	return startInitIn(t, 0)
+}
+
+// startInitIn is startInit with more namespaces (CLONE_NEW* flags).
+func startInitIn(t *testing.T, cloneflags uintptr) (*Conn, *exec.Cmd) {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: the init runs in a new PID namespace")
 	}
@@ -28,7 +34,7 @@ func startInit(t *testing.T) (*Conn, *exec.Cmd) {
 	cmd := exec.Command("/proc/self/exe", Arg, "3")
 	cmd.ExtraFiles = []*os.File{ct}
 	cmd.Env = []string{"PATH=/usr/bin:/bin"}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID | cloneflags}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -344,5 +350,124 @@ func TestSupervisorGoneEndsTheRun(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the program outlived its supervisor")
+	}
+}
+
+// runToEnd sends a run, lets it go and returns the events up to Exited.
+func runToEnd(t *testing.T, c *Conn, r *Run) []*Event {
+	t.Helper()
+	if err := c.SendRun(r); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, c, Ready)
+	if err := c.SendGo(); err != nil {
+		t.Fatal(err)
+	}
+	var evs []*Event
+	for {
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		ev, err := c.Recv()
+		if err != nil {
+			t.Fatalf("recv: %v", err)
+		}
+		evs = append(evs, ev)
+		if ev.Type == Exited {
+			return evs
+		}
+	}
+}
+
+// sharedTempDir is a directory every user can write, for programs that run
+// under another uid.
+func sharedTempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "judgeinit-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestRunAsUser(t *testing.T) {
+	const uid, gid = 65123, 65124
+	dir := sharedTempDir(t)
+	private := filepath.Join(dir, "private")
+	if err := os.Mkdir(private, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	user := &User{UID: uid, GID: gid, Groups: []uint32{65125, 65126}, Bounding: 1 << unix.CAP_NET_BIND_SERVICE}
+	script := `id -u; id -G; grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb)' /proc/self/status`
+	for _, tc := range []struct {
+		name, stdout string
+		want         string // stdout, or the failure
+	}{
+		{"identity and capabilities", filepath.Join(dir, "out"), "65123\n65124 65125 65126\nCapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t0000000000000400\nCapAmb:\t0000000000000000\n"},
+		// Redirections open as the user: root's private directory is shut.
+		{"redirection as the user", filepath.Join(private, "out"), "open stdout \"" + filepath.Join(private, "out") + "\": permission denied"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, _ := startInit(t)
+			evs := runToEnd(t, conn, &Run{Args: []string{"sh", "-c", script}, Env: []string{"PATH=/usr/bin:/bin"}, Stdout: tc.stdout, User: user})
+			if evs[0].Type == Failed {
+				if got := evs[0].Describe(); got != tc.want {
+					t.Fatalf("failure %q, want %q", got, tc.want)
+				}
+				return
+			}
+			data, err := os.ReadFile(tc.stdout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(data) != tc.want {
+				t.Errorf("program saw\n%s\nwant\n%s", data, tc.want)
+			}
+			var st unix.Stat_t
+			if err := unix.Stat(tc.stdout, &st); err != nil || st.Uid != uid {
+				t.Errorf("stdout owned by %d (%v), want %d", st.Uid, err, uid)
+			}
+		})
+	}
+}
+
+func TestCleanIPC(t *testing.T) {
+	// A new IPC namespace: the janitor must not see the host's objects,
+	// though it only removes its own user's anyway.
+	conn, _ := startInitIn(t, syscall.CLONE_NEWIPC)
+	dir := sharedTempDir(t)
+	tag := filepath.Base(dir)
+	mine, others := "/dev/shm/"+tag+"-left", "/dev/shm/"+tag+"-root"
+	if err := os.WriteFile(others, []byte("x"), 0o644); err != nil {
+		t.Skipf("no writable /dev/shm: %v", err)
+	}
+	t.Cleanup(func() { os.Remove(others); os.Remove(mine) })
+	user := &User{UID: 65127, GID: 65127}
+	count := "cat /proc/sysvipc/shm /proc/sysvipc/msg /proc/sysvipc/sem | wc -l"
+	out := filepath.Join(dir, "out")
+	runs := []struct {
+		script, want string
+	}{
+		// Three objects and a file, counted with the three header lines.
+		{"ipcmk -M 4096 >/dev/null && ipcmk -Q >/dev/null && ipcmk -S 1 >/dev/null && echo x > " + mine + " && " + count, "6\n"},
+		{count, "3\n"},
+	}
+	for i, r := range runs {
+		evs := runToEnd(t, conn, &Run{Args: []string{"sh", "-c", r.script}, Env: []string{"PATH=/usr/bin:/bin"},
+			Stdout: out, User: user, CleanIPC: true, Persist: true})
+		if ex := evs[len(evs)-1]; ex.Status.ExitStatus() != 0 {
+			t.Fatalf("run %d: %v", i, ex.Status)
+		}
+		if data, _ := os.ReadFile(out); string(data) != r.want {
+			t.Errorf("run %d: %q IPC lines, want %q", i, data, r.want)
+		}
+	}
+	if _, err := os.Stat(mine); !os.IsNotExist(err) {
+		t.Errorf("the user's /dev/shm file survived into the next run: %v", err)
+	}
+	if _, err := os.Stat(others); err != nil {
+		t.Errorf("another user's /dev/shm file was removed: %v", err)
 	}
 }

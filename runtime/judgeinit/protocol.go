@@ -38,6 +38,9 @@ const (
 	flagStderrToStdout = C.JI_STDERR_TO_STDOUT
 	flagPersist        = C.JI_PERSIST
 	flagNoPathSearch   = C.JI_NO_PATH_SEARCH
+	flagSetID          = C.JI_SET_ID
+	flagCleanIPC       = C.JI_CLEAN_IPC
+	maxGroups          = C.JI_MAX_GROUPS
 	maxFDs             = C.JI_MAX_FDS
 	flagFdStdin        = 0x100
 	flagFdStdout       = 0x200
@@ -56,6 +59,8 @@ const (
 	StageChdir  = C.JI_STAGE_CHDIR
 	StageExec   = C.JI_STAGE_EXEC
 	StageSetup  = C.JI_STAGE_SETUP
+	// StageIdentity: the child could not become the run's user.
+	StageIdentity = C.JI_STAGE_IDENTITY
 )
 
 type hdr struct {
@@ -69,7 +74,10 @@ type runHdr struct {
 	NRlimits uint32
 	NArgs    uint32
 	NEnv     uint32
-	Pad      uint32
+	NGroups  uint32
+	UID      uint32
+	GID      uint32
+	Bounding uint64
 }
 
 type wireRlimit struct {
@@ -130,7 +138,25 @@ type Run struct {
 	Rlimits      []Rlimit `json:"rlimits,omitempty"`
 	// Persist keeps the init serving further runs after this one.
 	Persist bool `json:"persist,omitempty"`
+	// User, when set, is who the program runs as; the init then runs as
+	// root with only CAP_SETUID, CAP_SETGID, CAP_SETPCAP and CAP_KILL.
+	User *User `json:"user,omitempty"`
+	// CleanIPC first removes what earlier runs left in SysV IPC, /dev/shm
+	// and /dev/mqueue (with User only: it runs as that user).
+	CleanIPC bool `json:"cleanIPC,omitempty"`
 }
+
+// User is the identity the init's child takes before it opens anything.
+type User struct {
+	UID    uint32   `json:"uid"`
+	GID    uint32   `json:"gid"`
+	Groups []uint32 `json:"groups,omitempty"`
+	// Bounding is the program's capability bounding set, as a bit mask.
+	Bounding uint64 `json:"bounding"`
+}
+
+// InitCapabilities are what a judge init that changes to Run.User needs.
+var InitCapabilities = []string{"CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_KILL"}
 
 func (r *Run) encode() ([]byte, []int, error) {
 	if len(r.Args) == 0 || r.Args[0] == "" {
@@ -148,6 +174,16 @@ func (r *Run) encode() ([]byte, []int, error) {
 	}
 	if r.NoPathSearch {
 		h.Flags |= flagNoPathSearch
+	}
+	if u := r.User; u != nil {
+		if len(u.Groups) > maxGroups {
+			return nil, nil, fmt.Errorf("judge init: %d supplementary groups, at most %d", len(u.Groups), maxGroups)
+		}
+		h.Flags |= flagSetID
+		h.UID, h.GID, h.NGroups, h.Bounding = u.UID, u.GID, uint32(len(u.Groups)), u.Bounding
+		if r.CleanIPC {
+			h.Flags |= flagCleanIPC
+		}
 	}
 	var fds []int
 	for i, f := range r.Files {
@@ -169,6 +205,9 @@ func (r *Run) encode() ([]byte, []int, error) {
 	_ = binary.Write(&body, binary.NativeEndian, h)
 	for _, rl := range r.Rlimits {
 		_ = binary.Write(&body, binary.NativeEndian, wireRlimit{Resource: uint32(rl.Resource), Soft: rl.Soft, Hard: rl.Hard})
+	}
+	if r.User != nil {
+		_ = binary.Write(&body, binary.NativeEndian, r.User.Groups)
 	}
 	strs := append([]string{r.Stdin, r.Stdout, r.Stderr, r.Cwd}, r.Args...)
 	strs = append(strs, r.Env...)
@@ -435,6 +474,8 @@ func (e *Event) Describe() string {
 		return fmt.Sprintf("chdir %q: %v", e.Detail, e.Errno)
 	case StageExec:
 		return fmt.Sprintf("execve(%q): %v", e.Detail, e.Errno)
+	case StageIdentity:
+		return fmt.Sprintf("become the sandbox user: %s: %v", e.Detail, e.Errno)
 	}
 	return fmt.Sprintf("%s: %v", e.Detail, e.Errno)
 }

@@ -83,6 +83,9 @@ type Supervisor struct {
 
 	childPid   int
 	childPidfd int
+	// stdio is the state of the files handed to the program, restored
+	// when the run is over.
+	stdio      []fileState
 	killReason string
 	killedAt   time.Time
 }
@@ -107,11 +110,13 @@ func Start(conn *judgeinit.Conn, cfg Config) (*Supervisor, error) {
 	if err != nil {
 		return nil, err
 	}
+	stdio := saveFiles(append(cfg.Run.Files[:], cfg.Run.ExtraFiles...))
 	if err := conn.SendRun(&cfg.Run); err != nil {
+		restoreFiles(stdio)
 		_ = cg.remove()
 		return nil, err
 	}
-	s := &Supervisor{cfg: cfg, conn: conn, cg: cg, events: make(chan eventOrErr, 16), childPidfd: -1}
+	s := &Supervisor{cfg: cfg, conn: conn, cg: cg, events: make(chan eventOrErr, 16), childPidfd: -1, stdio: stdio}
 	go s.readEvents()
 	return s, nil
 }
@@ -129,6 +134,8 @@ func (s *Supervisor) readEvents() {
 
 // Close releases the run's cgroup; the container's deletion would too.
 func (s *Supervisor) Close() {
+	restoreFiles(s.stdio)
+	s.stdio = nil
 	if s.childPidfd >= 0 {
 		unix.Close(s.childPidfd)
 		s.childPidfd = -1
@@ -211,6 +218,10 @@ loop:
 	if s.cfg.Output != nil {
 		s.cfg.Output.Wait(5 * time.Second)
 	}
+	// The program and all it started are gone (or the init is): nothing
+	// can change the files again.
+	restoreFiles(s.stdio)
+	s.stdio = nil
 	return s.report(started, start, exit, failure)
 }
 

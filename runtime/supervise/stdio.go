@@ -1,0 +1,116 @@
+package supervise
+
+import (
+	"os"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// fileState is what a program can change on an open file description it
+// shares with the caller: status flags (O_NONBLOCK, O_APPEND, O_ASYNC),
+// the SIGIO owner and signal, and a terminal's modes and size. Those
+// changes outlive the program and land on the judge's own stdin or
+// terminal; the supervisor puts them back after the run.
+type fileState struct {
+	fd     int
+	flags  int
+	owner  fOwnerEx
+	sig    int
+	tty    bool
+	termio unix.Termios
+	size   unix.Winsize
+}
+
+// saveFiles records the state of the files handed to the program; nil
+// entries and files it cannot read are skipped.
+func saveFiles(files []*os.File) []fileState {
+	var out []fileState
+	for _, f := range files {
+		if f == nil {
+			continue
+		}
+		// Fd would switch a Go-polled file to blocking mode, itself a
+		// change of the very flags saved here; SyscallConn does not.
+		rc, err := f.SyscallConn()
+		if err != nil {
+			continue
+		}
+		_ = rc.Control(func(fd uintptr) {
+			st, ok := readFileState(int(fd))
+			if ok {
+				out = append(out, st)
+			}
+		})
+	}
+	return out
+}
+
+func readFileState(fd int) (fileState, bool) {
+	st := fileState{fd: -1}
+	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	if err != nil {
+		return st, false
+	}
+	// A duplicate: restoring later must not depend on the caller keeping
+	// its *os.File open, and must not touch an fd number it reused.
+	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 3)
+	if err != nil {
+		return st, false
+	}
+	st.fd, st.flags = dup, flags
+	_ = getOwnerEx(dup, &st.owner)
+	st.sig, _ = unix.FcntlInt(uintptr(dup), unix.F_GETSIG, 0)
+	if t, err := unix.IoctlGetTermios(dup, unix.TCGETS); err == nil {
+		st.tty, st.termio = true, *t
+		if w, err := unix.IoctlGetWinsize(dup, unix.TIOCGWINSZ); err == nil {
+			st.size = *w
+		}
+	}
+	return st, true
+}
+
+// restoreFiles puts the recorded state back and closes the duplicates.
+func restoreFiles(list []fileState) {
+	for _, st := range list {
+		// Only the flags F_SETFL can change; the access mode stays.
+		const settable = unix.O_APPEND | unix.O_ASYNC | unix.O_DIRECT | unix.O_NOATIME | unix.O_NONBLOCK
+		if cur, err := unix.FcntlInt(uintptr(st.fd), unix.F_GETFL, 0); err == nil && cur&settable != st.flags&settable {
+			_, _ = unix.FcntlInt(uintptr(st.fd), unix.F_SETFL, st.flags&settable)
+		}
+		_ = setOwnerEx(st.fd, &st.owner)
+		_, _ = unix.FcntlInt(uintptr(st.fd), unix.F_SETSIG, st.sig)
+		// Only what changed: a background judge setting its terminal's
+		// modes would be stopped by SIGTTOU.
+		if st.tty {
+			if t, err := unix.IoctlGetTermios(st.fd, unix.TCGETS); err == nil && *t != st.termio {
+				_ = unix.IoctlSetTermios(st.fd, unix.TCSETS, &st.termio)
+			}
+			if w, err := unix.IoctlGetWinsize(st.fd, unix.TIOCGWINSZ); err == nil && *w != st.size {
+				_ = unix.IoctlSetWinsize(st.fd, unix.TIOCSWINSZ, &st.size)
+			}
+		}
+		unix.Close(st.fd)
+	}
+}
+
+// fOwnerEx is struct f_owner_ex.
+type fOwnerEx struct {
+	Type int32
+	Pid  int32
+}
+
+func getOwnerEx(fd int, o *fOwnerEx) error {
+	return fcntlOwner(fd, unix.F_GETOWN_EX, o)
+}
+
+func setOwnerEx(fd int, o *fOwnerEx) error {
+	return fcntlOwner(fd, unix.F_SETOWN_EX, o)
+}
+
+func fcntlOwner(fd, cmd int, o *fOwnerEx) error {
+	if _, _, e := unix.Syscall(unix.SYS_FCNTL, uintptr(fd), uintptr(cmd), uintptr(unsafe.Pointer(o))); e != 0 {
+		return e
+	}
+	return nil
+}

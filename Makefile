@@ -11,7 +11,7 @@ COMMIT    ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 LDFLAGS   := -X main.gitCommit=$(COMMIT) -extldflags -static
 GOBUILD   := CGO_ENABLED=1 $(GO) build -trimpath -tags "$(BUILDTAGS)" -ldflags "$(LDFLAGS)"
 
-.PHONY: all build deps test unit fuzz conformance demo bench lint clean FORCE
+.PHONY: all build deps test unit fuzz conformance attacks demo bench lint clean FORCE
 
 all: build
 
@@ -29,7 +29,7 @@ deps:
 unit: deps build
 	MINI_ISOLATE_BINARY=$(CURDIR)/$(BIN) $(GO) test -p 1 -tags "$(BUILDTAGS)" -count=1 -timeout 30m ./...
 
-test: lint unit fuzz conformance
+test: lint unit fuzz conformance attacks
 
 # Built first, then run, so that its exit status (1: regressions against
 # runc, 2: setup error) reaches make unchanged.
@@ -48,6 +48,11 @@ fuzz: deps
 conformance: deps build
 	$(GO) build -o bin/oci-conformance ./conformance/oci
 	bin/oci-conformance -runtime $(CURDIR)/$(BIN) -reference runc
+
+# Hostile programs in boxes; exit status 1 when one is not contained.
+attacks: deps build
+	$(GO) build -o bin/attacks ./conformance/attacks
+	bin/attacks -runtime $(CURDIR)/$(BIN)
 
 demo: deps build
 	@hack/demo.sh $(CURDIR)/$(BIN)

@@ -1,0 +1,11 @@
+/* Sleeps argv[1] milliseconds, then says it survived: the victim of another box. */
+#include "atk.h"
+
+int main(int argc, char **argv)
+{
+	out("TRY sleep in the victim box: ok\nAWAKE\n");
+	sleep_ms(argc > 1 ? atol(argv[1]) : 1000);
+	out("SURVIVED\n");
+	done();
+	return 0;
+}

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/opencontainers/runc/libcontainer/capabilities"
 	"github.com/opencontainers/runc/libcontainer/seccomp"
@@ -30,8 +31,11 @@ func fieldErr(field, format string, args ...any) error {
 	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
-// semver is the grammar the spec gives for ociVersion (SemVer 2.0.0).
-var semver = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
+// semver is the grammar the spec gives for ociVersion (SemVer 2.0.0),
+// compiled on first use: every command pays for package init, few validate.
+var semver = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
+})
 
 // Validate checks the parts of a spec that must be right before anything is
 // created, so that a bad config.json fails with a line naming the field and
@@ -74,7 +78,7 @@ func validateVersion(v string) error {
 	if v == "" {
 		return fieldErr("ociVersion", "missing")
 	}
-	m := semver.FindStringSubmatch(v)
+	m := semver().FindStringSubmatch(v)
 	if m == nil {
 		return fieldErr("ociVersion", "%q is not a semantic version (want 1.x.y)", v)
 	}

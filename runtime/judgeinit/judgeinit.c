@@ -265,11 +265,35 @@ static void child_main(int sock, struct run *r)
 	/* The supervisor learns our host pid from this message's credentials. */
 	if (send_msg(sock, JI_READY, NULL, 0) < 0)
 		_exit(127);
+	union {
+		char b[CMSG_SPACE(JI_MAX_JOIN * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = {.iov_base = &go, .iov_len = sizeof(go)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b)};
 	do
-		n = recv(sock, &go, sizeof(go), 0);
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
-	if (n != sizeof(go) || go.type != JI_GO)
+	if (n != sizeof(go) || go.type != JI_GO || (msg.msg_flags & MSG_CTRUNC))
 		_exit(127);
+	/*
+	 * Fds sent with JI_GO are cgroup v1 "tasks" files of the run's
+	 * cgroups, opened by the supervisor: writing "0" moves this thread,
+	 * the whole process, without the global lock (and RCU grace period)
+	 * that moving another process takes.
+	 */
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		int nfds = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		for (int k = 0; k < nfds; k++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c) + (size_t)k * sizeof(int), sizeof(int));
+			if (write(fd, "0", 1) != 1)
+				child_fail(sock, JI_STAGE_SETUP, errno, "join the run's cgroup");
+			close(fd);
+		}
+	}
 
 	if (r->hdr.flags & JI_SET_ID) {
 		const char *what;

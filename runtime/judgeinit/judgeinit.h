@@ -10,7 +10,7 @@
 
 /* Supervisor -> init. */
 #define JI_RUN 1  /* run one program: struct ji_run, then strings */
-#define JI_GO 2   /* the child sits in its cgroup: let it exec */
+#define JI_GO 2   /* let the child exec; may carry cgroup files to join first */
 #define JI_QUIT 3 /* no more runs: the init exits */
 
 /* Init (or its child before exec) -> supervisor. */
@@ -36,6 +36,7 @@
 #define JI_MAX_MSG (256 * 1024)
 #define JI_MAX_RLIMITS 16
 #define JI_MAX_GROUPS 256
+#define JI_MAX_JOIN 16 /* cgroup files sent with JI_GO */
 
 struct ji_hdr {
 	uint32_t type;

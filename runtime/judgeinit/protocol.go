@@ -41,6 +41,7 @@ const (
 	flagSetID          = C.JI_SET_ID
 	flagCleanIPC       = C.JI_CLEAN_IPC
 	maxGroups          = C.JI_MAX_GROUPS
+	maxJoin            = C.JI_MAX_JOIN
 	maxFDs             = C.JI_MAX_FDS
 	flagFdStdin        = 0x100
 	flagFdStdout       = 0x200
@@ -376,9 +377,22 @@ func (c *Conn) SendRun(r *Run) error {
 	return nil
 }
 
-// SendGo releases a Ready child to exec the program.
-func (c *Conn) SendGo() error {
-	_, err := c.c.Write(frame(msgGo, nil))
+// SendGo releases a Ready child to exec the program. Before it does, the
+// child writes "0" to each of join, cgroup v1 tasks files, which moves it
+// into those cgroups; it fails the run if one refuses.
+func (c *Conn) SendGo(join ...*os.File) error {
+	if len(join) > maxJoin {
+		return fmt.Errorf("judge init: %d cgroup files, at most %d", len(join), maxJoin)
+	}
+	var oob []byte
+	if len(join) > 0 {
+		fds := make([]int, len(join))
+		for i, f := range join {
+			fds[i] = int(f.Fd())
+		}
+		oob = unix.UnixRights(fds...)
+	}
+	_, _, err := c.c.WriteMsgUnix(frame(msgGo, nil), oob, nil)
 	return err
 }
 

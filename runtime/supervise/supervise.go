@@ -237,10 +237,17 @@ func (s *Supervisor) admit(pid int) error {
 		return fmt.Errorf("judge init: pidfd of %d: %w", pid, err)
 	}
 	s.childPid, s.childPidfd = pid, fd
-	if err := s.cg.add(pid); err != nil {
+	join, err := s.cg.joinFiles()
+	if err != nil {
 		return err
 	}
-	if err := s.conn.SendGo(); err != nil {
+	defer closeAll(join)
+	if join == nil {
+		if err := s.cg.add(pid); err != nil {
+			return err
+		}
+	}
+	if err := s.conn.SendGo(join...); err != nil {
 		return fmt.Errorf("judge init: %w", err)
 	}
 	return nil

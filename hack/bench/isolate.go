@@ -102,7 +102,7 @@ func findIsolate(ctx context.Context, name string, box int, progDir string, time
 	}
 	path, err := resolveExecutable(name)
 	if err != nil {
-		return nil, "isolate: not installed"
+		return nil, fmt.Sprintf("isolate: not installed (%v)", err)
 	}
 	ver, err := commandOutput(ctx, timeout, []string{path, "--version"})
 	if err != nil {

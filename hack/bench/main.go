@@ -9,6 +9,20 @@
 //     The overshoot is the reported time minus the limit.
 //   - accuracy: the CPU time mini-isolate reports for a program that burns
 //     200 ms of CPU against the same program's rusage on the host.
+//   - isolate-warm: /bin/true through `mini-isolate isolate -b B -s --run`
+//     in a box initialised once (the warm path: a connect, a fork and an
+//     exec), against a bare fork and exec of /bin/true on the host, and
+//     through isolate if it is given.
+//   - isolate-cold: --init, --run of /bin/true and --cleanup per round,
+//     through mini-isolate's front end and isolate if it is given.
+//
+// isolate is the binary named by -isolate (or -isolate-bin), by default
+// $ISOLATE or else isolate from PATH when it is installed; one named
+// explicitly must work. The box scenarios use --cg on both sides when
+// isolate can initialise a --cg box here (isolate 2.x's --cg needs cgroup
+// v2, 1.x's works on v1), else neither does (-box-cg overrides this), and
+// they say which. mini-isolate's boxes there live in the bench's temporary
+// directory under a configuration of their own (see boxes.go).
 //
 // Within a scenario the subjects run interleaved: every round runs each
 // once, so drift on the host (page cache, CPU frequency, other load) is
@@ -17,15 +31,16 @@
 // runtime its own temporary --root. Every run goes to one CSV with the
 // columns scenario,runtime,round,ms,exit, where warm-up rounds have round
 // <= 0 and ms is the scenario's measurement: the elapsed time of the
-// command (startup), the kill overshoot (precision) or the CPU time of the
+// command (startup, isolate-warm) or of its three commands together
+// (isolate-cold), the kill overshoot (precision) or the CPU time of the
 // program (accuracy); it is empty for a run that gave no measurement, such
 // as a wrong verdict. exit is the command's exit status (137 for a judged
-// run whose program was killed).
+// run whose program was killed; for isolate-cold, the last command's).
 //
 // It must run as root, from the repository (the judged scenarios compile
 // the test programs in internal/testutil/progs with gcc -static):
 //
-//	go run ./hack/bench -runtime bin/mini-isolate [-n 50] [-warmup 3] [-scenarios startup,precision,accuracy]
+//	go run ./hack/bench -runtime bin/mini-isolate [-n 50] [-warmup 3] [-scenarios startup,precision,accuracy,isolate-warm,isolate-cold] [-isolate /path/to/isolate]
 package main
 
 import (
@@ -53,7 +68,7 @@ const (
 	scenarioAccuracy  = "accuracy"
 )
 
-var allScenarios = []string{scenarioStartup, scenarioPrecision, scenarioAccuracy}
+var allScenarios = []string{scenarioStartup, scenarioPrecision, scenarioAccuracy, scenarioIsolateWarm, scenarioIsolateCold}
 
 // config is the parsed command line.
 type config struct {
@@ -71,13 +86,17 @@ type config struct {
 	progs         string
 	cc            string
 	isolate       string
+	isolateSet    bool // -isolate, -isolate-bin or $ISOLATE named it
 	isolateBox    int
+	boxCg         string
 	order         string
 	maxFailures   int
 	keep          bool
 }
 
-func parseFlags(args []string) (*config, error) {
+// parseFlags parses the command line; getenv reads the environment
+// ($ISOLATE).
+func parseFlags(args []string, getenv func(string) string) (*config, error) {
 	c := &config{}
 	var scenarios string
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
@@ -85,7 +104,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.StringVar(&scenarios, "scenarios", strings.Join(allScenarios, ","), "comma-separated scenarios to run: "+strings.Join(allScenarios, ", "))
 	fs.StringVar(&c.runc, "runc", "runc", "runc binary, the startup baseline; empty disables it")
 	fs.StringVar(&c.crun, "crun", "crun", "crun binary; empty disables it")
-	fs.IntVar(&c.rounds, "n", 50, "measured rounds of the startup scenario")
+	fs.IntVar(&c.rounds, "n", 50, "measured rounds of the startup, isolate-warm and isolate-cold scenarios")
 	fs.IntVar(&c.precisionRuns, "precision-n", 20, "measured rounds of the precision scenario (each kills at the CPU and at the wall limit)")
 	fs.IntVar(&c.accuracyRuns, "accuracy-n", 20, "measured rounds of the accuracy scenario (each runs on the host and in mini-isolate)")
 	fs.IntVar(&c.warmup, "warmup", 3, "warm-up rounds of every scenario, run and discarded before measuring")
@@ -94,14 +113,26 @@ func parseFlags(args []string) (*config, error) {
 	fs.StringVar(&c.busybox, "busybox", "/bin/busybox", "static busybox for the startup rootfs; fetched with apt-get download if missing")
 	fs.StringVar(&c.progs, "progs", "", "directory of the test programs' C sources (default internal/testutil/progs, from the working directory or next to -runtime's directory)")
 	fs.StringVar(&c.cc, "cc", "gcc", "C compiler for the test programs, linked with -static")
-	fs.StringVar(&c.isolate, "isolate", "isolate", "isolate binary measured beside mini-isolate in the precision scenario if it works; empty disables it")
-	fs.IntVar(&c.isolateBox, "isolate-box", 90, "isolate box id the precision scenario uses (and cleans up)")
+	isolateDefault := "isolate"
+	if env := getenv("ISOLATE"); env != "" {
+		isolateDefault, c.isolateSet = env, true
+	}
+	isolateUsage := "isolate binary measured beside mini-isolate in the precision and isolate-* scenarios (default $ISOLATE, else isolate from PATH if it works); empty disables it"
+	fs.StringVar(&c.isolate, "isolate", isolateDefault, isolateUsage)
+	fs.StringVar(&c.isolate, "isolate-bin", isolateDefault, "the same as -isolate")
+	fs.IntVar(&c.isolateBox, "isolate-box", 90, "box id the precision and isolate-* scenarios use (and clean up) with isolate, and the isolate-* ones with mini-isolate's private boxes")
+	fs.StringVar(&c.boxCg, "box-cg", boxCgAuto, "--cg in the isolate-* scenarios: auto (as isolate supports it here; on without isolate), on or off")
 	fs.StringVar(&c.order, "order", orderBalanced, "run order within rounds: balanced (every runtime follows every runtime equally often) or rotate")
 	fs.IntVar(&c.maxFailures, "max-failures", 3, "failed runs after which a runtime is dropped; 0 never drops")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary bundle and state roots")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "isolate" || f.Name == "isolate-bin" {
+			c.isolateSet = c.isolate != ""
+		}
+	})
 	var err error
 	if c.scenarios, err = parseScenarios(scenarios); err != nil {
 		return nil, fmt.Errorf("-scenarios: %w", err)
@@ -127,6 +158,8 @@ func parseFlags(args []string) (*config, error) {
 		return nil, fmt.Errorf("-max-failures %d: must not be negative", c.maxFailures)
 	case c.isolateBox < 0:
 		return nil, fmt.Errorf("-isolate-box %d: must not be negative", c.isolateBox)
+	case c.boxCg != boxCgAuto && c.boxCg != boxCgOn && c.boxCg != boxCgOff:
+		return nil, fmt.Errorf("-box-cg %q: want %s, %s or %s", c.boxCg, boxCgAuto, boxCgOn, boxCgOff)
 	}
 	if c.csvPath == "" {
 		c.csvPath = filepath.Join("bench-results", "bench-"+time.Now().UTC().Format("20060102T150405Z")+".csv")
@@ -160,7 +193,7 @@ func parseScenarios(list string) (map[string]bool, error) {
 // run is main without os.Exit, so deferred cleanup happens. It returns 2 for
 // usage errors and 1 for any failure, including failed runs.
 func run(args []string) int {
-	cfg, err := parseFlags(args)
+	cfg, err := parseFlags(args, os.Getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
@@ -307,7 +340,15 @@ func bench(ctx context.Context, cfg *config) (failed bool, err error) {
 		header = st.subjects
 		scenarios = append(scenarios, st.scenarios...)
 	}
+	boxing := cfg.scenarios[scenarioIsolateWarm] || cfg.scenarios[scenarioIsolateCold]
+	var iso *isolateSandbox
 	var isolateStatus string
+	if cfg.scenarios[scenarioPrecision] || boxing {
+		iso, isolateStatus = findIsolate(ctx, cfg.isolate, cfg.isolateBox, "", cfg.timeout)
+		if iso == nil && cfg.isolateSet {
+			return false, fmt.Errorf("-isolate %s was given but cannot be measured: %s", cfg.isolate, isolateStatus)
+		}
+	}
 	if judging {
 		root, err := newRoot("mini-isolate judged")
 		if err != nil {
@@ -318,8 +359,12 @@ func bench(ctx context.Context, cfg *config) (failed bool, err error) {
 			return false, err
 		}
 		if cfg.scenarios[scenarioPrecision] {
-			env.isolate, env.isolateStatus = findIsolate(ctx, cfg.isolate, cfg.isolateBox, env.rootfs, cfg.timeout)
-			isolateStatus = env.isolateStatus
+			if iso != nil {
+				withProgs := *iso
+				withProgs.progDir = env.rootfs
+				env.isolate = &withProgs
+			}
+			env.isolateStatus = isolateStatus
 			sc, err := env.precisionScenario(cfg.precisionRuns)
 			if err != nil {
 				return false, err
@@ -334,9 +379,24 @@ func bench(ctx context.Context, cfg *config) (failed bool, err error) {
 			scenarios = append(scenarios, sc)
 		}
 	}
+	var boxes *boxSetup
+	if boxing {
+		root, err := newRoot("mini-isolate boxes")
+		if err != nil {
+			return false, err
+		}
+		boxes, err = setupBoxes(ctx, cfg, r, filepath.Join(tmp, "boxes"), miPath, root, idPrefix+"-boxes", iso)
+		if err != nil {
+			return false, err
+		}
+		scenarios = append(scenarios, boxes.scenarios...)
+	}
 	printHeader(ctx, header)
 	if isolateStatus != "" {
 		fmt.Println(isolateStatus)
+	}
+	if boxes != nil {
+		fmt.Printf("isolate-* scenarios: %s\n", boxes.mode)
 	}
 
 	rec, err := openCSV(cfg.csvPath)
@@ -399,6 +459,12 @@ func bench(ctx context.Context, cfg *config) (failed bool, err error) {
 	}
 	if res := byName[scenarioAccuracy]; res != nil {
 		fmt.Println(accuracyHeadline(res))
+	}
+	if res := byName[scenarioIsolateWarm]; res != nil {
+		fmt.Println(boxResultMedians(res, boxes.isolate).headline("isolate --run warm"))
+	}
+	if res := byName[scenarioIsolateCold]; res != nil {
+		fmt.Println(boxResultMedians(res, boxes.isolate).headline("isolate init+run+cleanup cold"))
 	}
 	fmt.Printf("host: load average at the end %s\n", loadAverage())
 	fmt.Printf("bench: every run is in %s\n", rec.path)

@@ -20,6 +20,7 @@ type subject struct {
 	path    string   // the runtime binary (or plain command)
 	wrapper []string // argv prefix that runs path, e.g. the crun cgroup wrapper
 	root    string   // private --root state directory; empty for plain commands
+	env     []string // variables added to the environment of its runs
 	note    string   // caveat printed under the table
 }
 
@@ -64,6 +65,11 @@ func (r *runner) close() error {
 // run executes argv once and times it from just before the fork to just
 // after the wait.
 func (r *runner) run(ctx context.Context, argv []string) runResult {
+	return r.runEnv(ctx, argv, nil)
+}
+
+// runEnv is run with env (KEY=value entries) added to the environment.
+func (r *runner) runEnv(ctx context.Context, argv, env []string) runResult {
 	if len(argv) == 0 {
 		return runResult{exit: -1, err: errors.New("empty command")}
 	}
@@ -77,6 +83,10 @@ func (r *runner) run(ctx context.Context, argv []string) runResult {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = r.devNull, r.devNull, stderr
+	if len(env) > 0 {
+		// Later entries win, so env overrides the inherited values.
+		cmd.Env = append(os.Environ(), env...)
+	}
 	// On timeout kill the runtime's whole process group, helpers included;
 	// the caller's cleanup deletes the container itself.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -110,6 +120,33 @@ func (r *runner) run(ctx context.Context, argv []string) runResult {
 		res.stderr = strings.TrimSpace(string(out))
 	}
 	return res
+}
+
+// runSequence runs the commands of steps one after another, with env added
+// to their environment, and stops at the first that fails. Its elapsed and
+// CPU times are the sums over the commands that ran, so the gaps between
+// them (creating the stderr file) are not counted; its exit status and
+// stderr are the last command's.
+func (r *runner) runSequence(ctx context.Context, steps [][]string, env []string) runResult {
+	if len(steps) == 0 {
+		return runResult{exit: -1, err: errors.New("no command")}
+	}
+	var total runResult
+	for i, argv := range steps {
+		out := r.runEnv(ctx, argv, env)
+		total.elapsed += out.elapsed
+		total.cpu += out.cpu
+		total.exit, total.stderr = out.exit, out.stderr
+		if out.err != nil {
+			name := "(empty)"
+			if len(argv) > 0 {
+				name = filepath.Base(argv[0])
+			}
+			total.err = fmt.Errorf("step %d of %d (%s): %w", i+1, len(steps), name, out.err)
+			return total
+		}
+	}
+	return total
 }
 
 // describe formats a failed run for humans: the error and the runtime's

@@ -26,6 +26,18 @@ type scenario struct {
 	rounds int
 	// command returns the argv of one run of s; id is unique to the run.
 	command func(s *subject, id string) []string
+	// steps, if set, replaces command: one run of s is these commands one
+	// after another, stopping at the first that fails, and its time is
+	// the sum of theirs (see runner.runSequence).
+	steps func(s *subject, id string) [][]string
+	// start, if set, runs once before the first round (outside any timed
+	// window), e.g. to initialise a long-lived sandbox; an error ends the
+	// scenario before any run.
+	start func(ctx context.Context, r *runner) error
+	// finish, if set, runs once after the last round, or after start
+	// failed or the scenario was stopped, with a context that is never
+	// cancelled.
+	finish func(ctx context.Context, r *runner)
 	// cleanup, if set, removes what a failed run of s with id left behind.
 	cleanup func(ctx context.Context, r *runner, s *subject, id string)
 	// before, if set, prepares each run of s outside the timed window; an
@@ -117,6 +129,14 @@ func runScenario(ctx context.Context, r *runner, sc *scenario, opt options, rec 
 	if err != nil {
 		return res, fmt.Errorf("%s: %w", sc.name, err)
 	}
+	if sc.finish != nil {
+		defer sc.finish(context.WithoutCancel(ctx), r)
+	}
+	if sc.start != nil {
+		if err := sc.start(ctx, r); err != nil {
+			return res, fmt.Errorf("%s: setting up: %w", sc.name, err)
+		}
+	}
 	seq := 0
 	for i, order := range plan {
 		round := i - opt.warmup + 1
@@ -182,7 +202,12 @@ func runOnce(ctx context.Context, r *runner, sc *scenario, s *subject, id string
 			return math.NaN(), -1, fmt.Errorf("preparing the run: %w", err)
 		}
 	}
-	out := r.run(ctx, sc.command(s, id))
+	var out runResult
+	if sc.steps != nil {
+		out = r.runSequence(ctx, sc.steps(s, id), s.env)
+	} else {
+		out = r.runEnv(ctx, sc.command(s, id), s.env)
+	}
 	if sc.measure != nil {
 		value, err = sc.measure(s, id, out)
 		return value, out.exit, err

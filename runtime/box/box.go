@@ -131,6 +131,9 @@ func (m *Manager) Init(ctx context.Context, id int, o InitOptions) (string, erro
 	if err := os.MkdirAll(m.Config.BoxRoot, 0o755); err != nil {
 		return "", fmt.Errorf("box root: %w", err)
 	}
+	if err := checkRootOnly(m.Config.BoxRoot); err != nil {
+		return "", fmt.Errorf("box root %w", err)
+	}
 	for _, d := range []struct {
 		path     string
 		mode     os.FileMode

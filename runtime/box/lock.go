@@ -35,6 +35,9 @@ func lockBox(root string, id int, create, wait bool) (*boxLock, error) {
 	}
 	flags := os.O_RDWR
 	if create {
+		if err := checkRootOnly(root); err != nil {
+			return nil, fmt.Errorf("lock root %w", err)
+		}
 		flags |= os.O_CREATE
 	}
 	f, err := os.OpenFile(filepath.Join(root, fmt.Sprint(id)), flags|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o644)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
@@ -114,4 +115,30 @@ func removeTree(dir string) error {
 		return err
 	}
 	return nil
+}
+
+// checkRootOnly fails unless dir and every directory above it belong to
+// root and only root can change them (or, like /tmp, they are sticky): the
+// box and lock roots are where root later creates, chowns and removes
+// trees, which another user must not be able to swap for a symlink.
+func checkRootOnly(dir string) error {
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return err
+	}
+	for p := real; ; p = filepath.Dir(p) {
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			return err
+		}
+		if st.Uid != 0 {
+			return fmt.Errorf("%s: %s belongs to uid %d; it must belong to root", dir, p, st.Uid)
+		}
+		if st.Mode&0o022 != 0 && st.Mode&unix.S_ISVTX == 0 {
+			return fmt.Errorf("%s: %s is writable by others (mode %#o); only root may write it", dir, p, st.Mode&0o7777)
+		}
+		if p == "/" {
+			return nil
+		}
+	}
 }

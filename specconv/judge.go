@@ -66,9 +66,33 @@ var judgeKeys = []string{
 	AnnotationStderrToStdout,
 }
 
+// podSandboxTypes are the annotations CRI runtimes put on a pod's sandbox
+// (pause) container, with the value that marks it.
+var podSandboxTypes = map[string]string{
+	"io.kubernetes.cri.container-type":  "sandbox", // containerd
+	"io.kubernetes.cri-o.ContainerType": "sandbox", // CRI-O
+}
+
+// IsPodSandbox tells a pod's sandbox (pause) container. containerd and
+// CRI-O copy pod annotations, the judge's included, onto it as well as onto
+// the pod's containers; it holds the pod's namespaces and must never be
+// judged, or its report would replace the program's.
+func IsPodSandbox(a map[string]string) bool {
+	for k, v := range podSandboxTypes {
+		if a[k] == v {
+			return true
+		}
+	}
+	return false
+}
+
 // JudgeFromAnnotations reads the judge settings. It returns nil when no
-// judge annotation is present: the container is then a plain OCI one.
+// judge annotation is present, or for a pod's sandbox container: the
+// container is then a plain OCI one.
 func JudgeFromAnnotations(a map[string]string) (*Judge, error) {
+	if IsPodSandbox(a) {
+		return nil, nil
+	}
 	present := false
 	for k := range a {
 		if !strings.HasPrefix(k, AnnotationPrefix) {

@@ -20,6 +20,10 @@ func TestJudgeFromAnnotations(t *testing.T) {
 		{"no annotations", nil, nil, ""},
 		{"others only", map[string]string{"org.example": "x"}, nil, ""},
 		{"judge off", map[string]string{p + "judge": "false"}, nil, ""},
+		// Pod annotations reach the pause container too; it is never judged.
+		{"containerd pod sandbox", map[string]string{p + "time": "1", "io.kubernetes.cri.container-type": "sandbox"}, nil, ""},
+		{"CRI-O pod sandbox", map[string]string{p + "time": "1", "io.kubernetes.cri-o.ContainerType": "sandbox"}, nil, ""},
+		{"pod container", map[string]string{p + "time": "1", "io.kubernetes.cri.container-type": "container"}, &Judge{Time: time.Second, MetaFormat: "isolate"}, ""},
 		{"judge on", map[string]string{p + "judge": "true"}, &Judge{MetaFormat: "isolate"}, ""},
 		{"all", map[string]string{
 			p + "time": "1.5", p + "extra-time": "0.5", p + "wall-time": "3000ms", p + "output-limit": "64k",

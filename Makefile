@@ -11,7 +11,7 @@ COMMIT    ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 LDFLAGS   := -X main.gitCommit=$(COMMIT) -extldflags -static
 GOBUILD   := CGO_ENABLED=1 $(GO) build -trimpath -tags "$(BUILDTAGS)" -ldflags "$(LDFLAGS)"
 
-.PHONY: all build deps test unit fuzz conformance attacks demo bench lint clean FORCE
+.PHONY: all build deps test unit fuzz conformance attacks e2e demo bench lint clean FORCE
 
 all: build
 
@@ -29,7 +29,7 @@ deps:
 unit: deps build
 	MINI_ISOLATE_BINARY=$(CURDIR)/$(BIN) $(GO) test -p 1 -tags "$(BUILDTAGS)" -count=1 -timeout 30m ./...
 
-test: lint unit fuzz conformance attacks
+test: lint unit fuzz conformance attacks e2e
 
 # Built first, then run, so that its exit status (1: regressions against
 # runc, 2: setup error) reaches make unchanged.
@@ -53,6 +53,14 @@ conformance: deps build
 attacks: deps build
 	$(GO) build -o bin/attacks ./conformance/attacks
 	bin/attacks -runtime $(CURDIR)/$(BIN)
+
+# mini-isolate as the runtime of Docker, Podman, containerd and Kubernetes
+# (CRI, through crictl), with runc on the same steps as the reference; it
+# installs the orchestrators from Debian and starts private daemons. Exit
+# status 1 when an orchestrator fails (hack/orchestrators/README.md), 2 when
+# the test bed cannot be set up.
+e2e: deps build
+	bash hack/orchestrators/run.sh --runtime $(CURDIR)/$(BIN)
 
 demo: deps build
 	@hack/demo.sh $(CURDIR)/$(BIN)

@@ -840,3 +840,18 @@ func TestIsolateStdioStateRestored(t *testing.T) {
 		t.Errorf("the caller's stdin and stdout changed: %s -> %s", before, after)
 	}
 }
+
+// TestIsolateForbiddenSyscallNamed: a call the policy kills for is named in
+// the report, from the kernel's audit record.
+func TestIsolateForbiddenSyscallNamed(t *testing.T) {
+	e := newIsoEnv(t)
+	boxDir := e.init(t, 17)
+	copyProg(t, boxDir, "sys32")
+	res, m := e.run(t, 17, nil, "./sys32")
+	if m["status"] != "SG" || m["exitsig"] != "31" {
+		t.Fatalf("meta %v, want SG with signal 31 (%s)", m, res.Stderr)
+	}
+	if want := "Caught fatal signal 31: forbidden syscall getpid (i386)"; m["message"] != want {
+		t.Errorf("message %q, want %q", m["message"], want)
+	}
+}

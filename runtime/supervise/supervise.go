@@ -331,6 +331,12 @@ func (s *Supervisor) report(started bool, start time.Duration, exit *judgeinit.E
 		r.TimeWall = end - start
 	}
 	decide(r, s.cfg.Limits, s.killReason, failure, started, exit != nil)
+	if r.Status == meta.Signaled && *r.ExitSig == int(unix.SIGSYS) && s.childPid > 0 {
+		// A seccomp kill: the kernel log names the call.
+		if k, ok := findSeccompKill(s.childPid, start-time.Second, 100*time.Millisecond); ok {
+			r.Message += ": forbidden syscall " + k.String()
+		}
+	}
 	return r
 }
 

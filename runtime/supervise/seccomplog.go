@@ -1,0 +1,107 @@
+package supervise
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Audit architectures of the syscalls a seccomp kill reports.
+const (
+	auditArchX8664 = 0xc000003e
+	auditArchI386  = 0x40000003
+	x32SyscallBit  = 0x40000000
+)
+
+// seccompKill is what the kernel logs when seccomp kills a process.
+type seccompKill struct {
+	arch    uint32
+	syscall int
+}
+
+// String names the syscall as the report shows it: "getpid (i386)".
+func (k seccompKill) String() string {
+	switch {
+	case k.arch == auditArchI386:
+		return syscallName(k.syscall, "x86") + " (i386)"
+	case k.arch == auditArchX8664 && k.syscall&x32SyscallBit != 0:
+		return syscallName(k.syscall&^x32SyscallBit, "x32") + " (x32)"
+	case k.arch == auditArchX8664:
+		return syscallName(k.syscall, "amd64")
+	}
+	return fmt.Sprintf("syscall %d (audit arch %#x)", k.syscall, k.arch)
+}
+
+// findSeccompKill looks in the kernel log for the seccomp kill of pid (a
+// host pid) logged at or after since (CLOCK_MONOTONIC). The kernel prints
+// it from its audit thread, so it may arrive a moment after the process
+// is reaped: the log is followed for up to wait.
+func findSeccompKill(pid int, since, wait time.Duration) (seccompKill, bool) {
+	f, err := os.OpenFile("/dev/kmsg", os.O_RDONLY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return seccompKill{}, false
+	}
+	defer f.Close()
+	deadline := time.Now().Add(wait)
+	buf := make([]byte, 8192)
+	for {
+		n, err := f.Read(buf)
+		switch {
+		case err == nil:
+			if k, ok := parseSeccompRecord(buf[:n], pid, since); ok {
+				return k, true
+			}
+		case errors.Is(err, unix.EPIPE):
+			// Records were overwritten while we read: go on with newer ones.
+		case errors.Is(err, unix.EAGAIN) || errors.Is(err, io.EOF):
+			if time.Now().After(deadline) {
+				return seccompKill{}, false
+			}
+			time.Sleep(5 * time.Millisecond)
+		default:
+			return seccompKill{}, false
+		}
+	}
+}
+
+// parseSeccompRecord reads one /dev/kmsg record,
+// "PRI,SEQ,USEC,FLAGS;audit: type=1326 ... pid=P ... arch=A syscall=N ...",
+// and reports it when it is a seccomp record of pid no older than since.
+func parseSeccompRecord(rec []byte, pid int, since time.Duration) (seccompKill, bool) {
+	head, msg, ok := bytes.Cut(rec, []byte{';'})
+	if !ok || !bytes.Contains(msg, []byte("type=1326 ")) {
+		return seccompKill{}, false
+	}
+	fields := strings.Split(string(head), ",")
+	if len(fields) < 3 {
+		return seccompKill{}, false
+	}
+	if usec, err := strconv.ParseInt(fields[2], 10, 64); err != nil || time.Duration(usec)*time.Microsecond < since {
+		return seccompKill{}, false
+	}
+	kv := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(msg))
+	sc.Split(bufio.ScanWords)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
+			kv[k] = v
+		}
+	}
+	if kv["pid"] != strconv.Itoa(pid) {
+		return seccompKill{}, false
+	}
+	arch, err1 := strconv.ParseUint(kv["arch"], 16, 32)
+	nr, err2 := strconv.Atoi(kv["syscall"])
+	if err1 != nil || err2 != nil {
+		return seccompKill{}, false
+	}
+	return seccompKill{arch: uint32(arch), syscall: nr}, true
+}

@@ -256,7 +256,8 @@ func parseSeconds(a map[string]string, key string) (time.Duration, error) {
 		if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > maxDuration.Seconds() {
 			return 0, annotationErr(key, v, want)
 		}
-		d = time.Duration(f * float64(time.Second))
+		// Rounded: 1.51713 * 1e9 is 1517129999.9999998 in floating point.
+		d = time.Duration(math.Round(f * float64(time.Second)))
 	} else if d, err = time.ParseDuration(v); err != nil || d < 0 || d > maxDuration {
 		return 0, annotationErr(key, v, want)
 	}

@@ -35,6 +35,8 @@ func TestJudgeFromAnnotations(t *testing.T) {
 			StderrToStdout: true,
 		}, ""},
 		{"zero extra time", map[string]string{p + "extra-time": "0"}, &Judge{MetaFormat: "isolate"}, ""},
+		// Decimal seconds are exact to the nanosecond, not float-truncated.
+		{"decimal seconds", map[string]string{p + "time": "1.51713"}, &Judge{Time: 1517130 * time.Microsecond, MetaFormat: "isolate"}, ""},
 		{"meta to stdout", map[string]string{p + "meta": "-"}, &Judge{Meta: "-", MetaFormat: "isolate"}, ""},
 		{"zero time", map[string]string{p + "time": "0"}, nil, p + "time"},
 		{"NaN", map[string]string{p + "time": "NaN"}, nil, p + "time"},

@@ -6,13 +6,14 @@ import (
 	"io"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 
 	"github.com/containerd/console"
 	"github.com/opencontainers/runc/libcontainer"
 	"golang.org/x/sys/unix"
+
+	"github.com/mini-isolate/mini-isolate/runtime/hostfile"
 )
 
 // Stdio are the streams a container process is attached to.
@@ -260,22 +261,7 @@ func writePidFile(path string, pid int) error {
 	if path == "" {
 		return nil
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".pid-*")
-	if err != nil {
-		return fmt.Errorf("pid file: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(strconv.Itoa(pid)); err != nil {
-		tmp.Close()
-		return fmt.Errorf("pid file: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("pid file: %w", err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("pid file: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := hostfile.Write(path, []byte(strconv.Itoa(pid)), 0o644); err != nil {
 		return fmt.Errorf("pid file: %w", err)
 	}
 	return nil

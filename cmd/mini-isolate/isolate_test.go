@@ -855,3 +855,54 @@ func TestIsolateForbiddenSyscallNamed(t *testing.T) {
 		t.Errorf("message %q, want %q", m["message"], want)
 	}
 }
+
+// TestIsolateMetaToDevice: -M /dev/stdout and /dev/null, as judges pass
+// them, write into the stream and leave the host's /dev alone.
+func TestIsolateMetaToDevice(t *testing.T) {
+	e := newIsoEnv(t)
+	e.init(t, 18)
+	for _, tc := range []struct {
+		path, stdout string
+	}{
+		{"/dev/stdout", "exitcode:3\n"},
+		{"/dev/null", ""},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			before, err := os.Lstat(tc.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := e.iso("-b", "18", "-s", "-M", tc.path, "--run", "--", "/bin/sh", "-c", "exit 3")
+			if res.Code != 1 {
+				t.Fatalf("exit %d: %s", res.Code, res.Stderr)
+			}
+			if !strings.Contains(res.Stdout, tc.stdout) || (tc.stdout == "" && res.Stdout != "") {
+				t.Errorf("stdout %q, want the report there only for /dev/stdout", res.Stdout)
+			}
+			after, err := os.Lstat(tc.path)
+			if err != nil || after.Mode() != before.Mode() || !os.SameFile(before, after) {
+				t.Errorf("%s was replaced: %v -> %v (%v)", tc.path, before.Mode(), after.Mode(), err)
+				restoreDev(t, tc.path)
+			}
+		})
+	}
+}
+
+// restoreDev puts back a /dev entry a failed test replaced, so that one
+// failure does not break every later test on the machine.
+func restoreDev(t *testing.T, path string) {
+	_ = os.Remove(path)
+	var err error
+	switch path {
+	case "/dev/null":
+		err = unix.Mknod(path, unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3)))
+		if err == nil {
+			err = os.Chmod(path, 0o666)
+		}
+	case "/dev/stdout":
+		err = os.Symlink("/proc/self/fd/1", path)
+	}
+	if err != nil {
+		t.Errorf("restore %s: %v", path, err)
+	}
+}

@@ -8,9 +8,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/mini-isolate/mini-isolate/runtime/hostfile"
 )
 
 // Status is the verdict of a run.
@@ -184,9 +185,10 @@ func (r *Result) Format(format string) ([]byte, error) {
 	return nil, fmt.Errorf("unknown meta format %q (want isolate or json)", format)
 }
 
-// WriteFile writes the report to path atomically: a reader sees the old
-// file or the whole new one. The temporary file is created exclusively
-// next to path, and rename replaces path itself even if it is a symlink.
+// WriteFile writes the report to path: a regular file is replaced
+// atomically (a reader sees the old file or the whole new one), a device,
+// FIFO or root's link to one, such as /dev/stdout, is written into; "-" is
+// stdout. See hostfile.Write.
 func (r *Result) WriteFile(path, format string) error {
 	data, err := r.Format(format)
 	if err != nil {
@@ -196,23 +198,7 @@ func (r *Result) WriteFile(path, format string) error {
 		_, err := os.Stdout.Write(data)
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("write meta: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write meta: %w", err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write meta: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write meta: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := hostfile.Write(path, data, 0o644); err != nil {
 		return fmt.Errorf("write meta: %w", err)
 	}
 	return nil

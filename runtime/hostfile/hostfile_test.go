@@ -1,0 +1,126 @@
+package hostfile
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestWrite(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: trusted links are root's")
+	}
+	for _, tc := range []struct {
+		name string
+		// setup prepares dir and returns the path to write and what to
+		// check afterwards.
+		setup func(t *testing.T, dir string) (path string, check func(t *testing.T))
+	}{
+		{"new file", func(t *testing.T, dir string) (string, func(*testing.T)) {
+			p := filepath.Join(dir, "meta")
+			return p, func(t *testing.T) { wantFile(t, p, "report", 0o644) }
+		}},
+		{"existing file is replaced whole", func(t *testing.T, dir string) (string, func(*testing.T)) {
+			p := filepath.Join(dir, "meta")
+			mustWrite(t, p, "an older and longer report")
+			return p, func(t *testing.T) { wantFile(t, p, "report", 0o644) }
+		}},
+		// A link anyone could have planted (here: in a world-writable
+		// directory) is replaced, not followed.
+		{"untrusted link to a host file", func(t *testing.T, dir string) (string, func(*testing.T)) {
+			shared := filepath.Join(dir, "shared")
+			if err := os.Mkdir(shared, 0o777); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(shared, 0o777); err != nil {
+				t.Fatal(err)
+			}
+			secret := filepath.Join(dir, "secret")
+			mustWrite(t, secret, "keep me")
+			p := filepath.Join(shared, "meta")
+			if err := os.Symlink(secret, p); err != nil {
+				t.Fatal(err)
+			}
+			return p, func(t *testing.T) {
+				wantFile(t, p, "report", 0o644)
+				wantFile(t, secret, "keep me", 0o644)
+			}
+		}},
+		// Root's link in a root-only directory (as /dev/stdout) is written
+		// through: the device stays a device.
+		{"trusted link to a device", func(t *testing.T, dir string) (string, func(*testing.T)) {
+			p := filepath.Join(dir, "null")
+			if err := os.Symlink("/dev/null", p); err != nil {
+				t.Fatal(err)
+			}
+			return p, func(t *testing.T) {
+				if fi, err := os.Lstat(p); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+					t.Errorf("the link was replaced: %v %v", fi.Mode(), err)
+				}
+				wantCharDevice(t, "/dev/null")
+			}
+		}},
+		{"device", func(t *testing.T, dir string) (string, func(*testing.T)) {
+			p := filepath.Join(dir, "dev-null")
+			if err := unix.Mknod(p, unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))); err != nil {
+				t.Skipf("mknod: %v", err)
+			}
+			return p, func(t *testing.T) { wantCharDevice(t, p) }
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.Chmod(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			path, check := tc.setup(t, dir)
+			if err := Write(path, []byte("report"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			check(t)
+		})
+	}
+}
+
+// TestWriteFIFOWithoutReader: a FIFO nobody reads fails at once instead of
+// blocking the supervisor for ever.
+func TestWriteFIFOWithoutReader(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "fifo")
+	if err := unix.Mkfifo(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(p, []byte("report"), 0o644); err == nil {
+		t.Fatal("writing a FIFO without a reader succeeded")
+	}
+	if fi, err := os.Lstat(p); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("the FIFO was replaced: %v %v", fi.Mode(), err)
+	}
+}
+
+func mustWrite(t *testing.T, p, s string) {
+	t.Helper()
+	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wantFile(t *testing.T, p, want string, perm os.FileMode) {
+	t.Helper()
+	fi, err := os.Lstat(p)
+	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != perm {
+		t.Fatalf("%s: %v %v, want a regular file with mode %v", p, fi.Mode(), err, perm)
+	}
+	if data, _ := os.ReadFile(p); string(data) != want {
+		t.Errorf("%s holds %q, want %q", p, data, want)
+	}
+}
+
+func wantCharDevice(t *testing.T, p string) {
+	t.Helper()
+	fi, err := os.Lstat(p)
+	if err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		t.Errorf("%s is no longer a character device: %v %v", p, fi.Mode(), err)
+	}
+}

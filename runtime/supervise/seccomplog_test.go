@@ -14,9 +14,9 @@ func TestParseSeccompRecord(t *testing.T) {
 		since     time.Duration
 		want      string // "" for no match
 	}{
-		{"i386", fmt.Sprintf(rec, "40000003", "20"), 28591, 0, "getpid (i386)"},
-		{"x86_64", fmt.Sprintf(rec, "c000003e", "39"), 28591, 0, "getpid"},
-		{"x32", fmt.Sprintf(rec, "c000003e", "1073741863"), 28591, 0, "getpid (x32)"},
+		{"i386", fmt.Sprintf(rec, "40000003", "20"), 28591, 0, syscallName(20, "x86") + " (i386)"},
+		{"x86_64", fmt.Sprintf(rec, "c000003e", "39"), 28591, 0, syscallName(39, "amd64")},
+		{"x32", fmt.Sprintf(rec, "c000003e", "1073741863"), 28591, 0, syscallName(39, "x32") + " (x32)"},
 		{"another process", fmt.Sprintf(rec, "40000003", "20"), 28592, 0, ""},
 		{"before the run", fmt.Sprintf(rec, "40000003", "20"), 28591, 7789 * time.Second, ""},
 		{"not seccomp", "6,1,5,-;audit: type=1300 pid=28591 arch=40000003 syscall=20\n", 28591, 0, ""},

@@ -7,6 +7,9 @@
 
 int main(void)
 {
+	/* The signals asked for would land on this process itself. */
+	signal(SIGIO, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
 	for (int fd = 0; fd <= 1; fd++) {
 		int fl = fcntl(fd, F_GETFL);
 		if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK | O_APPEND | O_ASYNC) < 0)

@@ -143,15 +143,7 @@ var eventsCommand = &cli.Command{
 		&cli.DurationFlag{Name: "interval", Value: 5 * time.Second, Usage: "time between stats events"},
 		&cli.BoolFlag{Name: "stats", Usage: "print the current stats once and exit"},
 	},
-	Action: func(c *cli.Context) error {
-		if err := checkArgs(c, 1, 1); err != nil {
-			return err
-		}
-		rt, err := newRuntime(c)
-		if err != nil {
-			return err
-		}
-		id := c.Args().First()
+	Action: containerAction(func(c *cli.Context, rt *runtime.Runtime, id string) error {
 		enc := json.NewEncoder(os.Stdout)
 		if c.Bool("stats") {
 			s, err := rt.Stats(id)
@@ -165,7 +157,7 @@ var eventsCommand = &cli.Command{
 		return rt.Events(ctx, id, c.Duration("interval"), func(e *types.Event) error {
 			return enc.Encode(e)
 		})
-	},
+	}),
 }
 
 var featuresCommand = &cli.Command{

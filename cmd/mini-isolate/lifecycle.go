@@ -29,6 +29,21 @@ func newRuntime(c *cli.Context) (*runtime.Runtime, error) {
 	return rt, nil
 }
 
+// containerAction is the action of a command that takes one container id:
+// it checks the arguments, opens the runtime and calls fn with the id.
+func containerAction(fn func(c *cli.Context, rt *runtime.Runtime, id string) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		if err := checkArgs(c, 1, 1); err != nil {
+			return err
+		}
+		rt, err := newRuntime(c)
+		if err != nil {
+			return err
+		}
+		return fn(c, rt, c.Args().First())
+	}
+}
+
 // checkArgs enforces a command's positional argument count with one line.
 func checkArgs(c *cli.Context, minArgs, maxArgs int) error {
 	n := c.NArg()
@@ -75,16 +90,9 @@ var createCommand = &cli.Command{
 	Usage:     "create a container, its init waiting for start",
 	ArgsUsage: "<container-id>",
 	Flags:     createFlags,
-	Action: func(c *cli.Context) error {
-		if err := checkArgs(c, 1, 1); err != nil {
-			return err
-		}
-		rt, err := newRuntime(c)
-		if err != nil {
-			return err
-		}
-		return rt.Create(c.Context, c.Args().First(), createOpts(c))
-	},
+	Action: containerAction(func(c *cli.Context, rt *runtime.Runtime, id string) error {
+		return rt.Create(c.Context, id, createOpts(c))
+	}),
 }
 
 var runCommand = &cli.Command{
@@ -96,18 +104,11 @@ var runCommand = &cli.Command{
 		&cli.BoolFlag{Name: "keep", Usage: "do not delete the container after it exits"},
 		&cli.BoolFlag{Name: "no-subreaper", Usage: "accepted for runc compatibility; mini-isolate always reaps", Hidden: true},
 	}, createFlags...),
-	Action: func(c *cli.Context) error {
-		if err := checkArgs(c, 1, 1); err != nil {
-			return err
-		}
-		rt, err := newRuntime(c)
-		if err != nil {
-			return err
-		}
+	Action: containerAction(func(c *cli.Context, rt *runtime.Runtime, id string) error {
 		o := createOpts(c)
 		o.Detach = c.Bool("detach")
 		o.Keep = c.Bool("keep")
-		status, err := rt.Run(c.Context, c.Args().First(), o)
+		status, err := rt.Run(c.Context, id, o)
 		if err != nil {
 			return err
 		}
@@ -115,43 +116,29 @@ var runCommand = &cli.Command{
 			return exitError{code: status}
 		}
 		return nil
-	},
+	}),
 }
 
 var startCommand = &cli.Command{
 	Name:      "start",
 	Usage:     "start the process of a created container",
 	ArgsUsage: "<container-id>",
-	Action: func(c *cli.Context) error {
-		if err := checkArgs(c, 1, 1); err != nil {
-			return err
-		}
-		rt, err := newRuntime(c)
-		if err != nil {
-			return err
-		}
-		return rt.Start(c.Context, c.Args().First())
-	},
+	Action: containerAction(func(c *cli.Context, rt *runtime.Runtime, id string) error {
+		return rt.Start(c.Context, id)
+	}),
 }
 
 var stateCommand = &cli.Command{
 	Name:      "state",
 	Usage:     "print the state of a container as JSON",
 	ArgsUsage: "<container-id>",
-	Action: func(c *cli.Context) error {
-		if err := checkArgs(c, 1, 1); err != nil {
-			return err
-		}
-		rt, err := newRuntime(c)
-		if err != nil {
-			return err
-		}
-		s, err := rt.State(c.Args().First())
+	Action: containerAction(func(c *cli.Context, rt *runtime.Runtime, id string) error {
+		s, err := rt.State(id)
 		if err != nil {
 			return err
 		}
 		return printJSON(s)
-	},
+	}),
 }
 
 var killCommand = &cli.Command{
@@ -187,16 +174,9 @@ var deleteCommand = &cli.Command{
 	Flags: []cli.Flag{
 		&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill the container first if it still runs; an unknown id is not an error"},
 	},
-	Action: func(c *cli.Context) error {
-		if err := checkArgs(c, 1, 1); err != nil {
-			return err
-		}
-		rt, err := newRuntime(c)
-		if err != nil {
-			return err
-		}
-		return rt.Delete(c.Context, c.Args().First(), c.Bool("force"))
-	},
+	Action: containerAction(func(c *cli.Context, rt *runtime.Runtime, id string) error {
+		return rt.Delete(c.Context, id, c.Bool("force"))
+	}),
 }
 
 // superviseCommand is the detached supervisor of a judged container;
@@ -206,48 +186,27 @@ var superviseCommand = &cli.Command{
 	Usage:     "supervise a judged container (started by create; not for direct use)",
 	ArgsUsage: "<container-id>",
 	Hidden:    true,
-	Action: func(c *cli.Context) error {
-		if err := checkArgs(c, 1, 1); err != nil {
-			return err
-		}
-		rt, err := newRuntime(c)
-		if err != nil {
-			return err
-		}
-		return rt.Supervise(background(c), c.Args().First())
-	},
+	Action: containerAction(func(c *cli.Context, rt *runtime.Runtime, id string) error {
+		return rt.Supervise(background(c), id)
+	}),
 }
 
 var pauseCommand = &cli.Command{
 	Name:      "pause",
 	Usage:     "freeze every process of a container",
 	ArgsUsage: "<container-id>",
-	Action: func(c *cli.Context) error {
-		if err := checkArgs(c, 1, 1); err != nil {
-			return err
-		}
-		rt, err := newRuntime(c)
-		if err != nil {
-			return err
-		}
-		return rt.Pause(c.Args().First())
-	},
+	Action: containerAction(func(c *cli.Context, rt *runtime.Runtime, id string) error {
+		return rt.Pause(id)
+	}),
 }
 
 var resumeCommand = &cli.Command{
 	Name:      "resume",
 	Usage:     "thaw a paused container",
 	ArgsUsage: "<container-id>",
-	Action: func(c *cli.Context) error {
-		if err := checkArgs(c, 1, 1); err != nil {
-			return err
-		}
-		rt, err := newRuntime(c)
-		if err != nil {
-			return err
-		}
-		return rt.Resume(c.Args().First())
-	},
+	Action: containerAction(func(c *cli.Context, rt *runtime.Runtime, id string) error {
+		return rt.Resume(id)
+	}),
 }
 
 func printJSON(v any) error {

@@ -196,18 +196,8 @@ func (r *Runtime) launch(ctx context.Context, id string, o CreateOpts, run bool)
 	if js != nil && js.state.Capture {
 		// The supervisor relays stdout and stderr and counts them.
 		process.Stdin, process.Stdout, process.Stderr = o.Stdio.In, js.outW, js.errW
-	} else {
-		rootUID, err := cfg.HostRootUID()
-		if err != nil {
-			return -1, err
-		}
-		rootGID, err := cfg.HostRootGID()
-		if err != nil {
-			return -1, err
-		}
-		if stdio, err = setupStdio(process, o.Stdio, spec.Process.Terminal, detach, o.ConsoleSocket, rootUID, rootGID); err != nil {
-			return -1, err
-		}
+	} else if stdio, err = setupStdio(process, cfg, o.Stdio, spec.Process.Terminal, detach, o.ConsoleSocket); err != nil {
+		return -1, err
 	}
 	defer stdio.close()
 

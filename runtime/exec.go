@@ -104,15 +104,7 @@ func (r *Runtime) Exec(ctx context.Context, id string, o ExecOpts) (int, error) 
 		defer closeSock()
 	}
 	cfg := c.Config()
-	rootUID, err := cfg.HostRootUID()
-	if err != nil {
-		return -1, err
-	}
-	rootGID, err := cfg.HostRootGID()
-	if err != nil {
-		return -1, err
-	}
-	stdio, err := setupStdio(process, o.Stdio, o.Process.Terminal, o.Detach, o.ConsoleSocket, rootUID, rootGID)
+	stdio, err := setupStdio(process, &cfg, o.Stdio, o.Process.Terminal, o.Detach, o.ConsoleSocket)
 	if err != nil {
 		return -1, err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/containerd/console"
 	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
 	"golang.org/x/sys/unix"
 
 	"github.com/mini-isolate/mini-isolate/runtime/hostfile"
@@ -43,7 +44,9 @@ type stdioSetup struct {
 	copies      sync.WaitGroup
 }
 
-func setupStdio(p *libcontainer.Process, stdio Stdio, terminal, detach bool, consoleSocket string, rootUID, rootGID int) (_ *stdioSetup, retErr error) {
+// setupStdio connects a process to stdio, a terminal or a console socket,
+// as runc does; cfg gives the container's root for pipes it creates.
+func setupStdio(p *libcontainer.Process, cfg *configs.Config, stdio Stdio, terminal, detach bool, consoleSocket string) (_ *stdioSetup, retErr error) {
 	s := &stdioSetup{}
 	defer func() {
 		if retErr != nil {
@@ -86,6 +89,14 @@ func setupStdio(p *libcontainer.Process, stdio Stdio, terminal, detach bool, con
 	case detach:
 		p.Stdin, p.Stdout, p.Stderr = stdio.In, stdio.Out, stdio.Err
 	default:
+		rootUID, err := cfg.HostRootUID()
+		if err != nil {
+			return nil, err
+		}
+		rootGID, err := cfg.HostRootGID()
+		if err != nil {
+			return nil, err
+		}
 		pipes, err := p.InitializeIO(rootUID, rootGID)
 		if err != nil {
 			return nil, fmt.Errorf("stdio pipes: %w", err)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 
@@ -88,13 +87,7 @@ func runExec(c *cli.Context) error {
 // and applies the command line and the flags.
 func execProcess(c *cli.Context, rt *runtime.Runtime, id string) (*specs.Process, error) {
 	if path := c.String("process"); path != "" {
-		var data []byte
-		var err error
-		if path == "-" {
-			data, err = readAll(os.Stdin)
-		} else {
-			data, err = os.ReadFile(path)
-		}
+		data, err := readInput(path)
 		if err != nil {
 			return nil, fmt.Errorf("process file: %w", err)
 		}

@@ -60,13 +60,7 @@ var updateCommand = &cli.Command{
 func updateResources(c *cli.Context) (*specs.LinuxResources, error) {
 	res := &specs.LinuxResources{}
 	if path := c.String("resources"); path != "" {
-		var data []byte
-		var err error
-		if path == "-" {
-			data, err = readAll(os.Stdin)
-		} else {
-			data, err = os.ReadFile(path)
-		}
+		data, err := readInput(path)
 		if err != nil {
 			return nil, fmt.Errorf("--resources: %w", err)
 		}
@@ -173,11 +167,14 @@ func parseBytes(s string) (int64, error) {
 	return units.RAMInBytes(s)
 }
 
-// readAll reads a JSON document from a stream, with a bound so that a
-// runaway producer cannot exhaust memory.
-func readAll(r io.Reader) ([]byte, error) {
+// readInput reads a JSON document from a file, or from stdin for "-" with
+// a bound so that a runaway producer cannot exhaust memory.
+func readInput(path string) ([]byte, error) {
+	if path != "-" {
+		return os.ReadFile(path)
+	}
 	const limit = 16 << 20
-	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	data, err := io.ReadAll(io.LimitReader(os.Stdin, limit+1))
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
+	"github.com/mini-isolate/mini-isolate/runtime/hostfile"
 	"github.com/mini-isolate/mini-isolate/runtime/judgeinit"
 	"github.com/mini-isolate/mini-isolate/runtime/meta"
 	"github.com/mini-isolate/mini-isolate/runtime/supervise"
@@ -258,10 +259,7 @@ func (r *Runtime) finishJudge(id string, st *judgeState, res *meta.Result) {
 	if err != nil {
 		return
 	}
-	path := filepath.Join(r.stateDir(id), judgeResultName)
-	if err := os.WriteFile(path+".tmp", data, 0o644); err == nil {
-		_ = os.Rename(path+".tmp", path)
-	}
+	_ = hostfile.Write(filepath.Join(r.stateDir(id), judgeResultName), data, 0o644)
 }
 
 // judgeFailure writes an XX report for a judged container that could not

@@ -9,6 +9,8 @@ import (
 
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/mini-isolate/mini-isolate/runtime/hostfile"
 )
 
 // sidecarName is our own state file, next to libcontainer's state.json.
@@ -39,20 +41,10 @@ func (r *Runtime) writeSidecar(id string, s *sidecar) error {
 	if err != nil {
 		return err
 	}
-	dir := r.stateDir(id)
-	tmp, err := os.CreateTemp(dir, "."+sidecarName+"-*")
-	if err != nil {
+	if err := hostfile.Write(filepath.Join(r.stateDir(id), sidecarName), data, 0o600); err != nil {
 		return fmt.Errorf("write state: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write state: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write state: %w", err)
-	}
-	return os.Rename(tmp.Name(), filepath.Join(dir, sidecarName))
+	return nil
 }
 
 func (r *Runtime) readSidecar(id string) (*sidecar, error) {

@@ -1,6 +1,6 @@
-// Package hostfile writes the files a caller names on the host (meta
-// reports, pid files) the way callers expect of them: a regular file is
-// replaced atomically, so that a reader sees the old file or the whole new
+// Package hostfile writes files on the host atomically: the runtime's own
+// state, and the files a caller names (meta reports, pid files). A regular
+// file is replaced, so that a reader sees the old file or the whole new
 // one, while a device, a FIFO or a trusted link to one (/dev/null,
 // /dev/stdout) is written into, never replaced.
 package hostfile

@@ -188,16 +188,7 @@ func TestRunSequence(t *testing.T) {
 // TestRunScenarioStartFinish checks that start runs before the first run,
 // finish after the last, and that a failed start runs nothing but finish.
 func TestRunScenarioStartFinish(t *testing.T) {
-	truePath, err := resolveExecutable("true")
-	if err != nil {
-		t.Skip(err)
-	}
-	dir := t.TempDir()
-	r, err := newRunner(dir, 10*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.close()
+	truePath, r := trueRunner(t)
 	for _, startErr := range []error{nil, errors.New("no box")} {
 		var events []string
 		a := &subject{label: "a", path: truePath}
@@ -215,7 +206,7 @@ func TestRunScenarioStartFinish(t *testing.T) {
 			},
 			finish: func(context.Context, *runner) { events = append(events, "finish") },
 		}
-		rec, err := openCSV(filepath.Join(dir, "out.csv"))
+		rec, err := openCSV(filepath.Join(t.TempDir(), "out.csv"))
 		if err != nil {
 			t.Fatal(err)
 		}

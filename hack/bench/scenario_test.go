@@ -16,16 +16,7 @@ import (
 // that fails every other round of one subject, and a before hook that fails
 // once, and checks what reaches the result and the CSV.
 func TestRunScenarioHooks(t *testing.T) {
-	truePath, err := resolveExecutable("true")
-	if err != nil {
-		t.Skip(err)
-	}
-	dir := t.TempDir()
-	r, err := newRunner(dir, 10*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.close()
+	truePath, r := trueRunner(t)
 	a := &subject{label: "a", path: truePath}
 	b := &subject{label: "b", path: truePath}
 	var before, after []string
@@ -56,7 +47,7 @@ func TestRunScenarioHooks(t *testing.T) {
 			return float64(runs[s.label]), nil
 		},
 	}
-	csvPath := filepath.Join(dir, "out.csv")
+	csvPath := filepath.Join(t.TempDir(), "out.csv")
 	rec, err := openCSV(csvPath)
 	if err != nil {
 		t.Fatal(err)
@@ -102,4 +93,20 @@ func TestRunScenarioHooks(t *testing.T) {
 			t.Errorf("CSV lacks %q:\n%s", want, data)
 		}
 	}
+}
+
+// trueRunner returns the path of true(1) and a runner in a temporary
+// directory, closed with the test.
+func trueRunner(t *testing.T) (string, *runner) {
+	t.Helper()
+	truePath, err := resolveExecutable("true")
+	if err != nil {
+		t.Skip(err)
+	}
+	r, err := newRunner(t.TempDir(), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.close() })
+	return truePath, r
 }

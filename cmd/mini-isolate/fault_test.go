@@ -102,14 +102,22 @@ func TestFaultKillRun(t *testing.T) {
 	}
 }
 
-func TestFaultKillSupervisor(t *testing.T) {
-	r := testutil.NewRunner(t)
-	metaPath := filepath.Join(t.TempDir(), "meta")
+// startSpinner starts a judged spinner under a 30 s limit, with a meta
+// file, and waits until it spins.
+func startSpinner(t *testing.T, r *testutil.Runner, name string) (id, token, metaPath string) {
+	t.Helper()
+	metaPath = filepath.Join(t.TempDir(), "meta")
 	bundle, token := faultBundle(t, map[string]string{"time": "30", "meta": metaPath})
-	id := r.ID("ksup")
+	id = r.ID(name)
 	createWithOutput(t, r, bundle, id)
 	r.MustRun("start", id)
 	testutil.Eventually(t, 5*time.Second, "the program", func() bool { return len(processesMatching("spin", token)) > 0 })
+	return id, token, metaPath
+}
+
+func TestFaultKillSupervisor(t *testing.T) {
+	r := testutil.NewRunner(t)
+	id, token, _ := startSpinner(t, r, "ksup")
 	sups := processesMatching("supervise", id)
 	if len(sups) != 1 {
 		t.Fatalf("supervisors: %v", sups)
@@ -129,12 +137,7 @@ func TestFaultKillSupervisor(t *testing.T) {
 
 func TestFaultKillInit(t *testing.T) {
 	r := testutil.NewRunner(t)
-	metaPath := filepath.Join(t.TempDir(), "meta")
-	bundle, token := faultBundle(t, map[string]string{"time": "30", "meta": metaPath})
-	id := r.ID("kinit")
-	createWithOutput(t, r, bundle, id)
-	r.MustRun("start", id)
-	testutil.Eventually(t, 5*time.Second, "the program", func() bool { return len(processesMatching("spin", token)) > 0 })
+	id, token, metaPath := startSpinner(t, r, "kinit")
 	if err := syscall.Kill(r.State(id).Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

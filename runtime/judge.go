@@ -28,6 +28,7 @@ import (
 	"github.com/mini-isolate/mini-isolate/runtime/hostfile"
 	"github.com/mini-isolate/mini-isolate/runtime/judgeinit"
 	"github.com/mini-isolate/mini-isolate/runtime/meta"
+	"github.com/mini-isolate/mini-isolate/runtime/proc"
 	"github.com/mini-isolate/mini-isolate/runtime/supervise"
 	"github.com/mini-isolate/mini-isolate/specconv"
 )
@@ -241,6 +242,7 @@ func superviseConfig(c *libcontainer.Container, st *judgeState) (supervise.Confi
 		Limits:      st.Limits,
 		Run:         st.Run,
 		InitPid:     ls.InitProcessPid,
+		InitStart:   ls.InitProcessStartTime,
 		CgroupPaths: ls.CgroupPaths,
 		CgroupV2:    cgroups.IsCgroup2UnifiedMode(),
 		CPUs:        st.CPUs,
@@ -517,27 +519,6 @@ func (r *Runtime) Target(id string) (*Target, error) {
 
 // Alive reports whether the target's init is still the process it was.
 func (t *Target) Alive() bool {
-	start, err := processStart(t.InitPid)
+	start, err := proc.StartTime(t.InitPid)
 	return err == nil && start == t.InitStart
-}
-
-// processStart reads field 22 of /proc/PID/stat, the start time.
-func processStart(pid int) (uint64, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command name may hold spaces and parentheses: count from the last ')'.
-	i := strings.LastIndexByte(string(data), ')')
-	if i < 0 {
-		return 0, errors.New("malformed stat")
-	}
-	fields := strings.Fields(string(data[i+1:]))
-	if len(fields) < 20 {
-		return 0, errors.New("malformed stat")
-	}
-	if fields[0] == "Z" || fields[0] == "X" {
-		return 0, errors.New("process has exited")
-	}
-	return strconv.ParseUint(fields[19], 10, 64)
 }

@@ -62,12 +62,14 @@ func measure(t *testing.T, e *isoEnv, box string, cgParent string) hostUsage {
 func timedRuns(t *testing.T, e *isoEnv, id, n int) []time.Duration {
 	t.Helper()
 	times := make([]time.Duration, 0, n)
+	metaPath := filepath.Join(t.TempDir(), "meta")
 	for i := 0; i < n; i++ {
 		began := time.Now()
-		res := e.iso("-b", strconv.Itoa(id), "-s", "-t", "1", "--run", "--", "/bin/true")
+		res := e.iso("-b", strconv.Itoa(id), "-s", "-t", "1", "-M", metaPath, "--run", "--", "/bin/true")
 		times = append(times, time.Since(began))
 		if res.Code != 0 {
-			t.Fatalf("run %d: exit %d %q", i, res.Code, res.Stderr)
+			report, _ := os.ReadFile(metaPath)
+			t.Fatalf("run %d: exit %d %q, meta:\n%s", i, res.Code, res.Stderr, report)
 		}
 	}
 	return times

@@ -311,8 +311,14 @@ static void child_main(int sock, struct run *r)
 	do
 		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
-	if (n != sizeof(go) || go.type != JI_GO || (msg.msg_flags & MSG_CTRUNC))
-		_exit(127);
+	if (n == 0)
+		_exit(127); /* the supervisor is gone: no one to tell */
+	if (n < 0)
+		child_fail(sock, JI_STAGE_SETUP, errno, "receive the go-ahead");
+	if (n != sizeof(go) || go.type != JI_GO)
+		child_fail(sock, JI_STAGE_SETUP, EPROTO, "expected the go-ahead");
+	if (msg.msg_flags & MSG_CTRUNC)
+		child_fail(sock, JI_STAGE_SETUP, EMFILE, "receive the run's cgroup files");
 	/*
 	 * Fds sent with JI_GO are cgroup v1 "tasks" files of the run's
 	 * cgroups, opened by the supervisor: writing "0" moves this thread,
@@ -404,7 +410,11 @@ static int take_strings(char **p, char *end, char **out, uint32_t n)
 	return 0;
 }
 
-/* Receives JI_RUN (and the fds sent with it). Returns 0, 1 on JI_QUIT (*quit set) or end of stream, -1 on a bad message. */
+/*
+ * Receives JI_RUN (and the fds sent with it). Returns 0, 1 on JI_QUIT (*quit
+ * set) or end of stream, -1 with errno set (or 0 for a malformed message)
+ * when the request cannot be served.
+ */
 static int recv_run(int sock, char *buf, struct run *r, int *quit)
 {
 	union {
@@ -420,8 +430,14 @@ static int recv_run(int sock, char *buf, struct run *r, int *quit)
 	do
 		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno != ECONNRESET)
+		return -1;
 	if (n <= 0)
 		return 1;
+	if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+		errno = (msg.msg_flags & MSG_TRUNC) ? EMSGSIZE : EMFILE;
+		return -1;
+	}
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
 			nfds = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
@@ -523,7 +539,15 @@ static int serve(int sock, char *buf, int *quit)
 		struct rusage ru, main_ru;
 
 		memset(&r, 0, sizeof(r));
+		errno = 0;
 		rc = recv_run(sock, buf, &r, quit);
+		if (rc < 0) {
+			/* Say why before hanging up, rather than leave the supervisor
+			 * to guess. */
+			struct ji_fail f = {.stage = JI_STAGE_SETUP, .err = errno ? errno : EBADMSG};
+			snprintf(f.detail, sizeof(f.detail), "receive the run request");
+			send_msg(sock, JI_FAIL, &f, sizeof(f));
+		}
 		if (rc != 0) {
 			close(sigfd);
 			return rc > 0 ? last : 126;

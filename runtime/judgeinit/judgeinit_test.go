@@ -471,3 +471,41 @@ func TestCleanIPC(t *testing.T) {
 		t.Errorf("another user's /dev/shm file was removed: %v", err)
 	}
 }
+
+// A request the init cannot serve is answered with a failure naming it,
+// before the init hangs up: the supervisor must not have to guess.
+func TestProtocolErrorsReported(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		send   func(*Conn) error
+		detail string
+		errno  syscall.Errno
+	}{
+		{"malformed run request", func(c *Conn) error {
+			_, err := c.c.Write(frame(msgRun, []byte{1, 2, 3}))
+			return err
+		}, "receive the run request", unix.EBADMSG},
+		{"not the go-ahead", func(c *Conn) error {
+			if err := c.SendRun(&Run{Args: []string{"true"}}); err != nil {
+				return err
+			}
+			if _, err := c.Recv(); err != nil { // Ready
+				return err
+			}
+			_, err := c.c.Write(frame(msgQuit, nil))
+			return err
+		}, "expected the go-ahead", unix.EPROTO},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, _ := startInit(t)
+			_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+			if err := tc.send(conn); err != nil {
+				t.Fatal(err)
+			}
+			ev := recv(t, conn, Failed)
+			if ev.Detail != tc.detail || ev.Errno != tc.errno {
+				t.Fatalf("failure %q, want %q with %v", ev.Describe(), tc.detail, tc.errno)
+			}
+		})
+	}
+}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/mini-isolate/mini-isolate/runtime/judgeinit"
 	"github.com/mini-isolate/mini-isolate/runtime/meta"
+	"github.com/mini-isolate/mini-isolate/runtime/proc"
 )
 
 // Limits are what the supervisor enforces; zero means none.
@@ -41,8 +42,11 @@ type Config struct {
 	Limits Limits
 	// Run is sent to the judge init.
 	Run judgeinit.Run
-	// InitPid is the init's host pid.
-	InitPid int
+	// InitPid is the init's host pid, and InitStart its start time in
+	// clock ticks since boot; when set, Start checks the pid still names
+	// that process.
+	InitPid   int
+	InitStart uint64
 	// CgroupPaths are the container's cgroups (libcontainer's map), and
 	// CgroupV2 says whether they are one v2 hierarchy.
 	CgroupPaths map[string]string
@@ -81,6 +85,7 @@ type Supervisor struct {
 	cg     *runCgroup
 	events chan eventOrErr
 
+	initPidfd  int
 	childPid   int
 	childPidfd int
 	// stdio is the state of the files handed to the program, restored
@@ -105,18 +110,27 @@ func Start(conn *judgeinit.Conn, cfg Config) (*Supervisor, error) {
 	if cfg.RunCgroup == "" {
 		cfg.RunCgroup = "run"
 	}
+	// Every signal to the init goes through a pidfd: a pid alone may name
+	// another process by the time it is used.
+	initPidfd, err := proc.Open(cfg.InitPid, cfg.InitStart)
+	if err != nil {
+		return nil, fmt.Errorf("judge init: %w", err)
+	}
 	cg, err := newRunCgroup(cfg.CgroupPaths, cfg.RunCgroup, cfg.CgroupV2, cfg.InitPid,
 		runLimits{Memory: cfg.Limits.Memory, Pids: cfg.Limits.Pids})
 	if err != nil {
+		unix.Close(initPidfd)
 		return nil, err
 	}
 	stdio := saveFiles(append(cfg.Run.Files[:], cfg.Run.ExtraFiles...))
 	if err := conn.SendRun(&cfg.Run); err != nil {
 		restoreFiles(stdio)
 		_ = cg.remove()
+		unix.Close(initPidfd)
 		return nil, err
 	}
-	s := &Supervisor{cfg: cfg, conn: conn, cg: cg, events: make(chan eventOrErr, 16), childPidfd: -1, stdio: stdio}
+	s := &Supervisor{cfg: cfg, conn: conn, cg: cg, events: make(chan eventOrErr, 16),
+		initPidfd: initPidfd, childPidfd: -1, stdio: stdio}
 	go s.readEvents()
 	return s, nil
 }
@@ -136,9 +150,11 @@ func (s *Supervisor) readEvents() {
 func (s *Supervisor) Close() {
 	restoreFiles(s.stdio)
 	s.stdio = nil
-	if s.childPidfd >= 0 {
-		unix.Close(s.childPidfd)
-		s.childPidfd = -1
+	for _, fd := range []*int{&s.childPidfd, &s.initPidfd} {
+		if *fd >= 0 {
+			unix.Close(*fd)
+			*fd = -1
+		}
 	}
 	if err := s.cg.remove(); err != nil {
 		logrus.Debugf("supervise: %v", err)
@@ -181,12 +197,12 @@ loop:
 		case <-grace.C:
 			// The program was killed but the init did not report.
 			logrus.Warnf("supervise: no report %v after the kill; killing the sandbox", killGrace)
-			_ = unix.Kill(s.cfg.InitPid, unix.SIGKILL)
+			s.killInit()
 		case e, ok := <-s.events:
 			if !ok || e.err != nil {
 				if ok && !errors.Is(e.err, io.EOF) {
 					failure = fmt.Sprintf("judge init: %v", e.err)
-					_ = unix.Kill(s.cfg.InitPid, unix.SIGKILL)
+					s.killInit()
 				}
 				break loop
 			}
@@ -194,7 +210,7 @@ loop:
 			case judgeinit.Ready:
 				if err := s.admit(ev.Pid); err != nil {
 					failure = err.Error()
-					_ = unix.Kill(s.cfg.InitPid, unix.SIGKILL)
+					s.killInit()
 					break loop
 				}
 			case judgeinit.Exec:
@@ -291,8 +307,13 @@ func (s *Supervisor) kill(reason string, grace *time.Timer) {
 	grace.Reset(killGrace)
 	if s.childPidfd < 0 {
 		// Nothing was started yet: end the sandbox itself.
-		_ = unix.Kill(s.cfg.InitPid, unix.SIGKILL)
+		s.killInit()
 	}
+}
+
+// killInit ends the whole sandbox.
+func (s *Supervisor) killInit() {
+	_ = unix.PidfdSendSignal(s.initPidfd, unix.SIGKILL, nil, 0)
 }
 
 func (s *Supervisor) report(started bool, start time.Duration, exit *judgeinit.Event, failure string) *meta.Result {
@@ -330,7 +351,8 @@ func (s *Supervisor) report(started bool, start time.Duration, exit *judgeinit.E
 	if started {
 		r.TimeWall = end - start
 	}
-	decide(r, s.cfg.Limits, s.killReason, failure, started, exit != nil)
+	decide(r, s.cfg.Limits, outcome{killReason: s.killReason, failure: failure, started: started,
+		exited: exit != nil, initDied: exit == nil && proc.Exited(s.initPidfd)})
 	if r.Status == meta.Signaled && *r.ExitSig == int(unix.SIGSYS) && s.childPid > 0 {
 		// A seccomp kill: the kernel log names the call.
 		if k, ok := findSeccompKill(s.childPid, start-time.Second, 100*time.Millisecond); ok {
@@ -340,12 +362,22 @@ func (s *Supervisor) report(started bool, start time.Duration, exit *judgeinit.E
 	return r
 }
 
+// outcome is what the supervisor saw of a run, besides the accounting.
+type outcome struct {
+	killReason string // why the supervisor killed the program, if it did
+	failure    string // what went wrong setting the run up, if anything
+	started    bool   // the program was exec'd
+	exited     bool   // the init reported its exit
+	initDied   bool   // the init itself is gone
+}
+
 // decide sets the verdict from what happened, most specific cause first.
-func decide(r *meta.Result, lim Limits, killReason, failure string, started, exited bool) {
+func decide(r *meta.Result, lim Limits, o outcome) {
+	killReason := o.killReason
 	r.Killed = killReason != ""
 	switch {
-	case failure != "":
-		r.Status, r.Message = meta.InternalError, failure
+	case o.failure != "":
+		r.Status, r.Message = meta.InternalError, o.failure
 	case killReason == reasonCanceled:
 		r.Status, r.Message = meta.InternalError, "supervision was canceled"
 	case killReason == meta.LimitOutput:
@@ -356,8 +388,12 @@ func decide(r *meta.Result, lim Limits, killReason, failure string, started, exi
 		r.Status, r.Limit, r.Message = meta.TimedOut, meta.LimitWallTime, meta.TimeLimitMessage(true)
 	case r.OOMKilled:
 		r.Status, r.Limit, r.Message = meta.MemoryLimit, meta.LimitMemory, "Memory limit exceeded"
-	case !started || !exited:
-		r.Status, r.Message = meta.InternalError, "the sandbox ended before the program finished"
+	case !o.exited && o.initDied:
+		r.Status, r.Message = meta.InternalError, "the judge init died before it reported the program's exit"
+	case !o.exited:
+		r.Status, r.Message = meta.InternalError, "the judge init closed its connection before it reported the program's exit"
+	case !o.started:
+		r.Status, r.Message = meta.InternalError, "the program ended before it was started: "+describeExit(r)
 	case r.ExitSig != nil:
 		r.Status, r.Message = meta.Signaled, fmt.Sprintf("Caught fatal signal %d", *r.ExitSig)
 	case r.ExitCode != nil && *r.ExitCode != 0:
@@ -365,6 +401,17 @@ func decide(r *meta.Result, lim Limits, killReason, failure string, started, exi
 	default:
 		r.Status = meta.OK
 	}
+}
+
+// describeExit says how a process ended, from the report's exit fields.
+func describeExit(r *meta.Result) string {
+	switch {
+	case r.ExitSig != nil:
+		return fmt.Sprintf("signal %d", *r.ExitSig)
+	case r.ExitCode != nil:
+		return fmt.Sprintf("exit status %d", *r.ExitCode)
+	}
+	return "no status"
 }
 
 func stoppedTimer() *time.Timer {

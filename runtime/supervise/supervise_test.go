@@ -17,30 +17,29 @@ func TestDecide(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		r         meta.Result
-		kill      string
-		failure   string
-		started   bool
-		exited    bool
+		o         outcome
 		status    meta.Status
 		limit     string
 		messageOK func(string) bool
 	}{
-		{"ok", meta.Result{ExitCode: code(0), Time: 500 * time.Millisecond}, "", "", true, true, meta.OK, "", nil},
-		{"runtime error", meta.Result{ExitCode: code(2)}, "", "", true, true, meta.RuntimeError, "", func(m string) bool { return m == "Exited with error status 2" }},
-		{"signal", meta.Result{ExitSig: code(11)}, "", "", true, true, meta.Signaled, "", func(m string) bool { return m == "Caught fatal signal 11" }},
-		{"killed for cpu", meta.Result{ExitSig: code(9), Time: 1002 * time.Millisecond}, meta.LimitTime, "", true, true, meta.TimedOut, meta.LimitTime, nil},
-		{"finished over the cpu limit", meta.Result{ExitCode: code(0), Time: 1100 * time.Millisecond}, "", "", true, true, meta.TimedOut, meta.LimitTime, nil},
-		{"killed for wall time", meta.Result{ExitSig: code(9)}, meta.LimitWallTime, "", true, true, meta.TimedOut, meta.LimitWallTime, func(m string) bool { return strings.Contains(m, "wall clock") }},
-		{"oom", meta.Result{ExitSig: code(9), OOMKilled: true}, "", "", true, true, meta.MemoryLimit, meta.LimitMemory, nil},
-		{"output", meta.Result{ExitSig: code(9)}, meta.LimitOutput, "", true, true, meta.OutputLimit, meta.LimitOutput, nil},
-		{"cpu kill beats oom", meta.Result{ExitSig: code(9), OOMKilled: true}, meta.LimitTime, "", true, true, meta.TimedOut, meta.LimitTime, nil},
-		{"failure", meta.Result{ExitCode: code(127)}, "", "execve: nope", false, true, meta.InternalError, "", func(m string) bool { return m == "execve: nope" }},
-		{"sandbox vanished", meta.Result{}, "", "", true, false, meta.InternalError, "", nil},
-		{"canceled", meta.Result{}, reasonCanceled, "", true, false, meta.InternalError, "", nil},
+		{"ok", meta.Result{ExitCode: code(0), Time: 500 * time.Millisecond}, outcome{started: true, exited: true}, meta.OK, "", nil},
+		{"runtime error", meta.Result{ExitCode: code(2)}, outcome{started: true, exited: true}, meta.RuntimeError, "", func(m string) bool { return m == "Exited with error status 2" }},
+		{"signal", meta.Result{ExitSig: code(11)}, outcome{started: true, exited: true}, meta.Signaled, "", func(m string) bool { return m == "Caught fatal signal 11" }},
+		{"killed for cpu", meta.Result{ExitSig: code(9), Time: 1002 * time.Millisecond}, outcome{killReason: meta.LimitTime, started: true, exited: true}, meta.TimedOut, meta.LimitTime, nil},
+		{"finished over the cpu limit", meta.Result{ExitCode: code(0), Time: 1100 * time.Millisecond}, outcome{started: true, exited: true}, meta.TimedOut, meta.LimitTime, nil},
+		{"killed for wall time", meta.Result{ExitSig: code(9)}, outcome{killReason: meta.LimitWallTime, started: true, exited: true}, meta.TimedOut, meta.LimitWallTime, func(m string) bool { return strings.Contains(m, "wall clock") }},
+		{"oom", meta.Result{ExitSig: code(9), OOMKilled: true}, outcome{started: true, exited: true}, meta.MemoryLimit, meta.LimitMemory, nil},
+		{"output", meta.Result{ExitSig: code(9)}, outcome{killReason: meta.LimitOutput, started: true, exited: true}, meta.OutputLimit, meta.LimitOutput, nil},
+		{"cpu kill beats oom", meta.Result{ExitSig: code(9), OOMKilled: true}, outcome{killReason: meta.LimitTime, started: true, exited: true}, meta.TimedOut, meta.LimitTime, nil},
+		{"failure", meta.Result{ExitCode: code(127)}, outcome{failure: "execve: nope", exited: true}, meta.InternalError, "", func(m string) bool { return m == "execve: nope" }},
+		{"sandbox vanished", meta.Result{}, outcome{started: true}, meta.InternalError, "", func(m string) bool { return strings.Contains(m, "closed its connection") }},
+		{"init died", meta.Result{}, outcome{started: true, initDied: true}, meta.InternalError, "", func(m string) bool { return strings.Contains(m, "init died") }},
+		{"child died before exec", meta.Result{ExitSig: code(11)}, outcome{exited: true}, meta.InternalError, "", func(m string) bool { return strings.HasSuffix(m, "before it was started: signal 11") }},
+		{"canceled", meta.Result{}, outcome{killReason: reasonCanceled, started: true}, meta.InternalError, "", nil},
 	} {
 		r := tc.r
-		decide(&r, lim, tc.kill, tc.failure, tc.started, tc.exited)
-		if r.Status != tc.status || r.Limit != tc.limit || r.Killed != (tc.kill != "") {
+		decide(&r, lim, tc.o)
+		if r.Status != tc.status || r.Limit != tc.limit || r.Killed != (tc.o.killReason != "") {
 			t.Errorf("%s: status %s limit %q killed %v", tc.name, r.Status, r.Limit, r.Killed)
 		}
 		if tc.messageOK != nil && !tc.messageOK(r.Message) {

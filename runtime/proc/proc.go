@@ -1,0 +1,69 @@
+// Package proc names host processes safely: by pid and start time, which
+// together tell a live process from a reused pid, and by pidfd once found.
+package proc
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// StartTime reads a process's start time, in clock ticks since boot (field
+// 22 of /proc/PID/stat). A zombie counts as gone.
+func StartTime(pid int) (uint64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name may hold spaces and parentheses: count from the last ')'.
+	i := strings.LastIndexByte(string(data), ')')
+	if i < 0 {
+		return 0, errors.New("malformed stat")
+	}
+	fields := strings.Fields(string(data[i+1:]))
+	if len(fields) < 20 {
+		return 0, errors.New("malformed stat")
+	}
+	if fields[0] == "Z" || fields[0] == "X" {
+		return 0, errors.New("process has exited")
+	}
+	return strconv.ParseUint(fields[19], 10, 64)
+}
+
+// Open returns a pidfd for process pid, checking, when start is not zero,
+// that it is still the process that started then. Signals sent through
+// the pidfd can never reach a later process that reuses the pid.
+func Open(pid int, start uint64) (int, error) {
+	if pid <= 0 {
+		return -1, fmt.Errorf("process %d: not a pid", pid)
+	}
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return -1, fmt.Errorf("process %d: %w", pid, err)
+	}
+	if start == 0 {
+		return fd, nil
+	}
+	// The pidfd pins the pid from here on: if the start time matches now,
+	// fd refers to the process that started then.
+	got, err := StartTime(pid)
+	if err == nil && got != start {
+		err = errors.New("the pid now belongs to another process")
+	}
+	if err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("process %d: %w", pid, err)
+	}
+	return fd, nil
+}
+
+// Exited reports whether the process behind pidfd fd has exited.
+func Exited(fd int) bool {
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	n, err := unix.Poll(pfd, 0)
+	return err == nil && n > 0
+}

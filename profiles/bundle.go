@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,7 +52,7 @@ func baseDirRules() []specconv.DirRule {
 // WriteBundle writes dir/config.json for a stage of p, with the rootfs
 // skeleton: an empty dir/root and dir/box, which the sandbox user owns
 // when WriteBundle runs as root. It refuses to overwrite a config.json.
-func WriteBundle(dir string, p *Profile, o BundleOptions) (*specs.Spec, error) {
+func WriteBundle(dir string, p *Profile, o BundleOptions) (_ *specs.Spec, retErr error) {
 	if o.Stage == "" {
 		o.Stage = StageRun
 	}
@@ -101,15 +102,22 @@ func WriteBundle(dir string, p *Profile, o BundleOptions) (*specs.Spec, error) {
 	if _, err := os.Lstat(config); err == nil {
 		return nil, fmt.Errorf("%s already exists; remove it first", config)
 	}
-	if err := os.MkdirAll(abs, 0o755); err != nil {
-		return nil, fmt.Errorf("bundle: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Join(abs, RootDir), 0o755); err != nil {
-		return nil, fmt.Errorf("bundle: %w", err)
-	}
+	// A failed call leaves the directory as it found it.
+	var made []string
+	defer func() {
+		if retErr != nil {
+			for _, d := range slices.Backward(made) {
+				_ = os.Remove(d)
+			}
+		}
+	}()
 	box := filepath.Join(abs, BoxDir)
-	if err := os.MkdirAll(box, 0o755); err != nil {
-		return nil, fmt.Errorf("bundle: %w", err)
+	for _, d := range []string{abs, filepath.Join(abs, RootDir), box} {
+		created, err := mkdirAll(d)
+		made = append(made, created...)
+		if err != nil {
+			return nil, fmt.Errorf("bundle: %w", err)
+		}
 	}
 	if os.Geteuid() == 0 {
 		// The program writes its output files into /box as its own user.
@@ -224,6 +232,29 @@ func WriteBundle(dir string, p *Profile, o BundleOptions) (*specs.Spec, error) {
 		return nil, fmt.Errorf("bundle: %w", err)
 	}
 	return spec, nil
+}
+
+// mkdirAll is os.MkdirAll that returns the directories it made, outermost
+// first.
+func mkdirAll(dir string) ([]string, error) {
+	var missing []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil || d == filepath.Dir(d) {
+			break
+		}
+		missing = append(missing, d)
+	}
+	slices.Reverse(missing)
+	for i, d := range missing {
+		if err := os.Mkdir(d, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			return missing[:i], err
+		}
+	}
+	if len(missing) == 0 {
+		// It exists: MkdirAll says whether as a directory.
+		return nil, os.MkdirAll(dir, 0o755)
+	}
+	return missing, nil
 }
 
 // rlimits are the stage's limits that are rlimits, plus no core files and

@@ -257,10 +257,15 @@ func TestWriteBundleErrors(t *testing.T) {
 		{"stderr twice", cpp, BundleOptions{Stderr: "err.txt", StderrToStdout: true}, nil, "conflicts"},
 		{"bad limits", cpp, BundleOptions{Limits: &Limits{Processes: -1}}, nil, "limits.processes"},
 		{"no proc", cpp, BundleOptions{Dirs: []specconv.DirRule{noProc}}, nil, "needs proc mounted at /proc"},
+		{"missing dir in a new tree", cpp, BundleOptions{Dirs: []specconv.DirRule{{In: "data", Out: "/nonexistent/mini-isolate"}}}, nil, "cannot mount"},
 		{"missing dir", cpp, BundleOptions{Dirs: []specconv.DirRule{{In: "data", Out: "/nonexistent/mini-isolate"}}}, nil, "cannot mount /nonexistent/mini-isolate on /data"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "b")
+			top := filepath.Join(t.TempDir(), "b")
+			dir := top
+			if strings.Contains(tc.name, "new tree") {
+				dir = filepath.Join(top, "x", "y")
+			}
 			if tc.setup != nil {
 				tc.setup(t, dir)
 			}
@@ -272,6 +277,11 @@ func TestWriteBundleErrors(t *testing.T) {
 				if data, _ := os.ReadFile(filepath.Join(dir, "config.json")); string(data) != "{}" {
 					t.Error("an existing config.json was overwritten")
 				}
+				return
+			}
+			// No half-made bundle: the directory that did not exist still does not.
+			if _, err := os.Lstat(top); !os.IsNotExist(err) {
+				t.Errorf("failed call left %s behind", top)
 			}
 		})
 	}

@@ -44,6 +44,7 @@ func newIsoEnv(t *testing.T) *isoEnv {
 				r.Run("isolate", "-b", strconv.Itoa(id), "--cg", "--cleanup")
 			}
 		}
+		testutil.RemoveCgroupParent(t, "mini-isolate-test-"+r.ID("cg"))
 	})
 	return e
 }

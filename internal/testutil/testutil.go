@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/mini-isolate/mini-isolate/specconv"
 )
@@ -407,4 +408,23 @@ func CgroupDirs(id string) []string {
 		}
 	}
 	return found
+}
+
+// RemoveCgroupParent removes a boxes' parent cgroup (a cg_parent) from
+// every hierarchy once the test's boxes are gone, and fails the test if
+// one still holds a cgroup: libcontainer leaves the parents it made.
+func RemoveCgroupParent(t testing.TB, name string) {
+	t.Helper()
+	for _, dir := range CgroupDirs(name) {
+		if err := unix.Rmdir(dir); err != nil && !errors.Is(err, unix.ENOENT) {
+			entries, _ := os.ReadDir(dir)
+			var left []string
+			for _, e := range entries {
+				if e.IsDir() {
+					left = append(left, e.Name())
+				}
+			}
+			t.Errorf("remove %s: %v (cgroups left: %v)", dir, err, left)
+		}
+	}
 }

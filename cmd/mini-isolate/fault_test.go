@@ -143,7 +143,7 @@ func TestFaultKillInit(t *testing.T) {
 	}
 	r.WaitStatus(id, specs.StateStopped, 5*time.Second)
 	testutil.Eventually(t, 5*time.Second, "the report", func() bool { _, err := os.Stat(metaPath); return err == nil })
-	if m := testutil.ParseMeta(t, metaPath); m["status"] != "XX" {
+	if m := testutil.ParseMeta(t, metaPath); m["status"] != "XX" || !strings.Contains(m["message"], "judge init died") {
 		t.Errorf("report after the init was killed: %v", m)
 	}
 	r.MustRun("delete", id)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -61,9 +62,19 @@ func Open(pid int, start uint64) (int, error) {
 	return fd, nil
 }
 
-// Exited reports whether the process behind pidfd fd has exited.
-func Exited(fd int) bool {
+// Exited reports whether the process behind pidfd fd has exited, waiting
+// up to wait for it to. A dying process closes its files before the kernel
+// reports its exit, so one seen hanging up may need a moment.
+func Exited(fd int, wait time.Duration) bool {
 	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-	n, err := unix.Poll(pfd, 0)
-	return err == nil && n > 0
+	deadline := time.Now().Add(wait)
+	for {
+		n, err := unix.Poll(pfd, int(time.Until(deadline).Milliseconds()))
+		if err == nil {
+			return n > 0
+		}
+		if err != unix.EINTR || time.Now().After(deadline) {
+			return false
+		}
+	}
 }

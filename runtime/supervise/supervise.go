@@ -64,6 +64,10 @@ type Config struct {
 // the init to report before it kills the init too.
 const killGrace = 2 * time.Second
 
+// initExitWait is how long a report without an exit waits to learn
+// whether the init died or only hung up.
+const initExitWait = 100 * time.Millisecond
+
 // reasonCanceled is the kill reason when the caller gave up.
 const reasonCanceled = "canceled"
 
@@ -352,7 +356,7 @@ func (s *Supervisor) report(started bool, start time.Duration, exit *judgeinit.E
 		r.TimeWall = end - start
 	}
 	decide(r, s.cfg.Limits, outcome{killReason: s.killReason, failure: failure, started: started,
-		exited: exit != nil, initDied: exit == nil && proc.Exited(s.initPidfd)})
+		exited: exit != nil, initDied: exit == nil && proc.Exited(s.initPidfd, initExitWait)})
 	if r.Status == meta.Signaled && *r.ExitSig == int(unix.SIGSYS) && s.childPid > 0 {
 		// A seccomp kill: the kernel log names the call.
 		if k, ok := findSeccompKill(s.childPid, start-time.Second, 100*time.Millisecond); ok {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	procstat "github.com/mini-isolate/mini-isolate/runtime/proc"
 )
 
 // Signals, ptrace and the caller's terminal. Every box has a host process
@@ -243,12 +245,11 @@ func openPty() (*os.File, *os.File, error) {
 // value, scheduling policy, I/O priority, allowed CPUs and limits.
 func initAttrs(pid int) map[string]string {
 	a := map[string]string{}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	f, err := procstat.Stat(pid)
 	if err != nil {
 		a["init"] = "gone"
 		return a
 	}
-	f := strings.Fields(string(stat)[strings.LastIndexByte(string(stat), ')')+1:])
 	a["nice"], a["policy"], a["ioprio"] = at(f, 16), at(f, 38), fmt.Sprintf("%#x", ioprioOf(pid))
 	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	for _, l := range strings.Split(string(status), "\n") {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	procstat "github.com/mini-isolate/mini-isolate/runtime/proc"
 )
 
 // hostState is what the host looks like from outside the boxes: what no
@@ -216,17 +218,10 @@ func inPidNamespace(pid int) []int {
 
 // niceOf is a process's nice value, from /proc/PID/stat.
 func niceOf(pid int) (int, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	f, err := procstat.Stat(pid)
 	if err != nil {
 		return 0, err
 	}
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("bad stat")
-	}
-	f := strings.Fields(s[i+1:])
-	// After the command: state is field 3, nice field 19.
 	if len(f) < 17 {
 		return 0, fmt.Errorf("bad stat")
 	}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	procstat "github.com/mini-isolate/mini-isolate/runtime/proc"
 )
 
 // attack is one row of the table.
@@ -290,14 +292,14 @@ func (c *ctx) release(b *box) {
 // stopped, reniced or had its I/O priority changed.
 func (c *ctx) canaryHurt(b *box) bool {
 	pid := b.canary.Process.Pid
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	f, err := procstat.Stat(pid)
 	if err != nil {
 		c.failf("box %d: the host process of uid %d is gone", b.id, b.uid)
 		return true
 	}
 	hurt := false
-	if f := strings.Fields(string(data)); len(f) > 2 && f[2] != "S" && f[2] != "R" {
-		c.failf("box %d: the host process of uid %d is in state %s", b.id, b.uid, f[2])
+	if len(f) > 0 && f[0] != "S" && f[0] != "R" {
+		c.failf("box %d: the host process of uid %d is in state %s", b.id, b.uid, f[0])
 		hurt = true
 	}
 	if n, err := niceOf(pid); err == nil && n != b.nice {

@@ -13,19 +13,29 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// StartTime reads a process's start time, in clock ticks since boot (field
-// 22 of /proc/PID/stat). A zombie counts as gone.
-func StartTime(pid int) (uint64, error) {
+// Stat returns the fields of /proc/PID/stat that follow the command name:
+// Stat(pid)[0] is the state (field 3 in proc(5)), [16] the nice value,
+// [19] the start time.
+func Stat(pid int) ([]string, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	// The command name may hold spaces and parentheses: count from the last ')'.
 	i := strings.LastIndexByte(string(data), ')')
 	if i < 0 {
-		return 0, errors.New("malformed stat")
+		return nil, errors.New("malformed stat")
 	}
-	fields := strings.Fields(string(data[i+1:]))
+	return strings.Fields(string(data[i+1:])), nil
+}
+
+// StartTime reads a process's start time, in clock ticks since boot (field
+// 22 of /proc/PID/stat). A zombie counts as gone.
+func StartTime(pid int) (uint64, error) {
+	fields, err := Stat(pid)
+	if err != nil {
+		return 0, err
+	}
 	if len(fields) < 20 {
 		return 0, errors.New("malformed stat")
 	}

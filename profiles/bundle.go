@@ -113,9 +113,8 @@ func WriteBundle(dir string, p *Profile, o BundleOptions) (_ *specs.Spec, retErr
 	}()
 	box := filepath.Join(abs, BoxDir)
 	for _, d := range []string{abs, filepath.Join(abs, RootDir), box} {
-		created, err := mkdirAll(d)
-		made = append(made, created...)
-		if err != nil {
+		made = append(made, missingDirs(d)...)
+		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("bundle: %w", err)
 		}
 	}
@@ -234,27 +233,18 @@ func WriteBundle(dir string, p *Profile, o BundleOptions) (_ *specs.Spec, retErr
 	return spec, nil
 }
 
-// mkdirAll is os.MkdirAll that returns the directories it made, outermost
-// first.
-func mkdirAll(dir string) ([]string, error) {
+// missingDirs returns dir and those of its parents that do not exist yet,
+// outermost first: what os.MkdirAll(dir) is about to make.
+func missingDirs(dir string) []string {
 	var missing []string
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Lstat(d); err == nil || d == filepath.Dir(d) {
+	for d := dir; d != filepath.Dir(d); d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil {
 			break
 		}
 		missing = append(missing, d)
 	}
 	slices.Reverse(missing)
-	for i, d := range missing {
-		if err := os.Mkdir(d, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
-			return missing[:i], err
-		}
-	}
-	if len(missing) == 0 {
-		// It exists: MkdirAll says whether as a directory.
-		return nil, os.MkdirAll(dir, 0o755)
-	}
-	return missing, nil
+	return missing
 }
 
 // rlimits are the stage's limits that are rlimits, plus no core files and

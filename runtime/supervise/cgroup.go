@@ -24,6 +24,48 @@ type runCgroup struct {
 	dirs map[string]string
 	// cpuFile stays open: the CPU watch rereads it often.
 	cpuFile *os.File
+	// peaks are the counters whose peak the kernel may not keep
+	// (memory.peak before Linux 5.19, pids.peak before 6.1): where it does
+	// not, the supervisor samples the current value.
+	peaks []*peakCounter
+}
+
+// peakCounter is one cgroup counter with a peak: its files, and the
+// highest value sampled where the kernel keeps no peak.
+type peakCounter struct {
+	dir                        string
+	peak, current, limit, evts string // file names
+	sampled                    int64
+	missing                    bool // the kernel has no peak file
+}
+
+// value is the counter's peak: the kernel's, or else the highest sample
+// or current value, raised to the limit when the kernel says the limit
+// was hit (an OOM kill or a refused fork happens at the limit, between
+// samples).
+func (p *peakCounter) value() int64 {
+	if !p.missing {
+		v, _ := readInt(filepath.Join(p.dir, p.peak))
+		return v
+	}
+	v := p.sampled
+	if cur, err := readInt(filepath.Join(p.dir, p.current)); err == nil {
+		v = max(v, cur)
+	}
+	if ev, err := os.ReadFile(filepath.Join(p.dir, p.evts)); err == nil {
+		if hits, _ := keyValue(ev, "max"); hits > 0 {
+			if lim, err := readInt(filepath.Join(p.dir, p.limit)); err == nil && lim > 0 {
+				v = max(v, lim)
+			}
+		}
+	}
+	return v
+}
+
+func (p *peakCounter) sample() {
+	if cur, err := readInt(filepath.Join(p.dir, p.current)); err == nil {
+		p.sampled = max(p.sampled, cur)
+	}
 }
 
 // runLimits are applied to the run's cgroup.
@@ -89,7 +131,51 @@ func newRunCgroup(paths map[string]string, name string, v2 bool, initPid int, li
 		return nil, fmt.Errorf("run cgroup: %w", err)
 	}
 	c.cpuFile = f
+	c.findPeaks()
 	return c, nil
+}
+
+// findPeaks notes the peak counters and whether the kernel keeps them.
+func (c *runCgroup) findPeaks() {
+	if c.v2 {
+		d := c.dirs[""]
+		c.peaks = []*peakCounter{
+			{dir: d, peak: "memory.peak", current: "memory.current", limit: "memory.max", evts: "memory.events"},
+			{dir: d, peak: "pids.peak", current: "pids.current", limit: "pids.max", evts: "pids.events"},
+		}
+	} else {
+		// v1 has memory.max_usage_in_bytes on every kernel.
+		c.peaks = []*peakCounter{
+			{dir: c.dirs["memory"], peak: "memory.max_usage_in_bytes"},
+			{dir: c.dirs["pids"], peak: "pids.peak", current: "pids.current", limit: "pids.max", evts: "pids.events"},
+		}
+	}
+	for _, p := range c.peaks {
+		if _, err := os.Stat(filepath.Join(p.dir, p.peak)); err != nil {
+			p.missing = true
+		}
+	}
+}
+
+// samplesPeaks says whether the kernel lacks a peak counter, which the
+// supervisor must then sample while the program runs.
+func (c *runCgroup) samplesPeaks() bool {
+	for _, p := range c.peaks {
+		if p.missing {
+			return true
+		}
+	}
+	return false
+}
+
+// sample records the current value of every counter the kernel keeps no
+// peak of.
+func (c *runCgroup) sample() {
+	for _, p := range c.peaks {
+		if p.missing {
+			p.sample()
+		}
+	}
 }
 
 // setupV2Parent moves the init into base/init and enables the controllers
@@ -128,8 +214,12 @@ func (c *runCgroup) setLimits(lim runLimits) error {
 	if c.v2 {
 		d := c.dirs[""]
 		if lim.Memory > 0 {
-			list = append(list, setting{d, "memory.max", strconv.FormatInt(lim.Memory, 10)},
-				setting{d, "memory.swap.max", "0"})
+			list = append(list, setting{d, "memory.max", strconv.FormatInt(lim.Memory, 10)})
+			// Swap off. A kernel without swap accounting (swapaccount=0)
+			// has no memory.swap.* files, and no swap to charge.
+			if _, err := os.Stat(filepath.Join(d, "memory.swap.max")); err == nil {
+				list = append(list, setting{d, "memory.swap.max", "0"})
+			}
 		}
 		if lim.Pids > 0 {
 			list = append(list, setting{d, "pids.max", strconv.FormatInt(lim.Pids, 10)})
@@ -227,6 +317,9 @@ type accounting struct {
 	MemPeak           int64
 	OOMKills          int64
 	PidsPeak          int64
+	// MemSampled: the kernel keeps no memory peak, and MemPeak is the
+	// highest of the supervisor's samples (or the limit, when hit).
+	MemSampled bool
 }
 
 func (c *runCgroup) final() (accounting, error) {
@@ -244,21 +337,19 @@ func (c *runCgroup) final() (accounting, error) {
 		u, _ := keyValue(stat, "user_usec")
 		s, _ := keyValue(stat, "system_usec")
 		a.User, a.System = time.Duration(u)*time.Microsecond, time.Duration(s)*time.Microsecond
-		a.MemPeak, _ = readInt(filepath.Join(d, "memory.peak"))
 		if ev, err := os.ReadFile(filepath.Join(d, "memory.events")); err == nil {
 			a.OOMKills, _ = keyValue(ev, "oom_kill")
 		}
-		a.PidsPeak, _ = readInt(filepath.Join(d, "pids.peak"))
-		return a, nil
+	} else {
+		u, _ := readInt(filepath.Join(c.dirs["cpuacct"], "cpuacct.usage_user"))
+		s, _ := readInt(filepath.Join(c.dirs["cpuacct"], "cpuacct.usage_sys"))
+		a.User, a.System = splitCPU(a.CPU, u, s)
+		if oc, err := os.ReadFile(filepath.Join(c.dirs["memory"], "memory.oom_control")); err == nil {
+			a.OOMKills, _ = keyValue(oc, "oom_kill")
+		}
 	}
-	u, _ := readInt(filepath.Join(c.dirs["cpuacct"], "cpuacct.usage_user"))
-	s, _ := readInt(filepath.Join(c.dirs["cpuacct"], "cpuacct.usage_sys"))
-	a.User, a.System = splitCPU(a.CPU, u, s)
-	a.MemPeak, _ = readInt(filepath.Join(c.dirs["memory"], "memory.max_usage_in_bytes"))
-	if oc, err := os.ReadFile(filepath.Join(c.dirs["memory"], "memory.oom_control")); err == nil {
-		a.OOMKills, _ = keyValue(oc, "oom_kill")
-	}
-	a.PidsPeak, _ = readInt(filepath.Join(c.dirs["pids"], "pids.peak"))
+	a.MemPeak, a.PidsPeak = c.peaks[0].value(), c.peaks[1].value()
+	a.MemSampled = c.peaks[0].missing
 	return a, nil
 }
 

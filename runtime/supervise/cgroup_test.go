@@ -120,6 +120,72 @@ func TestRunCgroupV2(t *testing.T) {
 	}
 }
 
+// TestRunCgroupV2NoSwapAccounting: a kernel booted with swapaccount=0 has
+// no memory.swap.* files; a memory limit must still apply.
+func TestRunCgroupV2NoSwapAccounting(t *testing.T) {
+	base := filepath.Join(t.TempDir(), "ct")
+	writeFiles(t, base, map[string]string{"cgroup.controllers": "cpu memory pids\n", "cgroup.subtree_control": "", "init/cgroup.procs": ""})
+	fakeKernel(t, map[string]string{"cpu.stat": "usage_usec 0\n", "memory.max": "max\n", "pids.max": "max\n", "cgroup.procs": ""})
+	if _, err := newRunCgroup(map[string]string{"": base}, "run", true, 0, runLimits{Memory: 64 << 20}); err != nil {
+		t.Fatalf("memory limit without swap accounting: %v", err)
+	}
+	if got := read(t, filepath.Join(base, "run", "memory.max")); got != "67108864" {
+		t.Errorf("memory.max = %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(base, "run", "memory.swap.max")); err == nil {
+		t.Error("memory.swap.max was created")
+	}
+}
+
+// TestRunCgroupPeakWithoutPeakFiles: kernels before 5.19 keep no
+// memory.peak, and before 6.1 no pids.peak: the peak is the highest sample
+// or the current value, or the limit when the kernel says it was hit.
+func TestRunCgroupPeakWithoutPeakFiles(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		files             map[string]string
+		samples           []string // memory.current before each sample
+		wantMem, wantPids int64
+	}{
+		{"sampled", map[string]string{"memory.current": "1000\n", "memory.events": "max 0\n", "pids.current": "2\n", "pids.events": "max 0\n"},
+			[]string{"5000\n", "3000\n"}, 5000, 2},
+		{"current above the samples", map[string]string{"memory.current": "9000\n", "memory.events": "max 0\n", "pids.current": "4\n", "pids.events": "max 0\n"},
+			[]string{"5000\n"}, 9000, 4},
+		{"limits hit", map[string]string{"memory.current": "0\n", "memory.events": "low 0\nhigh 0\nmax 7\noom 1\noom_kill 1\n", "pids.current": "0\n", "pids.events": "max 3\n"},
+			nil, 64 << 20, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			base := filepath.Join(t.TempDir(), "ct")
+			writeFiles(t, base, map[string]string{"cgroup.controllers": "cpu memory pids\n", "cgroup.subtree_control": "", "init/cgroup.procs": ""})
+			files := map[string]string{"cpu.stat": "usage_usec 0\n", "memory.max": "max\n", "pids.max": "max\n", "cgroup.procs": ""}
+			for k, v := range tc.files {
+				files[k] = v
+			}
+			fakeKernel(t, files)
+			c, err := newRunCgroup(map[string]string{"": base}, "run", true, 0, runLimits{Memory: 64 << 20, Pids: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !c.samplesPeaks() {
+				t.Fatal("no peak files, yet no sampling")
+			}
+			run := filepath.Join(base, "run")
+			for _, v := range tc.samples {
+				writeFiles(t, run, map[string]string{"memory.current": v})
+				c.sample()
+			}
+			writeFiles(t, run, map[string]string{"memory.current": tc.files["memory.current"]})
+			a, err := c.final()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.MemPeak != tc.wantMem || a.PidsPeak != tc.wantPids {
+				t.Errorf("peaks: memory %d, pids %d; want %d, %d", a.MemPeak, a.PidsPeak, tc.wantMem, tc.wantPids)
+			}
+		})
+	}
+}
+
 func TestRunCgroupV1(t *testing.T) {
 	root := t.TempDir()
 	paths := map[string]string{}

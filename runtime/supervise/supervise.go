@@ -82,6 +82,12 @@ const (
 	nearCheck = 200 * time.Microsecond
 )
 
+// peakSample is how often the supervisor samples memory and process
+// counts on a kernel that keeps no peak of them (memory.peak is Linux
+// 5.19+, pids.peak 6.1+). A peak reached between samples is missed,
+// except a limit the kernel says was hit, which counts as the peak.
+const peakSample = 10 * time.Millisecond
+
 // Supervisor runs one program in a sandbox whose judge init is connected.
 type Supervisor struct {
 	cfg    Config
@@ -177,6 +183,7 @@ func (s *Supervisor) Wait(ctx context.Context) *meta.Result {
 		cpuTimer  = stoppedTimer()
 		wallTimer = stoppedTimer()
 		grace     = stoppedTimer()
+		sampler   <-chan time.Time
 	)
 	defer cpuTimer.Stop()
 	defer wallTimer.Stop()
@@ -198,6 +205,8 @@ loop:
 			s.checkCPU(cpuTimer, grace)
 		case <-wallTimer.C:
 			s.kill(meta.LimitWallTime, grace)
+		case <-sampler:
+			s.cg.sample()
 		case <-grace.C:
 			// The program was killed but the init did not report.
 			logrus.Warnf("supervise: no report %v after the kill; killing the sandbox", killGrace)
@@ -225,6 +234,11 @@ loop:
 				}
 				if lim.Time > 0 {
 					cpuTimer.Reset(0)
+				}
+				if s.cg.samplesPeaks() {
+					t := time.NewTicker(peakSample)
+					defer t.Stop()
+					sampler = t.C
 				}
 			case judgeinit.Failed:
 				failure = ev.Describe()
@@ -322,7 +336,8 @@ func (s *Supervisor) killInit() {
 
 func (s *Supervisor) report(started bool, start time.Duration, exit *judgeinit.Event, failure string) *meta.Result {
 	r := &meta.Result{}
-	if acct, err := s.cg.final(); err == nil {
+	acct, err := s.cg.final()
+	if err == nil {
 		r.Time, r.TimeUser, r.TimeSystem = acct.CPU, acct.User, acct.System
 		r.MemPeak = acct.MemPeak
 		r.CgMemKB = acct.MemPeak / 1024
@@ -339,6 +354,12 @@ func (s *Supervisor) report(started bool, start time.Duration, exit *judgeinit.E
 		logrus.Debugf("supervise: rusage user %v system %v, cgroup %v", exit.User, exit.System, r.Time)
 		end = exit.Mono
 		r.MaxRSSKB = exit.MaxRSSKB
+		if acct.MemSampled && exit.MaxRSSKB*1024 > r.MemPeak {
+			// Samples miss a peak between them; the largest process's
+			// resident size, which the kernel keeps, is a floor.
+			r.MemPeak = exit.MaxRSSKB * 1024
+			r.CgMemKB = exit.MaxRSSKB
+		}
 		r.CswVoluntary, r.CswForced = exit.Nvcsw, exit.Nivcsw
 		switch st := exit.Status; {
 		case st.Exited():

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what building and testing mini-isolate needs on Debian 12, as root.
+# Installs what building and testing mini-isolate needs on Debian 12, as root,
+# and the Debian packages given as arguments (what one stage alone needs).
 # Idempotent: packages already present are not reinstalled, and apt is skipped
 # entirely when nothing is missing.
 set -euo pipefail
@@ -11,6 +12,7 @@ packages=(
 	# Toolchains of the built-in language profiles (profiles/), which the
 	# demo and the profile tests compile and run in sandboxes.
 	gcc g++ python3 default-jdk-headless golang rustc nodejs
+	"$@"
 )
 
 missing=()
@@ -28,6 +30,6 @@ if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
 	export PATH=/usr/local/go/bin:$PATH
 fi
 command -v go >/dev/null 2>&1 || {
-	echo "install-deps: no Go toolchain found (need Go >= 1.25 at /usr/local/go or in PATH)" >&2
+	echo "install-deps: no Go toolchain found (need Go >= 1.26.8 (go.mod) at /usr/local/go or in PATH)" >&2
 	exit 1
 }

@@ -1,6 +1,7 @@
 package specconv
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,7 +50,7 @@ func TestValidate(t *testing.T) {
 		}, "hooks.poststop[0].timeout"},
 		{"duplicate namespace", func(s *specs.Spec) {
 			s.Linux.Namespaces = append(s.Linux.Namespaces, s.Linux.Namespaces[0])
-		}, "linux.namespaces[5].type"},
+		}, fmt.Sprintf("linux.namespaces[%d].type", len(Example().Linux.Namespaces))}, // v2 adds a cgroup namespace
 		{"namespace path missing", func(s *specs.Spec) {
 			s.Linux.Namespaces[0].Path = "/proc/999999999/ns/pid"
 		}, "linux.namespaces[0].path"},

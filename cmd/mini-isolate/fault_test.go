@@ -166,9 +166,7 @@ func TestFaultIsolateRunKilled(t *testing.T) {
 		if res.Code != 0 {
 			t.Fatalf("run after a killed run: %s", res.Stderr)
 		}
-		// burn counts its CPU from the fork, a few microseconds before
-		// the child joins the run's cgroup: the report may be a hair under.
-		within(t, "time after a killed run", seconds(t, m, "time"), 49*time.Millisecond, 50*time.Millisecond+timeSlack)
+		within(t, "time after a killed run", seconds(t, m, "time"), 50*time.Millisecond, 50*time.Millisecond+timeSlack)
 	}
 }
 

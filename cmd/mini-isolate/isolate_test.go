@@ -201,7 +201,7 @@ func TestIsolateVerdicts(t *testing.T) {
 		// The program's own clock counts the instants before it joined its
 		// cgroup; the report may be a hair under the 400 ms it burned.
 		{name: "over the limit within the threshold", opts: []string{"-t", "0.2", "-x", "1"}, prog: []string{"./burn", "400"}, code: 1, status: "TO", message: "Time limit exceeded",
-			cpuLo: 399 * time.Millisecond, cpuHi: 400*time.Millisecond + timeSlack},
+			cpuLo: 400 * time.Millisecond, cpuHi: 400*time.Millisecond + timeSlack},
 		{name: "runtime error", prog: []string{"./crash", "exit:3"}, code: 1, status: "RE", message: "Exited with error status 3", exitcode: "3"},
 		{name: "signal", prog: []string{"./crash", "segv"}, code: 1, status: "SG", message: "Caught fatal signal 11", sigkey: "11"},
 		// isolate 2.x reports a failed execve as exit status 127.
@@ -538,23 +538,47 @@ func TestIsolateInheritFDs(t *testing.T) {
 
 func TestIsolateWait(t *testing.T) {
 	e := newIsoEnv(t)
-	boxDir := e.init(t, 13)
-	copyProg(t, boxDir, "sleeper")
-	long := e.r.Command(t.Context(), "isolate", "-b", "13", "--run", "--", "./sleeper", "700")
+	e.init(t, 13)
+	// The first run holds the box until the test closes its stdin; no
+	// sleep guesses how long it takes to start.
+	hold, release, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release.Close()
+	long := e.r.Command(t.Context(), "isolate", "-b", "13", "--wait", "--run", "--", "/bin/sh", "-c", "read x || true", "holdmarker")
+	long.Stdin = hold
 	if err := long.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond)
-	res, _ := e.run(t, 13, nil, "/bin/true")
-	if res.Code != 2 || !strings.Contains(res.Stderr, "in use") {
-		t.Errorf("a busy box without --wait: exit %d %q", res.Code, res.Stderr)
+	hold.Close()
+	testutil.Eventually(t, testutil.Slack(10*time.Second), "the box to be in use", func() bool {
+		res, _ := e.run(t, 13, nil, "/bin/true")
+		return res.Code == 2 && strings.Contains(res.Stderr, "in use")
+	})
+	// --wait blocks while the box is busy, then runs: it sees no process
+	// of the first run.
+	waiter := e.r.Command(t.Context(), "isolate", "-b", "13", "-p4", "--wait", "--run", "--",
+		"/bin/sh", "-c", "grep -l 'hold[m]arker' /proc/[0-9]*/cmdline; echo ran")
+	var out, stderr strings.Builder
+	waiter.Stdout, waiter.Stderr = &out, &stderr
+	if err := waiter.Start(); err != nil {
+		t.Fatal(err)
 	}
-	began := time.Now()
-	res, _ = e.run(t, 13, []string{"--wait"}, "/bin/true")
-	if res.Code != 0 || time.Since(began) < 200*time.Millisecond {
-		t.Errorf("--wait: exit %d after %v", res.Code, time.Since(began))
+	done := make(chan error, 1)
+	go func() { done <- waiter.Wait() }()
+	select {
+	case err := <-done:
+		t.Fatalf("--wait returned while the box was in use: %v, %q", err, out.String())
+	case <-time.After(testutil.Slack(200 * time.Millisecond)):
 	}
-	_ = long.Wait()
+	release.Close()
+	if err := long.Wait(); err != nil {
+		t.Errorf("the first run: %v", err)
+	}
+	if err := <-done; err != nil || out.String() != "ran\n" {
+		t.Errorf("--wait: %v, output %q, want only \"ran\" (no process of the first run); stderr %q", err, out.String(), stderr.String())
+	}
 }
 
 func TestIsolateAsUser(t *testing.T) {
@@ -586,26 +610,29 @@ func statOwner(t *testing.T, path string) int {
 }
 
 func TestIsolateQuota(t *testing.T) {
-	// Without quota support on the box filesystem the error says so.
-	e := newIsoEnv(t)
-	if res := e.iso("-b", "16", "-q", "10,10", "--init"); res.Code != 2 || !strings.Contains(res.Stderr, "quota") {
-		t.Errorf("quota on a filesystem without quotas: exit %d %q", res.Code, res.Stderr)
-	}
+	t.Run("refused without quota support", func(t *testing.T) {
+		e := newIsoEnv(t)
+		if res := e.iso("-b", "16", "-q", "10,10", "--init"); res.Code != 2 || !strings.Contains(res.Stderr, "quota") {
+			t.Errorf("quota on a filesystem without quotas: exit %d %q", res.Code, res.Stderr)
+		}
+	})
 	// tmpfs has user quotas since Linux 6.6 (CONFIG_TMPFS_QUOTA): give the
 	// boxes one where the kernel can.
-	e = newIsoEnv(t)
-	if err := syscall.Mount("tmpfs", mustMkdir(t, e.boxRoot), "tmpfs", 0, "quota,size=64m"); err != nil {
-		t.Skipf("needs a tmpfs with user quotas (CONFIG_TMPFS_QUOTA, Linux 6.6+), which this kernel lacks: %v", err)
-	}
-	t.Cleanup(func() { _ = syscall.Unmount(e.boxRoot, syscall.MNT_DETACH) })
-	boxDir := e.init(t, 15, "-q", "100,50")
-	res, _ := e.run(t, 15, []string{"-p"}, "/bin/sh", "-c", "head -c 204800 /dev/zero > big; echo rc=$?")
-	if !strings.Contains(res.Stdout, "rc=1") {
-		t.Errorf("a 200 KiB write under a 100 KiB quota: %q %q", res.Stdout, res.Stderr)
-	}
-	if fi, err := os.Stat(filepath.Join(boxDir, "big")); err != nil || fi.Size() > 100*1024 {
-		t.Errorf("file size under quota: %v", err)
-	}
+	t.Run("enforced on a tmpfs with quotas", func(t *testing.T) {
+		e := newIsoEnv(t)
+		if err := syscall.Mount("tmpfs", mustMkdir(t, e.boxRoot), "tmpfs", 0, "quota,size=64m"); err != nil {
+			t.Skipf("this kernel has no tmpfs with user quotas (CONFIG_TMPFS_QUOTA, Linux 6.6+): %v", err)
+		}
+		t.Cleanup(func() { _ = syscall.Unmount(e.boxRoot, syscall.MNT_DETACH) })
+		boxDir := e.init(t, 15, "-q", "100,50")
+		res, _ := e.run(t, 15, []string{"-p"}, "/bin/sh", "-c", "head -c 204800 /dev/zero > big; echo rc=$?")
+		if !strings.Contains(res.Stdout, "rc=1") {
+			t.Errorf("a 200 KiB write under a 100 KiB quota: %q %q", res.Stdout, res.Stderr)
+		}
+		if fi, err := os.Stat(filepath.Join(boxDir, "big")); err != nil || fi.Size() > 100*1024 {
+			t.Errorf("file size under quota: %v", err)
+		}
+	})
 }
 
 func mustMkdir(t *testing.T, dir string) string {
@@ -759,8 +786,10 @@ func TestIsolateJudge0(t *testing.T) {
 	}
 }
 
-// TestIsolateSeccomp runs the policy's probes in a box: each answer
-// differs from what the kernel gives without the policy.
+// TestIsolateSeccomp runs the policy's probes in a box, and bare on the
+// host as the box's uid: the box must give the policy's answer, and a probe
+// the bare host answers the same way (a host that refuses user namespaces
+// to everyone, say) proves nothing there, which the test says.
 func TestIsolateSeccomp(t *testing.T) {
 	e := newIsoEnv(t)
 	boxDir := e.init(t, 15)
@@ -769,12 +798,9 @@ func TestIsolateSeccomp(t *testing.T) {
 	if m["status"] != "" {
 		t.Fatalf("probes did not finish: %v %s", m, res.Stderr)
 	}
-	got := map[string]string{}
-	for _, l := range strings.Split(strings.TrimSpace(res.Stdout), "\n") {
-		if name, answer, ok := strings.Cut(l, " "); ok {
-			got[name] = answer
-		}
-	}
+	got := probeAnswers(res.Stdout)
+	bare := probeAnswers(runProbesBare(t, isoFirstUID+15))
+	var same []string
 	for _, tc := range []struct{ probe, want string }{
 		{"clone-user", "EPERM"},
 		{"clone-pid", "EPERM"},
@@ -792,9 +818,58 @@ func TestIsolateSeccomp(t *testing.T) {
 		{"personality-norandom", "EPERM"},
 	} {
 		if got[tc.probe] != tc.want {
-			t.Errorf("%s: %q, want %s", tc.probe, got[tc.probe], tc.want)
+			t.Errorf("%s: %q, want %s (bare: %s)", tc.probe, got[tc.probe], tc.want, bare[tc.probe])
+		}
+		if bare[tc.probe] == tc.want && tc.want != "ok" {
+			same = append(same, tc.probe+" "+tc.want)
 		}
 	}
+	if len(same) > 0 {
+		testutil.HostCase(t, "the bare host gives the policy's answer too, so these probes prove nothing here: %s", strings.Join(same, ", "))
+	} else {
+		testutil.HostCase(t, "every refusal differs from the bare host's answer")
+	}
+}
+
+func probeAnswers(out string) map[string]string {
+	got := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if name, answer, ok := strings.Cut(l, " "); ok {
+			got[name] = answer
+		}
+	}
+	return got
+}
+
+// runProbesBare runs the syscalls probes on the host, outside any
+// sandbox, as uid, with /dev/null as stdin as in the box.
+func runProbesBare(t *testing.T, uid int) string {
+	t.Helper()
+	// Not under t.TempDir, whose parent only root may enter.
+	dir, err := os.MkdirTemp("", "mini-isolate-probes-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	prog := filepath.Join(dir, "syscalls")
+	data, err := os.ReadFile(filepath.Join(testutil.Programs(t), "syscalls"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(prog, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(dir, uid, uid); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(prog)
+	cmd.Dir = dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid)}}
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("the probes on the bare host: %v", err)
+	}
+	return string(out)
 }
 
 // TestIsolateStdioStateRestored: the program shares the caller's open file
@@ -843,17 +918,44 @@ func TestIsolateStdioStateRestored(t *testing.T) {
 }
 
 // TestIsolateForbiddenSyscallNamed: a call the policy kills for is named in
-// the report, from the kernel's audit record.
+// the report, from the kernel's audit record. x32 calls reach seccomp on
+// every x86_64 kernel; 32-bit ones (int $0x80) only where the kernel has
+// its 32-bit entry, and elsewhere fault bare and in the box alike.
 func TestIsolateForbiddenSyscallNamed(t *testing.T) {
 	e := newIsoEnv(t)
 	boxDir := e.init(t, 17)
-	copyProg(t, boxDir, "sys32")
-	res, m := e.run(t, 17, nil, "./sys32")
-	if m["status"] != "SG" || m["exitsig"] != "31" {
-		t.Fatalf("meta %v, want SG with signal 31 (%s)", m, res.Stderr)
-	}
-	if want := "Caught fatal signal 31: forbidden syscall getpid (i386)"; m["message"] != want {
-		t.Errorf("message %q, want %q", m["message"], want)
+	for _, tc := range []struct{ prog, call string }{
+		{"x32", "getpid (x32)"},
+		{"sys32", "getpid (i386)"},
+	} {
+		t.Run(tc.prog, func(t *testing.T) {
+			copyProg(t, boxDir, tc.prog)
+			bare := testutil.RunBare(t, tc.prog)
+			since := testutil.Monotonic()
+			res, m := e.run(t, 17, nil, "./"+tc.prog)
+			if bare.Signal != 0 {
+				// The kernel faults the call before seccomp sees it (no
+				// 32-bit entry): the box must end as the bare host does.
+				if m["status"] != "SG" || m["exitsig"] != strconv.Itoa(int(bare.Signal)) {
+					t.Fatalf("meta %v, want SG with the signal of the bare run, %s (%s)", m, bare, res.Stderr)
+				}
+				testutil.HostCase(t, "the call is %s bare, before seccomp: the same in the box", bare)
+				return
+			}
+			if m["status"] != "SG" || m["exitsig"] != "31" {
+				t.Fatalf("meta %v, want SG with signal 31; bare it ended with %s (%s)", m, bare, res.Stderr)
+			}
+			want := "Caught fatal signal 31"
+			if testutil.SeccompLogged(t, since, tc.prog, 2*time.Second) {
+				want += ": forbidden syscall " + tc.call
+				testutil.HostCase(t, "the call ends with %s bare; the kernel logged the kill, and the report names it", bare)
+			} else {
+				testutil.HostCase(t, "the call ends with %s bare; no seccomp record in the kernel log (an audit daemon or the printk rate limit), so no name", bare)
+			}
+			if m["message"] != want {
+				t.Errorf("message %q, want %q", m["message"], want)
+			}
+		})
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
@@ -255,15 +256,23 @@ func TestPauseResume(t *testing.T) {
 // holds it.
 func cgroupValue(t *testing.T, pid int, files ...string) string {
 	t.Helper()
+	_, v := cgroupFile(t, pid, files...)
+	return v
+}
+
+// cgroupFile returns the first of files found in pid's cgroups, and its
+// value: tests pass the v1 and the v2 name of one setting.
+func cgroupFile(t *testing.T, pid int, files ...string) (name, value string) {
+	t.Helper()
 	for _, dir := range testutil.CgroupDirsOf(pid) {
 		for _, f := range files {
 			if data, err := os.ReadFile(filepath.Join(dir, f)); err == nil {
-				return strings.TrimSpace(string(data))
+				return f, strings.TrimSpace(string(data))
 			}
 		}
 	}
 	t.Fatalf("no cgroup file %v for process %d", files, pid)
-	return ""
+	return "", ""
 }
 
 func TestUpdate(t *testing.T) {
@@ -301,8 +310,10 @@ func TestUpdate(t *testing.T) {
 	if got := pids(); got != "42" {
 		t.Errorf("pids.max %s, want 42", got)
 	}
-	if got := cgroupValue(t, pid, "cpu.shares", "cpu.weight"); got != "512" && got != "20" {
-		t.Errorf("cpu shares %s, want 512 (v1) or its v2 weight", got)
+	// v2 has a weight, converted from shares as runc and crun convert it.
+	want := map[string]string{"cpu.shares": "512", "cpu.weight": strconv.FormatUint(cgroups.ConvertCPUSharesToCgroupV2Value(512), 10)}
+	if f, got := cgroupFile(t, pid, "cpu.shares", "cpu.weight"); got != want[f] {
+		t.Errorf("%s %s after shares 512, want %s", f, got, want[f])
 	}
 
 	for _, bad := range [][]string{

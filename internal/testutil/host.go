@@ -1,0 +1,146 @@
+package testutil
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// HostCase logs which of a host-dependent feature's cases a test checked,
+// in the form make test's summary collects (hack/testsum).
+func HostCase(t testing.TB, format string, args ...any) {
+	t.Helper()
+	t.Logf("host case: %s: %s", t.Name(), fmt.Sprintf(format, args...))
+}
+
+// BareEnding is how a test program ends when run on the host, outside any
+// sandbox: its exit status, or the signal that killed it.
+type BareEnding struct {
+	Exit   int
+	Signal syscall.Signal
+}
+
+func (e BareEnding) String() string {
+	if e.Signal != 0 {
+		return fmt.Sprintf("killed by signal %d (%v)", int(e.Signal), e.Signal)
+	}
+	return fmt.Sprintf("exit status %d", e.Exit)
+}
+
+// RunBare runs one of the test programs (Programs) on the host, outside
+// any sandbox, and says how it ended: tests measure there first what the
+// kernel does with a feature a host may lack, and assert the sandboxed
+// behaviour against that.
+func RunBare(t testing.TB, prog string, args ...string) BareEnding {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(Programs(t), prog), args...)
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return BareEnding{}
+	case errors.As(err, &ee):
+		ws := ee.Sys().(syscall.WaitStatus)
+		if ws.Signaled() {
+			return BareEnding{Signal: ws.Signal()}
+		}
+		return BareEnding{Exit: ws.ExitStatus()}
+	default:
+		t.Fatalf("run %s on the host: %v", prog, err)
+		return BareEnding{}
+	}
+}
+
+// Monotonic is CLOCK_MONOTONIC, the clock of the kernel log's timestamps.
+func Monotonic() time.Duration {
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return time.Duration(ts.Nano())
+}
+
+// SeccompLogged says whether the kernel log has a seccomp record (audit
+// type 1326) of a process named comm since the given CLOCK_MONOTONIC
+// time, waiting up to wait for it. The kernel logs there only when no
+// audit daemon takes the records and its printk rate limit lets them
+// through, so tests check what this host logs before they expect a report
+// to name a call.
+func SeccompLogged(t testing.TB, since time.Duration, comm string, wait time.Duration) bool {
+	t.Helper()
+	f, err := os.OpenFile("/dev/kmsg", os.O_RDONLY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	deadline := time.Now().Add(wait)
+	buf := make([]byte, 8192)
+	for {
+		n, err := f.Read(buf)
+		switch {
+		case err == nil:
+			head, msg, _ := strings.Cut(string(buf[:n]), ";")
+			fields := strings.Split(head, ",")
+			if len(fields) < 3 || !strings.Contains(msg, "type=1326 ") || !strings.Contains(msg, ` comm="`+comm+`"`) {
+				continue
+			}
+			if usec, err := strconv.ParseInt(fields[2], 10, 64); err == nil && time.Duration(usec)*time.Microsecond >= since {
+				return true
+			}
+		case errors.Is(err, unix.EPIPE):
+		case errors.Is(err, unix.EAGAIN):
+			if time.Now().After(deadline) {
+				return false
+			}
+			time.Sleep(10 * time.Millisecond)
+		default:
+			return false
+		}
+	}
+}
+
+// referenceForkExec is what a bare fork, exec and wait of /bin/true takes
+// on the machine the tests' time tolerances were set on.
+const referenceForkExec = time.Millisecond
+
+var (
+	slownessOnce sync.Once
+	slowness     float64
+)
+
+// Slowness is how many times slower than that machine this host starts a
+// process (the median of 21 bare runs of /bin/true), and at least 1. Under
+// software emulation it is 10 or more; on a loaded host, 2 or 3.
+func Slowness() float64 {
+	slownessOnce.Do(func() {
+		slowness = 1
+		var runs []time.Duration
+		for i := 0; i < 21; i++ {
+			start := time.Now()
+			if err := exec.Command("/bin/true").Run(); err != nil {
+				return
+			}
+			runs = append(runs, time.Since(start))
+		}
+		slices.Sort(runs)
+		slowness = max(1, float64(runs[len(runs)/2])/float64(referenceForkExec))
+	})
+	return slowness
+}
+
+// Slack scales a time tolerance set on the reference machine to this
+// host: how late a kill may land, or how much CPU start-up may take, grows
+// with how slowly the host runs processes. The precision itself is
+// measured by make bench, not by tests.
+func Slack(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * Slowness())
+}

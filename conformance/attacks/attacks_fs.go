@@ -230,8 +230,9 @@ func fsAttacks() []*attack {
 			}
 			c.install(victim, "sleepy")
 			c.install(attacker, "fs_dotdot")
-			v := c.start(victim, spec{prog: []string{"./sleepy", "1500"}})
+			v, release := c.startHeld(victim, spec{opts: []string{"-w", "120"}, prog: []string{"./sleepy", "stdin"}})
 			if !v.waitFor("AWAKE", 5*time.Second) {
+				release()
 				v.wait()
 				c.fatalf("the victim box did not start")
 			}
@@ -247,6 +248,7 @@ func fsAttacks() []*attack {
 			w := c.iso(attacker, nil, "/bin/sh", "-c", `for p in "$@"; do if { echo pwned > "$p"; } 2>/dev/null; then echo "TRY overwrite $p: ok"; else echo "TRY overwrite $p: failed"; fi; done`,
 				"sh", victim.path("data.txt"), "/proc/1/root/box/data.txt", "../../"+filepath.Base(victim.dir)+"/box/data.txt")
 			c.ran(w, "overwrite "+victim.path("data.txt"))
+			release()
 			vr := v.wait()
 			c.clean(vr)
 			if after := content(); after != before {

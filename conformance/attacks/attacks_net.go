@@ -54,12 +54,14 @@ func netAttacks() []*attack {
 			c.install(b, "net_xbox")
 			name := "atk-xbox-" + c.s.token
 			port := "4123"
-			server := c.start(a, spec{opts: []string{"-w", "8"}, prog: []string{"./net_xbox", "serve", name, port, "2500"}})
+			server, release := c.startHeld(a, spec{opts: []string{"-w", "120"}, prog: []string{"./net_xbox", "serve", name, port, "stdin"}})
 			if !server.waitFor("LISTENING", 5*time.Second) {
+				release()
 				server.wait()
 				c.fatalf("the listening box did not start")
 			}
 			r := c.iso(b, nil, "./net_xbox", "reach", name, port)
+			release()
 			sr := server.wait()
 			c.ran(r, "connect the other box's abstract socket", "connect the other box's tcp port", "udp sendto the other box")
 			c.ran(sr, "bind abstract", "bind tcp")

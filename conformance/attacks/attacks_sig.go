@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -21,8 +22,9 @@ func sigAttacks() []*attack {
 		{name: "sig-kill-all", what: "kill PID 1 (the judge init) with 9 signals, via pidfd, tgkill, rt_sigqueueinfo; kill(-1); SIGKILL every pid up to pid_max", fn: func(c *ctx) {
 			b := c.newBox()
 			c.install(b, "sig_kill")
-			r := c.iso(b, nil, "./sig_kill")
-			c.ran(r, "kill(1, SIGKILL)", "pidfd_send_signal(1, SIGKILL)", "kill(-1, SIGKILL)", "kill every pid up to")
+			sc := c.s.scan
+			r := c.iso(b, []string{"-t", sc.cpu, "-w", sc.wall}, "./sig_kill", strconv.Itoa(sc.top))
+			c.ran(r, "kill(1, SIGKILL)", "pidfd_send_signal(1, SIGKILL)", "kill(-1, SIGKILL)", fmt.Sprintf("kill every pid up to %d:", sc.top))
 			c.clean(r)
 			c.checkBox(b, true)
 			c.clean(c.iso(b, nil, "/bin/true"))
@@ -82,14 +84,17 @@ func sigAttacks() []*attack {
 			victim, attacker := c.newBox(), c.newBox()
 			c.install(victim, "sleepy")
 			c.install(attacker, "sig_kill")
-			v := c.start(victim, spec{prog: []string{"./sleepy", "1500"}})
+			v, release := c.startHeld(victim, spec{opts: []string{"-w", "120"}, prog: []string{"./sleepy", "stdin"}})
 			if !v.waitFor("AWAKE", 5*time.Second) {
+				release()
 				v.wait()
 				c.fatalf("the victim box did not start")
 			}
-			r := c.iso(attacker, nil, "./sig_kill")
+			sc := c.s.scan
+			r := c.iso(attacker, []string{"-t", sc.cpu, "-w", sc.wall}, "./sig_kill", strconv.Itoa(sc.top))
+			release()
 			vr := v.wait()
-			c.ran(r, "kill every pid up to")
+			c.ran(r, fmt.Sprintf("kill every pid up to %d:", sc.top))
 			c.clean(r)
 			c.clean(vr)
 			if !strings.Contains(vr.stdout, "SURVIVED") {

@@ -38,6 +38,8 @@ type ctx struct {
 	outputs []string
 	boxes   []*box
 	ocis    []string // OCI container ids, for the checks after the attack
+	// cleanups run after the attack, also when it aborted.
+	cleanups []func()
 }
 
 func (c *ctx) failf(format string, args ...any) {
@@ -93,6 +95,9 @@ func (s *suite) runAttack(a *attack) row {
 		}()
 		a.fn(c)
 	}()
+	for _, f := range c.cleanups {
+		f()
+	}
 	for _, b := range c.boxes {
 		c.release(b)
 	}
@@ -235,9 +240,9 @@ func (c *ctx) checkBox(b *box, sameInit bool) {
 		// The init kills what the program leaves before the run returns;
 		// give the kernel a moment to reap.
 		var others []int
-		for i := 0; i < 50; i++ {
+		for deadline := time.Now().Add(slack(time.Second)); ; {
 			others = slices.DeleteFunc(inPidNamespace(pid), func(p int) bool { return p == pid })
-			if len(others) == 0 {
+			if len(others) == 0 || time.Now().After(deadline) {
 				break
 			}
 			time.Sleep(20 * time.Millisecond)
@@ -254,12 +259,15 @@ func (c *ctx) checkBox(b *box, sameInit bool) {
 // process the suite started.
 func (c *ctx) checkUID(uid, initPid int, canary *exec.Cmd) {
 	var left []proc
-	for i := 0; i < 50; i++ {
+	for deadline := time.Now().Add(slack(time.Second)); ; {
 		left = slices.DeleteFunc(processesOf(uid), func(p proc) bool {
 			return p.pid == initPid || (canary != nil && p.pid == canary.Process.Pid)
 		})
 		if len(left) == 0 {
 			return
+		}
+		if time.Now().After(deadline) {
+			break
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -501,9 +509,25 @@ func (c *ctx) startCmd(args []string, sp spec, meta string) *running {
 	return r
 }
 
-// waitFor waits until the run's stdout contains s.
+// startHeld starts a run whose program holds its box until release
+// closes its stdin (the programs' "stdin" hold): a box that another box
+// attacks stays busy for the whole attack, however slow the host.
+func (c *ctx) startHeld(b *box, sp spec) (*running, func()) {
+	hold, release, err := os.Pipe()
+	if err != nil {
+		c.fatalf("%v", err)
+	}
+	sp.stdin = hold
+	c.cleanups = append(c.cleanups, func() { release.Close() })
+	r := c.start(b, sp)
+	hold.Close()
+	return r, func() { release.Close() }
+}
+
+// waitFor waits until the run's stdout contains s, for timeout scaled to
+// the host.
 func (r *running) waitFor(s string, timeout time.Duration) bool {
-	deadline := time.Now().Add(timeout)
+	deadline := time.Now().Add(slack(timeout))
 	for time.Now().Before(deadline) {
 		if r.out != nil && strings.Contains(r.out.String(), s) {
 			return true
@@ -543,8 +567,8 @@ func (r *running) wait() *res {
 		}
 		select {
 		case <-cp.done:
-		case <-time.After(2 * time.Second):
-			c.failf("%s: the caller's stdout or stderr is still held open 2 s after the run ended", r.desc)
+		case <-time.After(slack(2 * time.Second)):
+			c.failf("%s: the caller's stdout or stderr is still held open %v after the run ended", r.desc, slack(2*time.Second))
 		}
 	}
 	if r.out != nil {

@@ -62,6 +62,8 @@ type suite struct {
 
 	nextBox int
 	nextOCI int
+	// scan is how far sig_kill sweeps pids, with its limits.
+	scan pidScan
 	// rootfs is the template of the OCI containers' root filesystem.
 	rootfs string
 }
@@ -89,6 +91,10 @@ func newSuite(o *options) (*suite, error) {
 			return nil, fmt.Errorf("the suite needs %s: %w", tool, err)
 		}
 	}
+	scan, err := measurePidScan()
+	if err != nil {
+		return nil, fmt.Errorf("measure the pid sweep: %w", err)
+	}
 	dir, err := os.MkdirTemp("", "mini-isolate-attacks-")
 	if err != nil {
 		return nil, err
@@ -105,6 +111,7 @@ func newSuite(o *options) (*suite, error) {
 		boxRoot:   filepath.Join(dir, "boxes"),
 		cgParent:  "mini-isolate-attacks-" + strconv.Itoa(os.Getpid()),
 		token:     randomHex(8),
+		scan:      scan,
 	}
 	ok := false
 	defer func() {

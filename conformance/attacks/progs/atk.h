@@ -143,6 +143,21 @@ static void sleep_ms(long ms)
 		;
 }
 
+/* hold keeps a box busy while another box attacks it: until the suite
+ * closes stdin when arg is "stdin" (so that the two runs overlap however
+ * slow the host), else for arg milliseconds. */
+static void hold(const char *arg)
+{
+	if (strcmp(arg, "stdin") != 0) {
+		sleep_ms(atol(arg));
+		return;
+	}
+	char buf[64];
+	ssize_t n;
+	while ((n = read(0, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+		;
+}
+
 /* spin burns CPU for ever. */
 static void spin(void)
 {

@@ -46,7 +46,7 @@ int main(int argc, char **argv)
 			try("mq_send", mq_send(mq, tok, strlen(tok), 0));
 		out("PUT\n");
 		if (argc > 3)
-			sleep_ms(atol(argv[3]));
+			hold(argv[3]);
 		done();
 		return 0;
 	}

@@ -15,7 +15,7 @@ int main(int argc, char **argv)
 		try("add_key(user, @s)", syscall(SYS_add_key, "user", "atk-key", argv[2], strlen(argv[2]), KEY_SPEC_SESSION_KEYRING));
 		out("PUT\n");
 		if (argc > 3)
-			sleep_ms(atol(argv[3]));
+			hold(argv[3]);
 	} else {
 		long rings[] = {KEY_SPEC_USER_KEYRING, KEY_SPEC_SESSION_KEYRING};
 		for (int i = 0; i < 2; i++) {

@@ -18,7 +18,7 @@ int main(int argc, char **argv)
 		try("fcntl(F_OFD_SETLK, read lock)", fcntl(fd, F_OFD_SETLK, &ofd));
 		try("fcntl(F_SETLEASE, read lease)", fcntl(fd, F_SETLEASE, F_RDLCK));
 		out("HOLDING\n");
-		sleep_ms(argc > 3 ? atol(argv[3]) : 1500);
+		hold(argc > 3 ? argv[3] : "1500");
 	} else {
 		struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
 		try("fcntl(F_GETLK)", fcntl(fd, F_GETLK, &fl));

@@ -33,7 +33,9 @@ int main(int argc, char **argv)
 	struct sockaddr_in in = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr = {htonl(INADDR_LOOPBACK)}};
 
 	if (strcmp(argv[1], "serve") == 0) {
-		int ms = argc > 4 ? atoi(argv[4]) : 1500;
+		/* "stdin": serve until the suite closes stdin. */
+		int until_eof = argc > 4 && strcmp(argv[4], "stdin") == 0;
+		int ms = argc > 4 && !until_eof ? atoi(argv[4]) : 1500;
 		int a = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
 		try("bind abstract", bind(a, (struct sockaddr *)&un, ulen));
 		listen(a, 16);
@@ -49,11 +51,18 @@ int main(int argc, char **argv)
 		for (;;) {
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			long left = ms - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
-			if (left <= 0)
+			if (until_eof)
+				left = -1;
+			else if (left <= 0)
 				break;
-			struct pollfd p[3] = {{a, POLLIN, 0}, {t, POLLIN, 0}, {u, POLLIN, 0}};
-			if (poll(p, 3, (int)left) <= 0)
+			struct pollfd p[4] = {{a, POLLIN, 0}, {t, POLLIN, 0}, {u, POLLIN, 0}, {0, POLLIN, 0}};
+			if (poll(p, until_eof ? 4 : 3, (int)left) <= 0)
 				continue;
+			if (until_eof && (p[3].revents & (POLLIN | POLLHUP))) {
+				char c;
+				if (read(0, &c, 1) <= 0)
+					break;
+			}
 			for (int i = 0; i < 3; i++) {
 				if (!(p[i].revents & POLLIN))
 					continue;

@@ -4,7 +4,7 @@
 int main(int argc, char **argv)
 {
 	out("TRY sleep in the victim box: ok\nAWAKE\n");
-	sleep_ms(argc > 1 ? atol(argv[1]) : 1000);
+	hold(argc > 1 ? argv[1] : "1000");
 	out("SURVIVED\n");
 	done();
 	return 0;

@@ -29,7 +29,7 @@ import (
 
 // The problem's limits (examples/sum/README.md), the same for every
 // language.
-var problemLimits = []string{"--time", "1", "--wall-time", "3", "--cg-mem", "262144"}
+var problemLimits = []string{"--time", "1", "--wall-time", "3", "--cg-mem", "65536"}
 
 // languages maps a solution's extension to its profile.
 var languages = map[string]string{

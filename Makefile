@@ -54,9 +54,9 @@ test: deps
 # fuzz coordinator can fail a -fuzztime=Ns run with "context deadline
 # exceeded" on a loaded machine (go.dev/issue/75804). FUZZTIME=30s (or
 # 1000000x) overrides every budget.
-FUZZ_TARGETS := FuzzDecodeSpec:./specconv:40000x FuzzJudgeAnnotations:./specconv:150000x \
-	FuzzParseDirRule:./specconv:60000x FuzzParseEnvRule:./specconv:150000x \
-	FuzzParseConfig:./runtime/box:100000x FuzzIsolateArgs:./cmd/mini-isolate:80000x \
+FUZZ_TARGETS := FuzzDecodeSpec:./specconv:40000x FuzzJudgeAnnotations:./policy:150000x \
+	FuzzParseDirRule:./policy:60000x FuzzParseEnvRule:./policy:150000x \
+	FuzzParseConfig:./box:100000x FuzzIsolateArgs:./cmd/mini-isolate:80000x \
 	FuzzParse:./profiles:1500x
 fuzz: deps $(TESTSUM)
 	@mkdir -p $(RESULTS)

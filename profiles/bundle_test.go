@@ -10,6 +10,7 @@ import (
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/mini-isolate/mini-isolate/policy"
 	"github.com/mini-isolate/mini-isolate/specconv"
 )
 
@@ -50,7 +51,7 @@ func TestWriteBundleBuiltins(t *testing.T) {
 				if err != nil {
 					t.Fatalf("the runtime rejects the bundle: %v", err)
 				}
-				if err := specconv.ValidateJudge(spec); err != nil {
+				if err := policy.ValidateJudge(spec); err != nil {
 					t.Fatal(err)
 				}
 				st := p.Stage(stage)
@@ -90,7 +91,7 @@ func TestWriteBundleBuiltins(t *testing.T) {
 					}
 				}
 				for _, d := range p.Dirs {
-					rule, _ := specconv.ParseDirRule(d)
+					rule, _ := policy.ParseDirRule(d)
 					if _, err := os.Stat(rule.Out); err == nil && mountAt(spec, "/"+rule.In) == nil {
 						t.Errorf("profile rule %q has no mount", d)
 					}
@@ -123,11 +124,11 @@ func TestWriteBundleBuiltins(t *testing.T) {
 						t.Errorf("%s = %d (set: %v), want %d", typ, got, ok, want)
 					}
 				}
-				j, err := specconv.JudgeFromAnnotations(spec.Annotations)
+				j, err := policy.JudgeFromAnnotations(spec.Annotations)
 				if err != nil || j == nil {
 					t.Fatalf("judge annotations: %v %v", j, err)
 				}
-				if j.Time != time.Duration(l.Time) || j.WallTime != time.Duration(l.WallTime) || j.ExtraTime != time.Duration(l.ExtraTime) || j.OutputLimit != int64(l.Output) {
+				if got := j.Limits; got.Time != l.Time || got.WallTime != l.WallTime || got.ExtraTime != l.ExtraTime || got.Output != l.Output {
 					t.Errorf("judge %+v, want the limits %+v", j, l)
 				}
 			})
@@ -142,15 +143,15 @@ func TestWriteBundleOptions(t *testing.T) {
 	}
 	cpp, _ := set.Get("cpp")
 	shared := t.TempDir()
-	rule := func(s string) specconv.DirRule {
-		r, err := specconv.ParseDirRule(s)
+	rule := func(s string) policy.DirRule {
+		r, err := policy.ParseDirRule(s)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return r
 	}
-	env := func(s string) specconv.EnvRule {
-		r, err := specconv.ParseEnvRule(s)
+	env := func(s string) policy.EnvRule {
+		r, err := policy.ParseEnvRule(s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -167,11 +168,11 @@ func TestWriteBundleOptions(t *testing.T) {
 				t.Errorf("args %v", s.Process.Args)
 			}
 		}},
-		{"limits", BundleOptions{Limits: &Limits{Time: Duration(2 * time.Second), Memory: 64 << 20}}, func(t *testing.T, _ string, s *specs.Spec) {
-			if s.Annotations[specconv.AnnotationTime] != "2" || *s.Linux.Resources.Memory.Limit != 64<<20 {
+		{"limits", BundleOptions{Limits: &policy.Limits{Time: policy.Duration(2 * time.Second), Memory: 64 << 20}}, func(t *testing.T, _ string, s *specs.Spec) {
+			if s.Annotations[policy.AnnotationTime] != "2" || *s.Linux.Resources.Memory.Limit != 64<<20 {
 				t.Errorf("annotations %v memory %v", s.Annotations, *s.Linux.Resources.Memory.Limit)
 			}
-			if _, ok := s.Annotations[specconv.AnnotationWallTime]; ok || s.Linux.Resources.Pids != nil {
+			if _, ok := s.Annotations[policy.AnnotationWallTime]; ok || s.Linux.Resources.Pids != nil {
 				t.Error("limits that were lifted are still set")
 			}
 			if _, ok := rlimit(s, "RLIMIT_AS"); ok {
@@ -181,11 +182,11 @@ func TestWriteBundleOptions(t *testing.T) {
 		{"redirections and meta", BundleOptions{Stdin: "in.txt", Stdout: "out.txt", StderrToStdout: true, Meta: "report.meta"}, func(t *testing.T, _ string, s *specs.Spec) {
 			a := s.Annotations
 			cwd, _ := os.Getwd()
-			if a[specconv.AnnotationStdin] != "in.txt" || a[specconv.AnnotationStdout] != "out.txt" || a[specconv.AnnotationStderrToStdout] != "true" || a[specconv.AnnotationMeta] != filepath.Join(cwd, "report.meta") {
+			if a[policy.AnnotationStdin] != "in.txt" || a[policy.AnnotationStdout] != "out.txt" || a[policy.AnnotationStderrToStdout] != "true" || a[policy.AnnotationMeta] != filepath.Join(cwd, "report.meta") {
 				t.Errorf("annotations %v", a)
 			}
 		}},
-		{"dirs", BundleOptions{Dirs: []specconv.DirRule{rule("box=" + shared + ":rw"), rule("data=" + shared), rule("dev/shm=")}}, func(t *testing.T, _ string, s *specs.Spec) {
+		{"dirs", BundleOptions{Dirs: []policy.DirRule{rule("box=" + shared + ":rw"), rule("data=" + shared), rule("dev/shm=")}}, func(t *testing.T, _ string, s *specs.Spec) {
 			if m := mountAt(s, "/box"); m == nil || m.Source != shared {
 				t.Errorf("/box %+v, want %s", m, shared)
 			}
@@ -196,7 +197,7 @@ func TestWriteBundleOptions(t *testing.T) {
 				t.Errorf("/dev/shm still mounted: %+v", m)
 			}
 		}},
-		{"env", BundleOptions{Env: []specconv.EnvRule{env("LANG=C.UTF-8"), env("PATH="), env("MINI_ISOLATE_TEST_VAR")}}, func(t *testing.T, _ string, s *specs.Spec) {
+		{"env", BundleOptions{Env: []policy.EnvRule{env("LANG=C.UTF-8"), env("PATH="), env("MINI_ISOLATE_TEST_VAR")}}, func(t *testing.T, _ string, s *specs.Spec) {
 			e := s.Process.Env
 			if !slices.Contains(e, "LANG=C.UTF-8") || !slices.Contains(e, "MINI_ISOLATE_TEST_VAR=inherited") || slices.ContainsFunc(e, func(v string) bool { return strings.HasPrefix(v, "PATH=") }) {
 				t.Errorf("env %v", e)
@@ -234,7 +235,7 @@ func TestWriteBundleErrors(t *testing.T) {
 	}
 	cpp, _ := set.Get("cpp")
 	exec, _ := set.Get("exec")
-	noProc, err := specconv.ParseDirRule("proc=")
+	noProc, err := policy.ParseDirRule("proc=")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,10 +256,10 @@ func TestWriteBundleErrors(t *testing.T) {
 			}
 		}, "config.json already exists"},
 		{"stderr twice", cpp, BundleOptions{Stderr: "err.txt", StderrToStdout: true}, nil, "conflicts"},
-		{"bad limits", cpp, BundleOptions{Limits: &Limits{Processes: -1}}, nil, "limits.processes"},
-		{"no proc", cpp, BundleOptions{Dirs: []specconv.DirRule{noProc}}, nil, "needs proc mounted at /proc"},
-		{"missing dir in a new tree", cpp, BundleOptions{Dirs: []specconv.DirRule{{In: "data", Out: "/nonexistent/mini-isolate"}}}, nil, "cannot mount"},
-		{"missing dir", cpp, BundleOptions{Dirs: []specconv.DirRule{{In: "data", Out: "/nonexistent/mini-isolate"}}}, nil, "cannot mount /nonexistent/mini-isolate on /data"},
+		{"bad limits", cpp, BundleOptions{Limits: &policy.Limits{Processes: -1}}, nil, "limits.processes"},
+		{"no proc", cpp, BundleOptions{Dirs: []policy.DirRule{noProc}}, nil, "needs proc mounted at /proc"},
+		{"missing dir in a new tree", cpp, BundleOptions{Dirs: []policy.DirRule{{In: "data", Out: "/nonexistent/mini-isolate"}}}, nil, "cannot mount"},
+		{"missing dir", cpp, BundleOptions{Dirs: []policy.DirRule{{In: "data", Out: "/nonexistent/mini-isolate"}}}, nil, "cannot mount /nonexistent/mini-isolate on /data"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			top := filepath.Join(t.TempDir(), "b")

@@ -5,41 +5,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"reflect"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
-	"github.com/docker/go-units"
 	"sigs.k8s.io/yaml"
-)
 
-// Bounds that catch absurd values; they match the annotations' and
-// isolate's.
-const (
-	MaxSeconds   = 86400
-	MaxSize      = 1 << 40
-	MaxOpenFiles = 1 << 20
-	MaxProcesses = 1 << 22
+	"github.com/mini-isolate/mini-isolate/policy"
 )
 
 // FieldError is a problem with one field of a profile. Its text is the
 // field's path and what is wrong.
-type FieldError struct {
-	Field string
-	Msg   string
-}
-
-func (e *FieldError) Error() string {
-	if e.Field == "" {
-		return e.Msg
-	}
-	return e.Field + ": " + e.Msg
-}
+type FieldError = policy.FieldError
 
 func fieldErr(field, format string, args ...any) error {
 	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
@@ -215,99 +193,4 @@ func sortedKeys(m map[string]reflect.Type) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-// Duration is a time limit, written in a profile as a number of seconds.
-type Duration time.Duration
-
-// ParseSeconds reads a number of seconds in [0, MaxSeconds], as a
-// profile and the --time flags take them. Milliseconds are the finest
-// unit, as isolate keeps them.
-func ParseSeconds(s string) (Duration, error) {
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > MaxSeconds {
-		return 0, fmt.Errorf("%q: want seconds such as 1.5, between 0 and %d", s, MaxSeconds)
-	}
-	return Duration(time.Duration(math.Round(f*1000)) * time.Millisecond), nil
-}
-
-// UnmarshalJSON takes a number of seconds.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var n json.Number
-	// json.Number also takes a quoted number; a profile must not.
-	if bytes.HasPrefix(b, []byte(`"`)) || json.Unmarshal(b, &n) != nil {
-		return fmt.Errorf("want seconds such as 1.5, got %s", b)
-	}
-	v, err := ParseSeconds(n.String())
-	if err != nil {
-		return err
-	}
-	*d = v
-	return nil
-}
-
-// MarshalJSON writes the number of seconds.
-func (d Duration) MarshalJSON() ([]byte, error) {
-	return []byte(d.String()), nil
-}
-
-// String is the number of seconds, as a profile writes it.
-func (d Duration) String() string {
-	return strconv.FormatFloat(time.Duration(d).Seconds(), 'f', -1, 64)
-}
-
-// Size is a number of bytes, written in a profile as an integer or a
-// string with a binary unit: 64k, 256MiB, 1g.
-type Size int64
-
-// sizeRE is the syntax schema.json gives sizes; go-units alone would also
-// take forms such as 1e3.
-var sizeRE = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^[0-9]+(\.[0-9]+)? ?([kKmMgGtT]([iI]?[bB])?|[bB])?$`)
-})
-
-// ParseSize reads a size in [0, MaxSize].
-func ParseSize(s string) (Size, error) {
-	n, err := units.RAMInBytes(s)
-	if !sizeRE().MatchString(s) || err != nil || n < 0 || n > MaxSize {
-		return 0, fmt.Errorf("%q: want a size such as 65536, 64k or 256MiB, at most 1TiB", s)
-	}
-	return Size(n), nil
-}
-
-// UnmarshalJSON takes a number of bytes or a string with a unit.
-func (s *Size) UnmarshalJSON(b []byte) error {
-	var text string
-	if err := json.Unmarshal(b, &text); err != nil {
-		var n json.Number
-		if json.Unmarshal(b, &n) != nil {
-			return fmt.Errorf("want a size such as 65536, 64k or 256MiB, got %s", b)
-		}
-		text = n.String()
-	}
-	v, err := ParseSize(text)
-	if err != nil {
-		return err
-	}
-	*s = v
-	return nil
-}
-
-// MarshalJSON writes the size with the largest binary unit that divides
-// it, so that it reads back the same.
-func (s Size) MarshalJSON() ([]byte, error) {
-	return json.Marshal(s.String())
-}
-
-// String is the size with the largest binary unit that divides it exactly.
-func (s Size) String() string {
-	for _, u := range []struct {
-		n    int64
-		name string
-	}{{1 << 40, "TiB"}, {1 << 30, "GiB"}, {1 << 20, "MiB"}, {1 << 10, "KiB"}} {
-		if s != 0 && int64(s)%u.n == 0 {
-			return strconv.FormatInt(int64(s)/u.n, 10) + u.name
-		}
-	}
-	return strconv.FormatInt(int64(s), 10)
 }

@@ -21,6 +21,8 @@ import (
 	"sync"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/mini-isolate/mini-isolate/policy"
 )
 
 // DefaultDir is where users' profiles are read from unless told otherwise.
@@ -74,7 +76,7 @@ type User struct {
 	GID int64 `json:"gid"`
 }
 
-// Seccomp adjusts the judge's seccomp policy (specconv.JudgeSeccomp).
+// Seccomp adjusts the judge's seccomp policy (policy.JudgeSeccomp).
 type Seccomp struct {
 	// Allow lifts the block on these syscalls.
 	Allow []string `json:"allow,omitempty"`
@@ -93,31 +95,9 @@ type Stage struct {
 	// Command is the program and its arguments, run in /box.
 	Command []string `json:"command"`
 	// Dirs and Env add to the profile's rules for this stage only.
-	Dirs   []string `json:"dirs,omitempty"`
-	Env    []string `json:"env,omitempty"`
-	Limits Limits   `json:"limits"`
-}
-
-// Limits are a stage's default limits; zero means no limit.
-type Limits struct {
-	// Time is CPU time; ExtraTime the grace before the kill; WallTime the
-	// wall-clock limit.
-	Time      Duration `json:"time,omitempty"`
-	ExtraTime Duration `json:"extraTime,omitempty"`
-	WallTime  Duration `json:"wallTime,omitempty"`
-	// Memory is the cgroup memory limit of the program (isolate --cg-mem).
-	Memory Size `json:"memory,omitempty"`
-	// AddressSpace is RLIMIT_AS per process (isolate --mem).
-	AddressSpace Size `json:"addressSpace,omitempty"`
-	// Stack is RLIMIT_STACK; FileSize is RLIMIT_FSIZE.
-	Stack    Size `json:"stack,omitempty"`
-	FileSize Size `json:"fileSize,omitempty"`
-	// Output bounds what the program writes to stdout and stderr.
-	Output Size `json:"output,omitempty"`
-	// OpenFiles is RLIMIT_NOFILE; Processes the most processes and
-	// threads at once (pids.limit).
-	OpenFiles int64 `json:"openFiles,omitempty"`
-	Processes int64 `json:"processes,omitempty"`
+	Dirs   []string      `json:"dirs,omitempty"`
+	Env    []string      `json:"env,omitempty"`
+	Limits policy.Limits `json:"limits"`
 }
 
 // Stage returns the named stage, or nil when the profile has none.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mini-isolate/mini-isolate/policy"
 )
 
 // minimal is the smallest valid profile; cases below edit it.
@@ -169,7 +171,7 @@ func TestParseValid(t *testing.T) {
 		}},
 		{"seconds", minimal + "    limits: {time: 1.5, wallTime: 3, extraTime: 0.25}\n", func(p *Profile) bool {
 			l := p.Stages.Run.Limits
-			return l.Time == Duration(1500*time.Millisecond) && l.WallTime == Duration(3*time.Second) && l.ExtraTime == Duration(250*time.Millisecond)
+			return l.Time == policy.Duration(1500*time.Millisecond) && l.WallTime == policy.Duration(3*time.Second) && l.ExtraTime == policy.Duration(250*time.Millisecond)
 		}},
 		{"user and seccomp", minimal + "user: {uid: 60001, gid: 60002}\nseccomp: {allow: [unshare], blockLocks: true}\n", func(p *Profile) bool {
 			return p.User.UID == 60001 && p.User.GID == 60002 && slices.Equal(p.Seccomp.Allow, []string{"unshare"}) && p.Seccomp.BlockLocks
@@ -296,42 +298,5 @@ func TestYAMLRoundTrip(t *testing.T) {
 				t.Errorf("schema.json rejects the rendered profile: %v", err)
 			}
 		})
-	}
-}
-
-func TestParseSizeAndSeconds(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want Size
-		ok   bool
-	}{
-		{"0", 0, true}, {"65536", 65536, true}, {"64k", 64 << 10, true}, {"64KiB", 64 << 10, true},
-		{"256m", 256 << 20, true}, {"256 MiB", 256 << 20, true}, {"1g", 1 << 30, true}, {"1TiB", 1 << 40, true},
-		{"1.5k", 1536, true}, {"-1", 0, false}, {"1e3", 0, false}, {"lots", 0, false}, {"2t", 0, false},
-		{" 1k", 0, false}, {"", 0, false}, {"1kk", 0, false},
-	} {
-		got, err := ParseSize(tc.in)
-		if (err == nil) != tc.ok || got != tc.want {
-			t.Errorf("ParseSize(%q) = %v, %v; want %v, ok %v", tc.in, got, err, tc.want, tc.ok)
-		}
-		if tc.ok && tc.want != 0 {
-			if back, err := ParseSize(tc.want.String()); err != nil || back != tc.want {
-				t.Errorf("Size(%d).String() = %q does not read back: %v", tc.want, tc.want.String(), err)
-			}
-		}
-	}
-	for _, tc := range []struct {
-		in   string
-		want time.Duration
-		ok   bool
-	}{
-		{"0", 0, true}, {"1", time.Second, true}, {"1.5", 1500 * time.Millisecond, true}, {"0.001", time.Millisecond, true},
-		{"86400", 24 * time.Hour, true}, {"86400.5", 0, false}, {"-0.5", 0, false}, {"NaN", 0, false},
-		{"inf", 0, false}, {"1s", 0, false}, {"", 0, false},
-	} {
-		got, err := ParseSeconds(tc.in)
-		if (err == nil) != tc.ok || time.Duration(got) != tc.want {
-			t.Errorf("ParseSeconds(%q) = %v, %v; want %v, ok %v", tc.in, time.Duration(got), err, tc.want, tc.ok)
-		}
 	}
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"sigs.k8s.io/yaml"
+
+	"github.com/mini-isolate/mini-isolate/policy"
 )
 
 // schema compiles schema.json, the schema published for editors and
@@ -93,7 +95,7 @@ func TestSchemaMatchesTypes(t *testing.T) {
 		for typ.Kind() == reflect.Pointer {
 			typ = typ.Elem()
 		}
-		if typ.Kind() != reflect.Struct || typ == reflect.TypeFor[Duration]() || typ == reflect.TypeFor[Size]() {
+		if typ.Kind() != reflect.Struct || typ == reflect.TypeFor[policy.Duration]() || typ == reflect.TypeFor[policy.Size]() {
 			return
 		}
 		if s["additionalProperties"] != false {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/mini-isolate/mini-isolate/specconv"
+	"github.com/mini-isolate/mini-isolate/policy"
 )
 
 var packageRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`) })
@@ -36,7 +36,7 @@ func (p *Profile) Validate() error {
 	}
 	if s := p.Seccomp; s != nil {
 		for i, n := range s.Allow {
-			if _, err := specconv.JudgeSeccomp(specconv.SeccompOptions{Allow: []string{n}}); err != nil {
+			if _, err := policy.JudgeSeccomp(policy.SeccompOptions{Allow: []string{n}}); err != nil {
 				return fieldErr(fmt.Sprintf("seccomp.allow[%d]", i), "%q is not a syscall the judge policy blocks", n)
 			}
 		}
@@ -69,50 +69,17 @@ func (s *Stage) validate(path string) error {
 
 func validRules(path string, dirs, env []string) error {
 	for i, d := range dirs {
-		if _, err := specconv.ParseDirRule(d); err != nil {
+		if _, err := policy.ParseDirRule(d); err != nil {
 			return fieldErr(fmt.Sprintf("%s[%d]", join(path, "dirs"), i), "%s", err)
 		}
 	}
 	for i, e := range env {
-		if _, err := specconv.ParseEnvRule(e); err != nil {
+		if _, err := policy.ParseEnvRule(e); err != nil {
 			return fieldErr(fmt.Sprintf("%s[%d]", join(path, "env"), i), "%s", err)
 		}
 	}
 	return nil
 }
-
-// Validate checks that every limit is within its bounds; path prefixes
-// the field names in the error.
-func (l *Limits) Validate(path string) error {
-	for _, d := range []struct {
-		name string
-		v    Duration
-	}{{"time", l.Time}, {"extraTime", l.ExtraTime}, {"wallTime", l.WallTime}} {
-		if d.v < 0 || d.v.Seconds() > MaxSeconds {
-			return fieldErr(join(path, d.name), "%s: want seconds between 0 and %d", d.v, MaxSeconds)
-		}
-	}
-	for _, s := range []struct {
-		name string
-		v    Size
-	}{{"memory", l.Memory}, {"addressSpace", l.AddressSpace}, {"stack", l.Stack}, {"fileSize", l.FileSize}, {"output", l.Output}} {
-		if s.v < 0 || s.v > MaxSize {
-			return fieldErr(join(path, s.name), "%d: want a size between 0 and 1TiB", s.v)
-		}
-	}
-	for _, c := range []struct {
-		name     string
-		v, limit int64
-	}{{"openFiles", l.OpenFiles, MaxOpenFiles}, {"processes", l.Processes, MaxProcesses}} {
-		if c.v < 0 || c.v > c.limit {
-			return fieldErr(join(path, c.name), "%d: want a count between 0 and %d", c.v, c.limit)
-		}
-	}
-	return nil
-}
-
-// Seconds is the duration in seconds.
-func (d Duration) Seconds() float64 { return float64(d) / 1e9 }
 
 func validFileName(name string) error {
 	switch {

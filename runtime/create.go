@@ -18,6 +18,8 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
+	"github.com/mini-isolate/mini-isolate/policy"
+	"github.com/mini-isolate/mini-isolate/runtime/judged"
 	"github.com/mini-isolate/mini-isolate/runtime/meta"
 	"github.com/mini-isolate/mini-isolate/runtime/supervise"
 	"github.com/mini-isolate/mini-isolate/specconv"
@@ -72,207 +74,282 @@ func (r *Runtime) Run(ctx context.Context, id string, o CreateOpts) (int, error)
 	return r.launch(ctx, id, o, true)
 }
 
+// launch is a container on its way from config.json to a started
+// process: what prepare made and start needs, and what cleanup undoes when
+// either fails. runc's create separates the same two steps.
+type launch struct {
+	r           *Runtime
+	id          string
+	o           CreateOpts
+	run, detach bool
+
+	spec    *specs.Spec
+	cfg     *configs.Config
+	process *libcontainer.Process
+	judge   *policy.Judge // judge settings, nil for a plain container
+	js      *judged.Setup // the judged container's setup
+	late    []configs.Rlimit
+	sc      *sidecar
+	closers []func()
+
+	c       *libcontainer.Container // once created
+	started bool                    // the init process runs
+	stdio   *stdioSetup
+	relay   *signalRelay
+	sup     *supervise.Supervisor // foreground supervision
+}
+
 func (r *Runtime) launch(ctx context.Context, id string, o CreateOpts, run bool) (status int, retErr error) {
+	l := &launch{r: r, id: id, o: o, run: run, detach: !run || o.Detach, stdio: &stdioSetup{}}
+	defer func() { l.cleanup(retErr) }()
 	if id == "" {
 		return -1, ErrEmptyID
 	}
 	if err := ctx.Err(); err != nil {
 		return -1, err
 	}
-	logrus.Debugf("%s: loading bundle", map[bool]string{true: "run", false: "create"}[run])
-	for _, p := range []*string{&o.PidFile, &o.Meta} {
-		if *p != "" && *p != "-" {
-			abs, err := filepath.Abs(*p)
-			if err != nil {
-				return -1, err
-			}
-			*p = abs
-		}
-	}
-	// Fail before touching anything when the id is taken.
-	if _, err := os.Stat(filepath.Join(r.stateDir(id), "state.json")); err == nil {
-		return -1, fmt.Errorf("create %s: %w", id, ErrExist)
-	}
-	spec, bundle, err := specconv.LoadBundle(o.Bundle)
-	if err != nil {
+	if err := l.prepare(); err != nil {
 		return -1, err
 	}
-	judge, err := judgeOf(spec, &o)
-	if err != nil {
-		return -1, err
-	}
-	// From here on a judged container that fails still gets a report,
-	// unless the id belongs to another container, whose report it is.
-	defer func() {
-		if retErr != nil && !errors.Is(retErr, ErrExist) {
-			judgeFailure(judge, retErr)
-		}
-	}()
-	cfg, err := specconv.Config(spec, bundle, specconv.Options{
-		ID:            id,
-		SystemdCgroup: r.SystemdCgroup,
-		NoPivotRoot:   o.NoPivot,
-		NoNewKeyring:  o.NoNewKeyring,
-	})
-	if err != nil {
-		return -1, err
-	}
-	process, err := specconv.Process(spec.Process)
-	if err != nil {
-		return -1, err
-	}
-	process.Init = true
-	process.LogLevel = strconv.Itoa(int(logrus.GetLevel()))
-	if err := preserveFDs(process, o.PreserveFDs); err != nil {
-		return -1, err
-	}
-	if o.BoxListener != nil {
-		if judge != nil {
-			return -1, errors.New("a box takes no judge annotations: each run brings its own limits")
-		}
-		exe, err := prepareBoxInit(spec, process, o.BoxListener, r.Root)
-		if err != nil {
-			return -1, err
-		}
-		defer exe.Close()
-	}
-	var js *judgeSetup
-	if judge != nil {
-		if err := r.ensureRoot(); err != nil {
-			return -1, err
-		}
-		if js, err = prepareJudge(judge, spec, cfg, process, o.PreserveFDs, r.Root); err != nil {
-			return -1, err
-		}
-		defer js.close()
-	}
-	late := takeLateRlimits(process)
-	sc := &sidecar{Process: spec.Process}
-	if js != nil {
-		sc.Judge = js.state
-	}
-	takeHooks(cfg, spec.Hooks, sc)
-
-	if err := r.ensureRoot(); err != nil {
-		return -1, err
-	}
-	c, err := libcontainer.Create(r.Root, id, cfg)
-	if err != nil {
-		// Another create of the same id won the race for the directory;
-		// it is not ours to clean up.
-		if errors.Is(err, libcontainer.ErrExist) || errors.Is(err, os.ErrExist) {
-			return -1, fmt.Errorf("create %s: %w", id, ErrExist)
-		}
-		// libcontainer may leave an empty state dir behind.
-		r.removeStaleDir(id)
-		return -1, fmt.Errorf("create %s: %w", id, err)
-	}
-	defer func() {
-		if retErr != nil {
-			destroyQuietly(c)
-		}
-	}()
-	if m, err := manager.New(cfg.Cgroups); err == nil {
-		sc.CgroupPaths = m.GetPaths()
-	}
-	if err := r.writeSidecar(id, sc); err != nil {
-		return -1, err
-	}
-
-	detach := !run || o.Detach
-	var relay *signalRelay
-	if !detach {
-		relay = newSignalRelay()
-		defer relay.stop()
-	}
-	if o.PidfdSocket != "" {
-		closeSock, err := dialPidfdSocket(process, o.PidfdSocket)
-		if err != nil {
-			return -1, err
-		}
-		defer closeSock()
-	}
-	stdio := &stdioSetup{}
-	if js != nil && js.state.Capture {
-		// The supervisor relays stdout and stderr and counts them.
-		process.Stdin, process.Stdout, process.Stderr = o.Stdio.In, js.outW, js.errW
-	} else if stdio, err = setupStdio(process, cfg, o.Stdio, spec.Process.Terminal, detach, o.ConsoleSocket); err != nil {
-		return -1, err
-	}
-	defer stdio.close()
-
-	logrus.Debug("create: starting init")
-	if err := c.Start(process); err != nil {
-		return -1, err
-	}
-	logrus.Debug("create: init waits for start")
-	if js != nil {
-		js.started()
-	}
-	if err := stdio.started(); err != nil {
-		killProcess(process)
-		return -1, err
-	}
-	pid, err := process.Pid()
-	if err != nil {
-		killProcess(process)
-		return -1, err
-	}
-	if err := setRlimits(pid, late); err != nil {
-		killProcess(process)
-		return -1, err
-	}
-	var sup *supervise.Supervisor
-	if js != nil {
-		if detach {
-			supPid, err := r.spawnSupervisor(id, js, o.Stdio)
-			if err != nil {
-				killProcess(process)
-				return -1, err
-			}
-			sc.Judge.SupervisorPid = supPid
-			if err := r.writeSidecar(id, sc); err != nil {
-				killProcess(process)
-				return -1, err
-			}
-		} else if sup, err = superviseForeground(c, js, o.Stdio); err != nil {
-			killProcess(process)
-			return -1, err
-		}
-	}
-	if err := writePidFile(o.PidFile, pid); err != nil {
-		killProcess(process)
+	if err := l.start(); err != nil {
 		return -1, err
 	}
 	if !run {
 		return 0, nil
 	}
-	if err := r.release(c, sc.Poststart); err != nil {
-		killProcess(process)
+	return l.runToEnd(ctx)
+}
+
+// cleanup runs once a launch is over: on failure it reports to a judged
+// container's meta file, kills the init and removes the container; either
+// way it closes what the launch held.
+func (l *launch) cleanup(err error) {
+	if err != nil {
+		// A judged container that fails still gets a report, unless the
+		// id belongs to another container, whose report it is.
+		if !errors.Is(err, ErrExist) {
+			judged.Failure(l.judge, err)
+		}
+		if l.started {
+			killProcess(l.process)
+		}
+		if l.c != nil {
+			destroyQuietly(l.c)
+		}
+	}
+	if l.relay != nil {
+		l.relay.stop()
+	}
+	l.stdio.close()
+	if l.js != nil {
+		l.js.Close()
+	}
+	for _, f := range slices.Backward(l.closers) {
+		f()
+	}
+}
+
+// prepare reads the bundle and builds libcontainer's config and process,
+// judged or a box's if asked; nothing exists on the host yet.
+func (l *launch) prepare() error {
+	logrus.Debugf("%s: loading bundle", map[bool]string{true: "run", false: "create"}[l.run])
+	for _, p := range []*string{&l.o.PidFile, &l.o.Meta} {
+		if *p != "" && *p != "-" {
+			abs, err := filepath.Abs(*p)
+			if err != nil {
+				return err
+			}
+			*p = abs
+		}
+	}
+	// Fail before touching anything when the id is taken.
+	if _, err := os.Stat(filepath.Join(l.r.stateDir(l.id), "state.json")); err == nil {
+		return fmt.Errorf("create %s: %w", l.id, ErrExist)
+	}
+	spec, bundle, err := specconv.LoadBundle(l.o.Bundle)
+	if err != nil {
+		return err
+	}
+	l.spec = spec
+	if l.judge, err = judged.Settings(spec, l.o.Meta, l.o.MetaFormat); err != nil {
+		return err
+	}
+	if l.cfg, err = specconv.Config(spec, bundle, specconv.Options{
+		ID: l.id, SystemdCgroup: l.r.SystemdCgroup, NoPivotRoot: l.o.NoPivot, NoNewKeyring: l.o.NoNewKeyring,
+	}); err != nil {
+		return err
+	}
+	if l.process, err = specconv.Process(spec.Process); err != nil {
+		return err
+	}
+	l.process.Init = true
+	l.process.LogLevel = strconv.Itoa(int(logrus.GetLevel()))
+	if err := preserveFDs(l.process, l.o.PreserveFDs); err != nil {
+		return err
+	}
+	if err := l.prepareInit(); err != nil {
+		return err
+	}
+	l.late = takeLateRlimits(l.process)
+	l.sc = &sidecar{Process: spec.Process}
+	if l.js != nil {
+		l.sc.Judge = l.js.State
+	}
+	takeHooks(l.cfg, spec.Hooks, l.sc)
+	return nil
+}
+
+// prepareInit makes the container's process a judge init: a box's, which
+// serves runs, or a judged container's, which runs the process.
+func (l *launch) prepareInit() error {
+	if l.o.BoxListener != nil {
+		if l.judge != nil {
+			return errors.New("a box takes no judge annotations: each run brings its own limits")
+		}
+		exe, err := judged.PrepareBoxInit(l.spec, l.process, l.o.BoxListener, l.r.Root)
+		if err != nil {
+			return err
+		}
+		l.closers = append(l.closers, func() { exe.Close() })
+		return nil
+	}
+	if l.judge == nil {
+		return nil
+	}
+	if err := l.r.ensureRoot(); err != nil {
+		return err
+	}
+	js, err := judged.Prepare(l.judge, l.spec, l.cfg, l.process, l.o.PreserveFDs, l.r.Root)
+	if err != nil {
+		return err
+	}
+	l.js = js
+	return nil
+}
+
+// start creates the container and starts its init, which waits for
+// `start` before exec; a judged container's supervisor is in place when it
+// returns.
+func (l *launch) start() error {
+	r, id, o := l.r, l.id, l.o
+	if err := r.ensureRoot(); err != nil {
+		return err
+	}
+	c, err := libcontainer.Create(r.Root, id, l.cfg)
+	if err != nil {
+		// Another create of the same id won the race for the directory;
+		// it is not ours to clean up.
+		if errors.Is(err, libcontainer.ErrExist) || errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("create %s: %w", id, ErrExist)
+		}
+		// libcontainer may leave an empty state dir behind.
+		r.removeStaleDir(id)
+		return fmt.Errorf("create %s: %w", id, err)
+	}
+	l.c = c
+	if m, err := manager.New(l.cfg.Cgroups); err == nil {
+		l.sc.CgroupPaths = m.GetPaths()
+	}
+	if err := r.writeSidecar(id, l.sc); err != nil {
+		return err
+	}
+	if !l.detach {
+		l.relay = newSignalRelay()
+	}
+	if o.PidfdSocket != "" {
+		closeSock, err := dialPidfdSocket(l.process, o.PidfdSocket)
+		if err != nil {
+			return err
+		}
+		l.closers = append(l.closers, closeSock)
+	}
+	if l.js != nil && l.js.State.Capture() {
+		// The supervisor relays stdout and stderr and counts them.
+		l.process.Stdin, l.process.Stdout, l.process.Stderr = o.Stdio.In, l.js.OutW, l.js.ErrW
+	} else if l.stdio, err = setupStdio(l.process, l.cfg, o.Stdio, l.spec.Process.Terminal, l.detach, o.ConsoleSocket); err != nil {
+		l.stdio = &stdioSetup{}
+		return err
+	}
+	logrus.Debug("create: starting init")
+	if err := c.Start(l.process); err != nil {
+		return err
+	}
+	l.started = true
+	logrus.Debug("create: init waits for start")
+	return l.afterStart()
+}
+
+// afterStart finishes a started init: its stdio, late rlimits, the
+// judge's supervisor and the pid file.
+func (l *launch) afterStart() error {
+	if l.js != nil {
+		l.js.Started()
+	}
+	if err := l.stdio.started(); err != nil {
+		return err
+	}
+	pid, err := l.process.Pid()
+	if err != nil {
+		return err
+	}
+	if err := setRlimits(pid, l.late); err != nil {
+		return err
+	}
+	if l.js != nil {
+		if err := l.supervise(); err != nil {
+			return err
+		}
+	}
+	return writePidFile(l.o.PidFile, pid)
+}
+
+// supervise hands a judged container to its supervisor: a detached one
+// when create returns before the run ends, else this process.
+func (l *launch) supervise() error {
+	t, err := targetOf(l.c)
+	if err != nil {
+		return err
+	}
+	if !l.detach {
+		l.sup, err = judged.Foreground(l.js, *t, l.o.Stdio.Out, l.o.Stdio.Err)
+		return err
+	}
+	args := append(append([]string{}, l.r.SupervisorArgs...), "--root", l.r.Root, "supervise", l.id)
+	pid, err := judged.Spawn(l.js, args, l.o.Stdio.Out, l.o.Stdio.Err)
+	if err != nil {
+		return err
+	}
+	l.sc.Judge.SupervisorPid = pid
+	return l.r.writeSidecar(l.id, l.sc)
+}
+
+// runToEnd lets the process exec, and in the foreground waits for it,
+// files the report and deletes the container unless asked to keep it.
+func (l *launch) runToEnd(ctx context.Context) (int, error) {
+	if err := l.r.release(l.c, l.sc.Poststart); err != nil {
 		return -1, err
 	}
-	if detach {
+	if l.detach {
 		return 0, nil
 	}
 	logrus.Debug("run: process started")
 	var report chan *meta.Result
-	if sup != nil {
+	if l.sup != nil {
 		report = make(chan *meta.Result, 1)
-		go func() { report <- sup.Wait(ctx) }()
+		go func() { report <- l.sup.Wait(ctx) }()
 	}
-	status, err = relay.wait(process, stdio)
+	status, err := l.relay.wait(l.process, l.stdio)
 	if err != nil {
-		killProcess(process)
 		return -1, err
 	}
 	logrus.Debugf("run: process exited with status %d", status)
-	if sup != nil {
+	if l.sup != nil {
 		res := <-report
-		sup.Close()
-		r.finishJudge(id, js.state, res)
+		l.sup.Close()
+		judged.File(l.r.stateDir(l.id), l.js.State, res)
 	}
-	if !o.Keep {
-		r.destroy(c)
+	if !l.o.Keep {
+		l.r.destroy(l.c)
 		logrus.Debug("run: container deleted")
 	}
 	return status, nil

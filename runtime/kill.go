@@ -13,6 +13,8 @@ import (
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/mini-isolate/mini-isolate/runtime/judged"
 )
 
 // ParseSignal accepts a signal by number, or by name with or without "SIG"
@@ -152,7 +154,7 @@ func (r *Runtime) destroyContainer(c *libcontainer.Container) error {
 	if err != nil {
 		sc = &sidecar{}
 	}
-	waitSupervisor(sc)
+	judged.WaitSupervisor(sc.Judge)
 	state, stateErr := c.OCIState()
 	if err := c.Destroy(); err != nil {
 		return fmt.Errorf("delete %s: %w", c.ID(), err)

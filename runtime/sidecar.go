@@ -11,6 +11,7 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/mini-isolate/mini-isolate/runtime/hostfile"
+	"github.com/mini-isolate/mini-isolate/runtime/judged"
 )
 
 // sidecarName is our own state file, next to libcontainer's state.json.
@@ -29,7 +30,7 @@ type sidecar struct {
 	// from it, and config.json may have changed since.
 	Process *specs.Process `json:"process,omitempty"`
 	// Judge is set for a judged container.
-	Judge *judgeState `json:"judge,omitempty"`
+	Judge *judged.State `json:"judge,omitempty"`
 	// CgroupPaths are where the container's cgroups will be, recorded
 	// before they exist: when create dies before libcontainer saved its
 	// state, delete --force still finds what to remove.

@@ -14,6 +14,7 @@ import (
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/mini-isolate/mini-isolate/runtime/judged"
 	"github.com/mini-isolate/mini-isolate/runtime/meta"
 )
 
@@ -64,7 +65,7 @@ func (r *Runtime) stateOf(c *libcontainer.Container) (*State, error) {
 	if oci.Status != specs.StateStopped {
 		s.Pid = ls.InitProcessPid
 	} else {
-		s.Judge = r.judgeResult(c.ID())
+		s.Judge = judged.Report(r.stateDir(c.ID()))
 	}
 	return s, nil
 }

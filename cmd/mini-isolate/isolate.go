@@ -14,8 +14,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	miniisolate "github.com/mini-isolate/mini-isolate"
+	"github.com/mini-isolate/mini-isolate/box"
 	"github.com/mini-isolate/mini-isolate/runtime"
-	"github.com/mini-isolate/mini-isolate/runtime/box"
 	"github.com/mini-isolate/mini-isolate/runtime/meta"
 )
 
@@ -180,53 +180,27 @@ func isolateRun(ctx context.Context, m *box.Manager, a *isoArgs) int {
 	if err != nil {
 		return isoFail(a, err)
 	}
-	isolateResult(res, a.cg)
+	if msg := box.IsolateReport(res, a.cg); msg != "" {
+		fmt.Fprintln(os.Stderr, msg)
+	}
 	if a.meta != "" {
 		if err := res.WriteFile(a.meta, meta.FormatIsolate); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return isoSandbox
 		}
 	}
+	// isolate prints a sandbox failure even with -s.
+	if !a.silent || res.Status == meta.InternalError {
+		fmt.Fprintln(os.Stderr, box.IsolateStatusLine(res))
+	}
 	switch res.Status {
 	case meta.OK:
-		if !a.silent {
-			fmt.Fprintf(os.Stderr, "OK (%s sec real, %s sec wall)\n", secs(res.Time), secs(res.TimeWall))
-		}
 		return isoOK
 	case meta.InternalError:
-		fmt.Fprintln(os.Stderr, res.Message)
 		return isoSandbox
 	default:
-		if !a.silent {
-			fmt.Fprintln(os.Stderr, res.Message)
-		}
 		return isoFailed
 	}
-}
-
-// isolateResult puts a report in isolate's vocabulary: an OOM kill is a
-// fatal signal 9 with cg-oom-killed, and a program that could not be
-// executed exited 127, as isolate 2.x reports them.
-func isolateResult(r *meta.Result, cg bool) {
-	r.NoCgroupKeys = !cg
-	// isolate reports no exit code with a timeout.
-	if r.Status == meta.TimedOut {
-		r.ExitCode = nil
-	}
-	switch {
-	case r.Status == meta.MemoryLimit:
-		sig := int(unix.SIGKILL)
-		r.Status, r.ExitSig, r.Message = meta.Signaled, &sig, "Caught fatal signal 9"
-	case r.Status == meta.InternalError && strings.HasPrefix(r.Message, "execve("):
-		fmt.Fprintln(os.Stderr, r.Message)
-		code := 127
-		r.Status, r.ExitCode, r.Message = meta.RuntimeError, &code, "Exited with error status 127"
-	}
-}
-
-func secs(d interface{ Milliseconds() int64 }) string {
-	ms := d.Milliseconds()
-	return fmt.Sprintf("%d.%03d", ms/1000, ms%1000)
 }
 
 // isoFail reports a sandbox error: on stderr always, and as status XX in

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mini-isolate/mini-isolate/runtime/box"
-	"github.com/mini-isolate/mini-isolate/specconv"
+	"github.com/mini-isolate/mini-isolate/box"
+	"github.com/mini-isolate/mini-isolate/policy"
 )
 
 // isoOption is one option of isolate's command line, parsed the way
@@ -50,7 +50,9 @@ type isoArgs struct {
 	asUID   int
 	asGID   int
 	quota   [2]uint64
-	run     box.RunOptions
+	// extraTime is -x: isolate's kill threshold, not a grace.
+	extraTime time.Duration
+	run       box.RunOptions
 	// positional is the program and its arguments.
 	positional []string
 }
@@ -94,8 +96,8 @@ func findShort(c byte) *isoOption {
 // parseIsolateArgs parses isolate's command line.
 func parseIsolateArgs(argv []string) (*isoArgs, error) {
 	a := &isoArgs{asUID: -1, asGID: -1}
-	a.run.OpenFiles = 1024
-	a.run.Processes = 1
+	a.run.Limits.OpenFiles = 1024
+	a.run.Limits.Processes = 1
 	for i := 0; i < len(argv); i++ {
 		arg := argv[i]
 		switch {
@@ -167,6 +169,8 @@ func parseIsolateArgs(argv []string) (*isoArgs, error) {
 		return nil, usagef("--as-uid and --as-gid must be used either both or none")
 	}
 	a.run.Cg, a.run.Wait = a.cg, a.wait
+	// -x is when the kill comes; the supervisor takes a grace after -t.
+	a.run.Limits.ExtraTime = policy.Duration(max(0, a.extraTime-time.Duration(a.run.Limits.Time)))
 	return a, nil
 }
 
@@ -184,8 +188,8 @@ func (a *isoArgs) set(o *isoOption, val string, hasVal bool) error {
 	case "chdir":
 		r.Chdir = val
 	case "dir":
-		var rule specconv.DirRule
-		if rule, err = specconv.ParseDirRule(val); err == nil {
+		var rule policy.DirRule
+		if rule, err = policy.ParseDirRule(val); err == nil {
 			r.Dirs = append(r.Dirs, rule)
 		}
 	case "no-default-dirs":
@@ -193,29 +197,16 @@ func (a *isoArgs) set(o *isoOption, val string, hasVal bool) error {
 	case "full-env":
 		r.FullEnv = true
 	case "env":
-		var rule specconv.EnvRule
-		if rule, err = specconv.ParseEnvRule(val); err == nil {
+		var rule policy.EnvRule
+		if rule, err = policy.ParseEnvRule(val); err == nil {
 			r.Env = append(r.Env, rule)
 		}
-	case "fsize":
-		r.FSize, err = kibArg(o, val)
 	case "stdin":
 		r.Stdin = val
-	case "stack":
-		r.Stack, err = kibArg(o, val)
-	case "mem":
-		r.Mem, err = kibArg(o, val)
 	case "meta":
 		a.meta = val
-	case "open-files":
-		r.OpenFiles, err = uintArg(o, val)
 	case "stdout":
 		r.Stdout = val
-	case "processes":
-		r.Processes = 0
-		if hasVal {
-			r.Processes, err = uintArg(o, val)
-		}
 	case "quota":
 		blk, ino, ok := strings.Cut(val, ",")
 		b, e1 := strconv.ParseUint(blk, 10, 63)
@@ -232,21 +223,11 @@ func (a *isoArgs) set(o *isoOption, val string, hasVal bool) error {
 		a.silent = true
 	case "verbose":
 		a.verbose++
-	case "time":
-		r.Time, err = secondsArg(o, val)
-	case "wall-time":
-		r.WallTime, err = secondsArg(o, val)
-	case "extra-time":
-		r.ExtraTime, err = secondsArg(o, val)
 	case "cg":
 		a.cg = true
-	case "cg-mem":
-		r.CgMem, err = kibArg(o, val)
 	case "cg-timing", "no-cg-timing":
 		// isolate 1.x options that Judge0 still sends: CPU time always
 		// comes from the cgroup here.
-	case "core":
-		r.Core, err = kibArg(o, val)
 	case "inherit-fds":
 		r.InheritFDs = true
 	case "share-net":
@@ -262,6 +243,42 @@ func (a *isoArgs) set(o *isoOption, val string, hasVal bool) error {
 		a.asUID, err = uintArg(o, val)
 	case "as-gid":
 		a.asGID, err = uintArg(o, val)
+	default:
+		return a.setLimit(o, val, hasVal)
+	}
+	return err
+}
+
+// setLimit sets one of the run's limits.
+func (a *isoArgs) setLimit(o *isoOption, val string, hasVal bool) error {
+	var err error
+	l := &a.run.Limits
+	switch o.long {
+	case "fsize":
+		l.FileSize, err = kibArg(o, val)
+	case "stack":
+		l.Stack, err = kibArg(o, val)
+	case "mem":
+		l.AddressSpace, err = kibArg(o, val)
+	case "open-files":
+		l.OpenFiles, err = countArg(o, val)
+	case "processes":
+		l.Processes = 0
+		if hasVal {
+			l.Processes, err = countArg(o, val)
+		}
+	case "time":
+		l.Time, err = secondsArg(o, val)
+	case "wall-time":
+		l.WallTime, err = secondsArg(o, val)
+	case "extra-time":
+		var x policy.Duration
+		x, err = secondsArg(o, val)
+		a.extraTime = time.Duration(x)
+	case "cg-mem":
+		l.Memory, err = kibArg(o, val)
+	case "core":
+		l.Core, err = kibArg(o, val)
 	default:
 		return usagef("unsupported option --%s", o.long)
 	}
@@ -284,18 +301,24 @@ func uintArg(o *isoOption, val string) (int, error) {
 	return int(n), nil
 }
 
-func kibArg(o *isoOption, val string) (int64, error) {
+// kibArg parses a size in KiB, as isolate takes them, into bytes.
+func kibArg(o *isoOption, val string) (policy.Size, error) {
+	n, err := uintArg(o, val)
+	return policy.Size(n) << 10, err
+}
+
+func countArg(o *isoOption, val string) (int64, error) {
 	n, err := uintArg(o, val)
 	return int64(n), err
 }
 
 // secondsArg parses a time in seconds. isolate takes anything atof takes;
 // a value that is not a number, negative or over a day is refused here.
-func secondsArg(o *isoOption, val string) (time.Duration, error) {
+func secondsArg(o *isoOption, val string) (policy.Duration, error) {
 	f, err := strconv.ParseFloat(val, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 86400 {
 		return 0, usagef("invalid argument %q of %s: want seconds between 0 and 86400", val, optName(o))
 	}
 	// Milliseconds, truncated, as isolate keeps them.
-	return time.Duration(f*1000) * time.Millisecond, nil
+	return policy.Duration(time.Duration(f*1000) * time.Millisecond), nil
 }

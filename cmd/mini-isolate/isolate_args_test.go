@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mini-isolate/mini-isolate/policy"
 )
 
 func TestParseIsolateArgs(t *testing.T) {
@@ -18,15 +20,15 @@ func TestParseIsolateArgs(t *testing.T) {
 			return a.boxID == 7 && strings.Join(a.run.Args, " ") == "/bin/true -x"
 		}},
 		{"-sb7 -t1.5 --run prog", true, func(a *isoArgs) bool {
-			return a.silent && a.boxID == 7 && a.run.Time == 1500*time.Millisecond && a.run.Args[0] == "prog"
+			return a.silent && a.boxID == 7 && a.run.Limits.Time == policy.Duration(1500*time.Millisecond) && a.run.Args[0] == "prog"
 		}},
-		{"-p --run x", true, func(a *isoArgs) bool { return a.run.Processes == 0 }},
-		{"-p4 --run x", true, func(a *isoArgs) bool { return a.run.Processes == 4 }},
-		{"--run x", true, func(a *isoArgs) bool { return a.run.Processes == 1 && a.run.OpenFiles == 1024 }},
+		{"-p --run x", true, func(a *isoArgs) bool { return a.run.Limits.Processes == 0 }},
+		{"-p4 --run x", true, func(a *isoArgs) bool { return a.run.Limits.Processes == 4 }},
+		{"--run x", true, func(a *isoArgs) bool { return a.run.Limits.Processes == 1 && a.run.Limits.OpenFiles == 1024 }},
 		// -p takes no detached value: "4" becomes the program, as in isolate.
-		{"-p 4 --run", true, func(a *isoArgs) bool { return a.run.Processes == 0 && a.run.Args[0] == "4" }},
-		{"--wall=2 --run x", true, func(a *isoArgs) bool { return a.run.WallTime == 2*time.Second }},
-		{"-t 0.0015 --run x", true, func(a *isoArgs) bool { return a.run.Time == time.Millisecond }},
+		{"-p 4 --run", true, func(a *isoArgs) bool { return a.run.Limits.Processes == 0 && a.run.Args[0] == "4" }},
+		{"--wall=2 --run x", true, func(a *isoArgs) bool { return a.run.Limits.WallTime == policy.Duration(2*time.Second) }},
+		{"-t 0.0015 --run x", true, func(a *isoArgs) bool { return a.run.Limits.Time == policy.Duration(time.Millisecond) }},
 		{"-o out -r err --stderr-to-stdout --run x", true, func(a *isoArgs) bool { return a.run.StderrToStdout && a.run.Stderr == "" }},
 		{"--stderr-to-stdout -r err --run x", true, func(a *isoArgs) bool { return !a.run.StderrToStdout && a.run.Stderr == "err" }},
 		{"-d /etc:noexec -d tmp= -E HOME=/tmp -E PATH --run x", true, func(a *isoArgs) bool {
@@ -83,8 +85,8 @@ func FuzzIsolateArgs(f *testing.F) {
 		if a.action == "" {
 			t.Errorf("no action accepted: %q", s)
 		}
-		r := a.run
-		if r.Time < 0 || r.WallTime < 0 || r.ExtraTime < 0 || r.Mem < 0 || r.Processes < 0 || a.boxID < 0 {
+		r, l := a.run, a.run.Limits
+		if l.Time < 0 || l.WallTime < 0 || l.ExtraTime < 0 || l.AddressSpace < 0 || l.Processes < 0 || a.boxID < 0 {
 			t.Errorf("negative value accepted: %+v", a)
 		}
 		if a.action == "run" && len(r.Args) == 0 {

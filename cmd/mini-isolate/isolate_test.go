@@ -12,8 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mini-isolate/mini-isolate/internal/testutil"
 	"golang.org/x/sys/unix"
+
+	"github.com/mini-isolate/mini-isolate/internal/testutil"
 )
 
 // isoEnv is an isolate configuration of the test's own: boxes, locks and

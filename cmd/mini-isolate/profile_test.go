@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/mini-isolate/mini-isolate/internal/testutil"
+	"github.com/mini-isolate/mini-isolate/policy"
 	"github.com/mini-isolate/mini-isolate/profiles"
 	"github.com/mini-isolate/mini-isolate/specconv"
 )
@@ -105,11 +106,11 @@ func TestSpecProfileWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	j, err := specconv.JudgeFromAnnotations(spec.Annotations)
+	j, err := policy.JudgeFromAnnotations(spec.Annotations)
 	if err != nil || j == nil {
 		t.Fatalf("judge: %v %v", j, err)
 	}
-	if j.Time.Seconds() != 2.5 || j.Meta != "/tmp/m" || j.WallTime.Seconds() != 40 {
+	if j.Limits.Time.Seconds() != 2.5 || j.Meta != "/tmp/m" || j.Limits.WallTime.Seconds() != 40 {
 		t.Errorf("judge %+v, want time 2.5 from the flag and wall time 40 from the profile", j)
 	}
 	if *spec.Linux.Resources.Memory.Limit != 64<<20 || spec.Linux.Resources.Pids != nil {

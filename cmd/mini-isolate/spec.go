@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/mini-isolate/mini-isolate/policy"
 	"github.com/mini-isolate/mini-isolate/profiles"
 	"github.com/mini-isolate/mini-isolate/specconv"
 )
@@ -127,14 +128,14 @@ func profileSpec(c *cli.Context, dir string) error {
 	}
 	o.Limits = &limits
 	for _, d := range c.StringSlice("dir") {
-		r, err := specconv.ParseDirRule(d)
+		r, err := policy.ParseDirRule(d)
 		if err != nil {
 			return fmt.Errorf("--dir: %w", err)
 		}
 		o.Dirs = append(o.Dirs, r)
 	}
 	for _, e := range c.StringSlice("env") {
-		r, err := specconv.ParseEnvRule(e)
+		r, err := policy.ParseEnvRule(e)
 		if err != nil {
 			return fmt.Errorf("--env: %w", err)
 		}
@@ -162,15 +163,15 @@ func profileSpec(c *cli.Context, dir string) error {
 
 // limitFlags applies the limit flags that were given to l. They take
 // isolate's units: seconds, KiB, counts; 0 lifts the limit.
-func limitFlags(c *cli.Context, l *profiles.Limits) error {
+func limitFlags(c *cli.Context, l *policy.Limits) error {
 	for _, f := range []struct {
 		name string
-		dst  *profiles.Duration
+		dst  *policy.Duration
 	}{{"time", &l.Time}, {"wall-time", &l.WallTime}, {"extra-time", &l.ExtraTime}} {
 		if !c.IsSet(f.name) {
 			continue
 		}
-		d, err := profiles.ParseSeconds(c.String(f.name))
+		d, err := policy.ParseSeconds(c.String(f.name))
 		if err != nil {
 			return fmt.Errorf("invalid --%s %w", f.name, err)
 		}
@@ -178,23 +179,23 @@ func limitFlags(c *cli.Context, l *profiles.Limits) error {
 	}
 	for _, f := range []struct {
 		name string
-		dst  *profiles.Size
+		dst  *policy.Size
 	}{{"mem", &l.AddressSpace}, {"cg-mem", &l.Memory}, {"stack", &l.Stack}, {"fsize", &l.FileSize}, {"output-limit", &l.Output}} {
 		if !c.IsSet(f.name) {
 			continue
 		}
 		v := c.String(f.name)
 		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 || n > profiles.MaxSize>>10 {
-			return fmt.Errorf("invalid --%s %q: want KiB as a whole number between 0 and %d", f.name, v, int64(profiles.MaxSize>>10))
+		if err != nil || n < 0 || n > policy.MaxSize>>10 {
+			return fmt.Errorf("invalid --%s %q: want KiB as a whole number between 0 and %d", f.name, v, int64(policy.MaxSize>>10))
 		}
-		*f.dst = profiles.Size(n << 10)
+		*f.dst = policy.Size(n << 10)
 	}
 	for _, f := range []struct {
 		name string
 		dst  *int64
 		max  int64
-	}{{"open-files", &l.OpenFiles, profiles.MaxOpenFiles}, {"processes", &l.Processes, profiles.MaxProcesses}} {
+	}{{"open-files", &l.OpenFiles, policy.MaxOpenFiles}, {"processes", &l.Processes, policy.MaxProcesses}} {
 		if !c.IsSet(f.name) {
 			continue
 		}

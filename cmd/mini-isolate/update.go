@@ -71,72 +71,11 @@ func updateResources(c *cli.Context) (*specs.LinuxResources, error) {
 	if c.IsSet("l3-cache-schema") || c.IsSet("mem-bw-schema") {
 		return nil, errors.New("intel RDT is not available on this host")
 	}
-	mem := func() *specs.LinuxMemory {
-		if res.Memory == nil {
-			res.Memory = &specs.LinuxMemory{}
-		}
-		return res.Memory
+	if err := memoryFlags(c, res); err != nil {
+		return nil, err
 	}
-	cpu := func() *specs.LinuxCPU {
-		if res.CPU == nil {
-			res.CPU = &specs.LinuxCPU{}
-		}
-		return res.CPU
-	}
-	for _, f := range []struct {
-		name string
-		dst  func() **int64
-	}{
-		{"memory", func() **int64 { return &mem().Limit }},
-		{"memory-reservation", func() **int64 { return &mem().Reservation }},
-		{"memory-swap", func() **int64 { return &mem().Swap }},
-	} {
-		if v := c.String(f.name); v != "" {
-			n, err := parseBytes(v)
-			if err != nil {
-				return nil, fmt.Errorf("--%s %q: %w", f.name, v, err)
-			}
-			*f.dst() = &n
-		}
-	}
-	for _, f := range []struct {
-		name string
-		dst  func() **uint64
-	}{
-		{"cpu-period", func() **uint64 { return &cpu().Period }},
-		{"cpu-share", func() **uint64 { return &cpu().Shares }},
-		{"cpu-rt-period", func() **uint64 { return &cpu().RealtimePeriod }},
-		{"cpu-burst", func() **uint64 { return &cpu().Burst }},
-	} {
-		if v := c.String(f.name); v != "" {
-			n, err := strconv.ParseUint(v, 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("--%s %q: not a non-negative integer", f.name, v)
-			}
-			*f.dst() = &n
-		}
-	}
-	for _, f := range []struct {
-		name string
-		dst  func() **int64
-	}{
-		{"cpu-quota", func() **int64 { return &cpu().Quota }},
-		{"cpu-rt-runtime", func() **int64 { return &cpu().RealtimeRuntime }},
-		{"cpu-idle", func() **int64 { return &cpu().Idle }},
-	} {
-		if v := c.String(f.name); v != "" {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("--%s %q: not an integer", f.name, v)
-			}
-			*f.dst() = &n
-		}
-	}
-	if v := c.String("cpuset-cpus"); v != "" {
-		cpu().Cpus = v
-	}
-	if v := c.String("cpuset-mems"); v != "" {
-		cpu().Mems = v
+	if err := cpuFlags(c, res); err != nil {
+		return nil, err
 	}
 	if v := c.String("blkio-weight"); v != "" {
 		n, err := strconv.ParseUint(v, 10, 16)
@@ -157,6 +96,83 @@ func updateResources(c *cli.Context) (*specs.LinuxResources, error) {
 		res.Pids = &specs.LinuxPids{Limit: &n}
 	}
 	return res, nil
+}
+
+// memoryFlags applies update's memory flags to res.
+func memoryFlags(c *cli.Context, res *specs.LinuxResources) error {
+	mem := func() *specs.LinuxMemory {
+		if res.Memory == nil {
+			res.Memory = &specs.LinuxMemory{}
+		}
+		return res.Memory
+	}
+	for _, f := range []struct {
+		name string
+		dst  func() **int64
+	}{
+		{"memory", func() **int64 { return &mem().Limit }},
+		{"memory-reservation", func() **int64 { return &mem().Reservation }},
+		{"memory-swap", func() **int64 { return &mem().Swap }},
+	} {
+		if v := c.String(f.name); v != "" {
+			n, err := parseBytes(v)
+			if err != nil {
+				return fmt.Errorf("--%s %q: %w", f.name, v, err)
+			}
+			*f.dst() = &n
+		}
+	}
+	return nil
+}
+
+// cpuFlags applies update's CPU flags to res.
+func cpuFlags(c *cli.Context, res *specs.LinuxResources) error {
+	cpu := func() *specs.LinuxCPU {
+		if res.CPU == nil {
+			res.CPU = &specs.LinuxCPU{}
+		}
+		return res.CPU
+	}
+	for _, f := range []struct {
+		name string
+		dst  func() **uint64
+	}{
+		{"cpu-period", func() **uint64 { return &cpu().Period }},
+		{"cpu-share", func() **uint64 { return &cpu().Shares }},
+		{"cpu-rt-period", func() **uint64 { return &cpu().RealtimePeriod }},
+		{"cpu-burst", func() **uint64 { return &cpu().Burst }},
+	} {
+		if v := c.String(f.name); v != "" {
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				return fmt.Errorf("--%s %q: not a non-negative integer", f.name, v)
+			}
+			*f.dst() = &n
+		}
+	}
+	for _, f := range []struct {
+		name string
+		dst  func() **int64
+	}{
+		{"cpu-quota", func() **int64 { return &cpu().Quota }},
+		{"cpu-rt-runtime", func() **int64 { return &cpu().RealtimeRuntime }},
+		{"cpu-idle", func() **int64 { return &cpu().Idle }},
+	} {
+		if v := c.String(f.name); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return fmt.Errorf("--%s %q: not an integer", f.name, v)
+			}
+			*f.dst() = &n
+		}
+	}
+	if v := c.String("cpuset-cpus"); v != "" {
+		cpu().Cpus = v
+	}
+	if v := c.String("cpuset-mems"); v != "" {
+		cpu().Mems = v
+	}
+	return nil
 }
 
 // parseBytes accepts "-1" (unlimited) or a size such as 512m.

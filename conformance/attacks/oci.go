@@ -10,6 +10,7 @@ import (
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/mini-isolate/mini-isolate/policy"
 	"github.com/mini-isolate/mini-isolate/specconv"
 )
 
@@ -47,7 +48,7 @@ func (c *ctx) oci(j ociJudge) *res {
 	cfg.Process.User = specs.User{UID: ociUID, GID: ociUID}
 	cfg.Process.NoNewPrivileges = true
 	cfg.Process.Capabilities = &specs.LinuxCapabilities{}
-	seccomp, err := specconv.JudgeSeccomp(specconv.SeccompOptions{BlockLocks: true})
+	seccomp, err := policy.JudgeSeccomp(policy.SeccompOptions{BlockLocks: true})
 	if err != nil {
 		c.fatalf("seccomp: %v", err)
 	}

@@ -213,7 +213,26 @@ func validate(ctx context.Context, o *options, stdout io.Writer) (int, error) {
 	if ref != "" {
 		refLabel = filepath.Base(ref)
 	}
-	on := rt
+	rows, regs, err := runPrograms(ctx, runner, programs, rt, ref)
+	if err != nil {
+		return exitSetup, err
+	}
+	if o.keep != "" {
+		progress("logs kept in %s", o.keep)
+	}
+	if err := report(stdout, rows, regs, testLabel, refLabel); err != nil {
+		return exitSetup, err
+	}
+	if len(regs) > 0 {
+		return exitRegressions, nil
+	}
+	return 0, nil
+}
+
+// runPrograms runs each program on the reference runtime (when given) and
+// on the one under test, one at a time.
+func runPrograms(ctx context.Context, runner *Runner, programs []string, rt, ref string) ([]Row, []Regression, error) {
+	testLabel, refLabel, on := filepath.Base(rt), filepath.Base(ref), rt
 	if ref != "" {
 		on = ref + " and " + rt
 	}
@@ -223,13 +242,14 @@ func validate(ctx context.Context, o *options, stdout io.Writer) (int, error) {
 	var regs []Regression
 	for i, p := range programs {
 		row := Row{Program: p}
+		var err error
 		if ref != "" {
 			if row.Ref, err = runner.Run(ctx, p, "reference", ref); err != nil {
-				return exitSetup, fmt.Errorf("%s on %s: %w", p, refLabel, err)
+				return nil, nil, fmt.Errorf("%s on %s: %w", p, refLabel, err)
 			}
 		}
 		if row.Test, err = runner.Run(ctx, p, "runtime", rt); err != nil {
-			return exitSetup, fmt.Errorf("%s on %s: %w", p, testLabel, err)
+			return nil, nil, fmt.Errorf("%s on %s: %w", p, testLabel, err)
 		}
 		rows = append(rows, row)
 		rr := Regressions(p, row.Ref, row.Test)
@@ -245,38 +265,34 @@ func validate(ctx context.Context, o *options, stdout io.Writer) (int, error) {
 		progress("%s", line)
 	}
 	progress("ran %d test programs in %s", len(programs), time.Since(start).Round(time.Second))
-	if o.keep != "" {
-		progress("logs kept in %s", o.keep)
-	}
+	return rows, regs, nil
+}
 
+// report writes the table, the regressions and the totals; refLabel is ""
+// without a reference runtime.
+func report(stdout io.Writer, rows []Row, regs []Regression, testLabel, refLabel string) error {
 	testTot, refTot, err := WriteTable(stdout, rows, testLabel, refLabel)
 	if err != nil {
-		return exitSetup, err
+		return err
 	}
-	if ref != "" {
+	if refLabel != "" {
 		if err := WriteRegressions(stdout, regs, testLabel, refLabel); err != nil {
-			return exitSetup, err
+			return err
 		}
 	}
 	fmt.Fprintln(stdout)
-	if ref != "" {
-		fmt.Fprintf(stdout, "oci-validation: %s %d passed, %d failed; %s %d passed, %d failed; %d regressions\n",
-			testLabel, testTot.Passed, testTot.Failed, refLabel, refTot.Passed, refTot.Failed, len(regs))
-	} else {
+	if refLabel == "" {
 		fmt.Fprintf(stdout, "oci-validation: %s %d passed, %d failed; 0 regressions\n", testLabel, testTot.Passed, testTot.Failed)
+		fmt.Fprintf(stdout, "conformance: %d passed, %d failed, %d skipped\n", testTot.Passed, testTot.Failed, testTot.Skipped)
+		return nil
 	}
+	fmt.Fprintf(stdout, "oci-validation: %s %d passed, %d failed; %s %d passed, %d failed; %d regressions\n",
+		testLabel, testTot.Passed, testTot.Failed, refLabel, refTot.Passed, refTot.Failed, len(regs))
 	// The line make test's summary reads: a failure is a regression;
 	// what runc fails as well is counted apart.
-	if ref != "" {
-		fmt.Fprintf(stdout, "conformance: %d passed, %d failed, %d skipped; %d more assertions fail with %s as well\n",
-			testTot.Passed, len(regs), testTot.Skipped, max(testTot.Failed-len(regs), 0), refLabel)
-	} else {
-		fmt.Fprintf(stdout, "conformance: %d passed, %d failed, %d skipped\n", testTot.Passed, testTot.Failed, testTot.Skipped)
-	}
-	if len(regs) > 0 {
-		return exitRegressions, nil
-	}
-	return 0, nil
+	fmt.Fprintf(stdout, "conformance: %d passed, %d failed, %d skipped; %d more assertions fail with %s as well\n",
+		testTot.Passed, len(regs), testTot.Skipped, max(testTot.Failed-len(regs), 0), refLabel)
+	return nil
 }
 
 func describe(label string, p *ProgramRun) string {

@@ -201,105 +201,128 @@ func setupBoxes(ctx context.Context, cfg *config, r *runner, dir, miPath, stateR
 		}
 	}
 	removeCgroups(cgParent)
-	subjects := func() (map[*subject]*boxFrontEnd, []*subject) {
-		byS := map[*subject]*boxFrontEnd{}
-		var list []*subject
-		for _, f := range fronts {
-			s := &subject{label: f.label, path: f.argv[0], env: f.env}
-			byS[s] = f
-			list = append(list, s)
-		}
-		return byS, list
-	}
-	cgFlag := ""
+	b := &boxScenarios{cfg: cfg, fronts: fronts, cgParent: cgParent, st: st}
 	if cg {
-		cgFlag = " --cg"
-	}
-	// The ratio column divides by isolate when it is measured; without it,
-	// the warm scenario divides by the bare fork and exec.
-	baseline, warmBaseline := "", labelBare
-	if withIsolate {
-		baseline, warmBaseline = labelIsolate, labelIsolate
+		b.cgFlag = " --cg"
 	}
 	if cfg.scenarios[scenarioIsolateWarm] {
-		byS, list := subjects()
-		bare := &subject{label: labelBare, path: boxProgram}
-		list = append([]*subject{bare}, list...)
-		sc := &scenario{
-			name: scenarioIsolateWarm,
-			title: fmt.Sprintf("<front end> -b %d%s -s --run -- %s in a box initialised once; %s: os/exec of %s on the host",
-				cfg.isolateBox, cgFlag, boxProgram, labelBare, boxProgram),
-			baseline: warmBaseline,
-			subjects: list,
-			command: func(s *subject, _ string) []string {
-				if f := byS[s]; f != nil {
-					return f.runCommand(boxProgram)
-				}
-				return []string{s.path}
-			},
-			start: func(ctx context.Context, r *runner) error {
-				for _, f := range fronts {
-					_ = f.do(ctx, r, "--cleanup")
-					if err := f.do(ctx, r, "--init"); err != nil {
-						return err
-					}
-				}
-				return nil
-			},
-			finish: func(ctx context.Context, r *runner) {
-				for _, f := range fronts {
-					if err := f.do(ctx, r, "--cleanup"); err != nil {
-						fmt.Fprintf(os.Stderr, "bench: %s: %v\n", scenarioIsolateWarm, err)
-					}
-				}
-				removeCgroups(cgParent)
-			},
-		}
-		sc.print = func(w io.Writer, res *result, warmup int) error {
-			if err := printTable(w, res, warmup); err != nil {
-				return err
-			}
-			fmt.Fprintf(w, "mode: %s\n", st.mode)
-			fmt.Fprintln(w, warmOverhead(res, st.isolate))
-			return nil
-		}
-		st.scenarios = append(st.scenarios, sc)
+		st.scenarios = append(st.scenarios, b.warm())
 	}
 	if cfg.scenarios[scenarioIsolateCold] {
-		byS, list := subjects()
-		sc := &scenario{
-			name: scenarioIsolateCold,
-			title: fmt.Sprintf("<front end> -b %d%s --init, then -s --run -- %s, then --cleanup, timed together",
-				cfg.isolateBox, cgFlag, boxProgram),
-			baseline: baseline,
-			subjects: list,
-			steps: func(s *subject, _ string) [][]string {
-				f := byS[s]
-				return [][]string{f.command("--init"), f.runCommand(boxProgram), f.command("--cleanup")}
-			},
-			cleanup: func(ctx context.Context, r *runner, s *subject, _ string) {
-				if err := byS[s].do(context.WithoutCancel(ctx), r, "--cleanup"); err != nil {
-					fmt.Fprintf(os.Stderr, "bench: %s: %v\n", scenarioIsolateCold, err)
-				}
-			},
-			start: func(ctx context.Context, r *runner) error {
-				for _, f := range fronts {
-					_ = f.do(ctx, r, "--cleanup")
-				}
-				return nil
-			},
-			finish: func(context.Context, *runner) { removeCgroups(cgParent) },
-		}
-		sc.print = func(w io.Writer, res *result, warmup int) error {
-			if err := printTable(w, res, warmup); err != nil {
-				return err
-			}
-			fmt.Fprintf(w, "mode: %s\n", st.mode)
-			return nil
-		}
-		st.scenarios = append(st.scenarios, sc)
+		st.scenarios = append(st.scenarios, b.cold())
 	}
 	return st, nil
+}
+
+// boxScenarios makes the box scenarios of the front ends.
+type boxScenarios struct {
+	cfg      *config
+	fronts   []*boxFrontEnd
+	cgParent string
+	cgFlag   string
+	st       *boxSetup
+}
+
+// subjects are the front ends as a scenario's subjects.
+func (b *boxScenarios) subjects() (map[*subject]*boxFrontEnd, []*subject) {
+	byS := map[*subject]*boxFrontEnd{}
+	var list []*subject
+	for _, f := range b.fronts {
+		s := &subject{label: f.label, path: f.argv[0], env: f.env}
+		byS[s] = f
+		list = append(list, s)
+	}
+	return byS, list
+}
+
+// warm runs a program in a box initialised once. The ratio column divides
+// by isolate when it is measured, else by the bare fork and exec.
+func (b *boxScenarios) warm() *scenario {
+	byS, list := b.subjects()
+	bare := &subject{label: labelBare, path: boxProgram}
+	baseline := labelBare
+	if b.st.isolate {
+		baseline = labelIsolate
+	}
+	sc := &scenario{
+		name: scenarioIsolateWarm,
+		title: fmt.Sprintf("<front end> -b %d%s -s --run -- %s in a box initialised once; %s: os/exec of %s on the host",
+			b.cfg.isolateBox, b.cgFlag, boxProgram, labelBare, boxProgram),
+		baseline: baseline,
+		subjects: append([]*subject{bare}, list...),
+		command: func(s *subject, _ string) []string {
+			if f := byS[s]; f != nil {
+				return f.runCommand(boxProgram)
+			}
+			return []string{s.path}
+		},
+		start: func(ctx context.Context, r *runner) error {
+			for _, f := range b.fronts {
+				_ = f.do(ctx, r, "--cleanup")
+				if err := f.do(ctx, r, "--init"); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		finish: func(ctx context.Context, r *runner) {
+			for _, f := range b.fronts {
+				if err := f.do(ctx, r, "--cleanup"); err != nil {
+					fmt.Fprintf(os.Stderr, "bench: %s: %v\n", scenarioIsolateWarm, err)
+				}
+			}
+			removeCgroups(b.cgParent)
+		},
+	}
+	sc.print = func(w io.Writer, res *result, warmup int) error {
+		if err := printTable(w, res, warmup); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "mode: %s\n", b.st.mode)
+		fmt.Fprintln(w, warmOverhead(res, b.st.isolate))
+		return nil
+	}
+	return sc
+}
+
+// cold times --init, --run and --cleanup together.
+func (b *boxScenarios) cold() *scenario {
+	byS, list := b.subjects()
+	baseline := ""
+	if b.st.isolate {
+		baseline = labelIsolate
+	}
+	sc := &scenario{
+		name: scenarioIsolateCold,
+		title: fmt.Sprintf("<front end> -b %d%s --init, then -s --run -- %s, then --cleanup, timed together",
+			b.cfg.isolateBox, b.cgFlag, boxProgram),
+		baseline: baseline,
+		subjects: list,
+		steps: func(s *subject, _ string) [][]string {
+			f := byS[s]
+			return [][]string{f.command("--init"), f.runCommand(boxProgram), f.command("--cleanup")}
+		},
+		cleanup: func(ctx context.Context, r *runner, s *subject, _ string) {
+			if err := byS[s].do(context.WithoutCancel(ctx), r, "--cleanup"); err != nil {
+				fmt.Fprintf(os.Stderr, "bench: %s: %v\n", scenarioIsolateCold, err)
+			}
+		},
+		start: func(ctx context.Context, r *runner) error {
+			for _, f := range b.fronts {
+				_ = f.do(ctx, r, "--cleanup")
+			}
+			return nil
+		},
+		finish: func(context.Context, *runner) { removeCgroups(b.cgParent) },
+	}
+	sc.print = func(w io.Writer, res *result, warmup int) error {
+		if err := printTable(w, res, warmup); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "mode: %s\n", b.st.mode)
+		return nil
+	}
+	return sc
 }
 
 // boxMedians are the medians a box scenario's final line compares, in ms;

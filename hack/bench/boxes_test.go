@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mini-isolate/mini-isolate/runtime/box"
+	"github.com/mini-isolate/mini-isolate/box"
 )
 
 func TestBoxFrontEndCommand(t *testing.T) {

@@ -297,9 +297,8 @@ func bench(ctx context.Context, cfg *config) (failed bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("-runtime: %w", err)
 	}
-	judging := cfg.scenarios[scenarioPrecision] || cfg.scenarios[scenarioAccuracy]
 	var progsDir string
-	if judging {
+	if cfg.scenarios[scenarioPrecision] || cfg.scenarios[scenarioAccuracy] {
 		// Before any slow set-up: a wrong directory is a usage error.
 		if progsDir, err = findProgs(cfg.progs, miPath); err != nil {
 			return false, err
@@ -329,68 +328,11 @@ func bench(ctx context.Context, cfg *config) (failed bool, err error) {
 		return dir, nil
 	}
 
-	var scenarios []*scenario
-	// The runtimes named in the header, with their versions.
-	header := []*subject{{label: "mini-isolate", path: miPath}}
-	var st *startupSetup
-	if cfg.scenarios[scenarioStartup] {
-		if st, err = setupStartup(ctx, cfg, r, tmp, miPath, idPrefix, newRoot); err != nil {
-			return false, err
-		}
-		header = st.subjects
-		scenarios = append(scenarios, st.scenarios...)
+	pl, err := plan(ctx, cfg, r, tmp, progsDir, miPath, idPrefix, newRoot)
+	if err != nil {
+		return false, err
 	}
-	boxing := cfg.scenarios[scenarioIsolateWarm] || cfg.scenarios[scenarioIsolateCold]
-	var iso *isolateSandbox
-	var isolateStatus string
-	if cfg.scenarios[scenarioPrecision] || boxing {
-		iso, isolateStatus = findIsolate(ctx, cfg.isolate, cfg.isolateBox, "", cfg.timeout)
-		if iso == nil && cfg.isolateSet {
-			return false, fmt.Errorf("-isolate %s was given but cannot be measured: %s", cfg.isolate, isolateStatus)
-		}
-	}
-	if judging {
-		root, err := newRoot("mini-isolate judged")
-		if err != nil {
-			return false, err
-		}
-		env, err := setupJudge(ctx, filepath.Join(tmp, "judge"), progsDir, cfg.cc, &subject{label: labelMI, path: miPath, root: root})
-		if err != nil {
-			return false, err
-		}
-		if cfg.scenarios[scenarioPrecision] {
-			if iso != nil {
-				withProgs := *iso
-				withProgs.progDir = env.rootfs
-				env.isolate = &withProgs
-			}
-			env.isolateStatus = isolateStatus
-			sc, err := env.precisionScenario(cfg.precisionRuns)
-			if err != nil {
-				return false, err
-			}
-			scenarios = append(scenarios, sc)
-		}
-		if cfg.scenarios[scenarioAccuracy] {
-			sc, err := env.accuracyScenario(cfg.accuracyRuns)
-			if err != nil {
-				return false, err
-			}
-			scenarios = append(scenarios, sc)
-		}
-	}
-	var boxes *boxSetup
-	if boxing {
-		root, err := newRoot("mini-isolate boxes")
-		if err != nil {
-			return false, err
-		}
-		boxes, err = setupBoxes(ctx, cfg, r, filepath.Join(tmp, "boxes"), miPath, root, idPrefix+"-boxes", iso)
-		if err != nil {
-			return false, err
-		}
-		scenarios = append(scenarios, boxes.scenarios...)
-	}
+	scenarios, header, st, boxes, isolateStatus := pl.scenarios, pl.header, pl.st, pl.boxes, pl.isolateStatus
 	printHeader(ctx, header)
 	if isolateStatus != "" {
 		fmt.Println(isolateStatus)
@@ -426,7 +368,102 @@ func bench(ctx context.Context, cfg *config) (failed bool, err error) {
 			break
 		}
 	}
+	if failed, err = printResults(results, cfg, st, boxes); err != nil {
+		return true, err
+	}
+	fmt.Printf("host: load average at the end %s\n", loadAverage())
+	fmt.Printf("bench: every run is in %s\n", rec.path)
+	return failed, runErr
+}
 
+// benchPlan is the scenarios to run and what the report's header needs.
+type benchPlan struct {
+	scenarios []*scenario
+	// header names the runtimes, with their versions.
+	header        []*subject
+	st            *startupSetup
+	boxes         *boxSetup
+	isolateStatus string
+}
+
+// plan sets up every scenario cfg asks for.
+func plan(ctx context.Context, cfg *config, r *runner, tmp, progsDir, miPath, idPrefix string, newRoot func(string) (string, error)) (*benchPlan, error) {
+	p := &benchPlan{header: []*subject{{label: "mini-isolate", path: miPath}}}
+	var err error
+	if cfg.scenarios[scenarioStartup] {
+		if p.st, err = setupStartup(ctx, cfg, r, tmp, miPath, idPrefix, newRoot); err != nil {
+			return nil, err
+		}
+		p.header = p.st.subjects
+		p.scenarios = append(p.scenarios, p.st.scenarios...)
+	}
+	boxing := cfg.scenarios[scenarioIsolateWarm] || cfg.scenarios[scenarioIsolateCold]
+	var iso *isolateSandbox
+	if cfg.scenarios[scenarioPrecision] || boxing {
+		iso, p.isolateStatus = findIsolate(ctx, cfg.isolate, cfg.isolateBox, "", cfg.timeout)
+		if iso == nil && cfg.isolateSet {
+			return nil, fmt.Errorf("-isolate %s was given but cannot be measured: %s", cfg.isolate, p.isolateStatus)
+		}
+	}
+	if cfg.scenarios[scenarioPrecision] || cfg.scenarios[scenarioAccuracy] {
+		sc, err := judgeScenarios(ctx, cfg, tmp, progsDir, miPath, iso, p.isolateStatus, newRoot)
+		if err != nil {
+			return nil, err
+		}
+		p.scenarios = append(p.scenarios, sc...)
+	}
+	if boxing {
+		root, err := newRoot("mini-isolate boxes")
+		if err != nil {
+			return nil, err
+		}
+		if p.boxes, err = setupBoxes(ctx, cfg, r, filepath.Join(tmp, "boxes"), miPath, root, idPrefix+"-boxes", iso); err != nil {
+			return nil, err
+		}
+		p.scenarios = append(p.scenarios, p.boxes.scenarios...)
+	}
+	return p, nil
+}
+
+// judgeScenarios sets up the precision and accuracy scenarios, which run
+// judged programs through mini-isolate and, for precision, isolate.
+func judgeScenarios(ctx context.Context, cfg *config, tmp, progsDir, miPath string, iso *isolateSandbox, isolateStatus string,
+	newRoot func(string) (string, error)) ([]*scenario, error) {
+	root, err := newRoot("mini-isolate judged")
+	if err != nil {
+		return nil, err
+	}
+	env, err := setupJudge(ctx, filepath.Join(tmp, "judge"), progsDir, cfg.cc, &subject{label: labelMI, path: miPath, root: root})
+	if err != nil {
+		return nil, err
+	}
+	var scenarios []*scenario
+	if cfg.scenarios[scenarioPrecision] {
+		if iso != nil {
+			withProgs := *iso
+			withProgs.progDir = env.rootfs
+			env.isolate = &withProgs
+		}
+		env.isolateStatus = isolateStatus
+		sc, err := env.precisionScenario(cfg.precisionRuns)
+		if err != nil {
+			return nil, err
+		}
+		scenarios = append(scenarios, sc)
+	}
+	if cfg.scenarios[scenarioAccuracy] {
+		sc, err := env.accuracyScenario(cfg.accuracyRuns)
+		if err != nil {
+			return nil, err
+		}
+		scenarios = append(scenarios, sc)
+	}
+	return scenarios, nil
+}
+
+// printResults prints each scenario's table, then the headlines; failed
+// says whether a run failed.
+func printResults(results []*result, cfg *config, st *startupSetup, boxes *boxSetup) (failed bool, err error) {
 	byName := map[string]*result{}
 	for _, res := range results {
 		byName[res.sc.name] = res
@@ -466,9 +503,7 @@ func bench(ctx context.Context, cfg *config) (failed bool, err error) {
 	if res := byName[scenarioIsolateCold]; res != nil {
 		fmt.Println(boxResultMedians(res, boxes.isolate).headline("isolate init+run+cleanup cold"))
 	}
-	fmt.Printf("host: load average at the end %s\n", loadAverage())
-	fmt.Printf("bench: every run is in %s\n", rec.path)
-	return failed, runErr
+	return failed, nil
 }
 
 // printWrapperOverhead states what the crun wrapper adds to each run and,

@@ -59,11 +59,6 @@
 #define MQUEUE_MAGIC 0x19800202
 #endif
 
-/* Fds the supervisor may send with JI_RUN, in this order, as flagged. */
-#define JI_FD_STDIN 0x100
-#define JI_FD_STDOUT 0x200
-#define JI_FD_STDERR 0x400
-
 extern char **environ;
 
 static uint64_t mono_ns(void)

@@ -25,7 +25,10 @@
 #define JI_NO_PATH_SEARCH 0x4   /* execve argv[0] as a path, as isolate does */
 #define JI_SET_ID 0x8           /* become ji_run.uid/gid/groups before anything else */
 #define JI_CLEAN_IPC 0x10       /* first remove what earlier runs left in IPC and /dev/shm */
-/* 0x100, 0x200, 0x400: stdin, stdout, stderr arrive with the request */
+/* Fds the supervisor may send with JI_RUN, in this order, as flagged. */
+#define JI_FD_STDIN 0x100
+#define JI_FD_STDOUT 0x200
+#define JI_FD_STDERR 0x400
 
 /*
  * Fds sent with JI_RUN beyond the flagged stdio ones become the program's

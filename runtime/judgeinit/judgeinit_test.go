@@ -140,7 +140,7 @@ func TestFailures(t *testing.T) {
 				t.Fatal(err)
 			}
 			if ev.Type != Failed || ev.Stage != tc.stage || ev.Errno != tc.errno {
-				t.Fatalf("event %+v (%s), want stage %d errno %v", ev, ev.Describe(), tc.stage, tc.errno)
+				t.Fatalf("event %+v (%s), want stage %d errno %v", ev, ev.StartError().Error(), tc.stage, tc.errno)
 			}
 			exit := recv(t, conn, Exited)
 			if exit.Status.ExitStatus() != 127 {
@@ -413,7 +413,7 @@ func TestRunAsUser(t *testing.T) {
 			conn, _ := startInit(t)
 			evs := runToEnd(t, conn, &Run{Args: []string{"sh", "-c", script}, Env: []string{"PATH=/usr/bin:/bin"}, Stdout: tc.stdout, User: user})
 			if evs[0].Type == Failed {
-				if got := evs[0].Describe(); got != tc.want {
+				if got := evs[0].StartError().Error(); got != tc.want {
 					t.Fatalf("failure %q, want %q", got, tc.want)
 				}
 				return
@@ -504,7 +504,7 @@ func TestProtocolErrorsReported(t *testing.T) {
 			}
 			ev := recv(t, conn, Failed)
 			if ev.Detail != tc.detail || ev.Errno != tc.errno {
-				t.Fatalf("failure %q, want %q with %v", ev.Describe(), tc.detail, tc.errno)
+				t.Fatalf("failure %q, want %q with %v", ev.StartError().Error(), tc.detail, tc.errno)
 			}
 		})
 	}

@@ -43,9 +43,9 @@ const (
 	maxGroups          = C.JI_MAX_GROUPS
 	maxJoin            = C.JI_MAX_JOIN
 	maxFDs             = C.JI_MAX_FDS
-	flagFdStdin        = 0x100
-	flagFdStdout       = 0x200
-	flagFdStderr       = 0x400
+	flagFdStdin        = C.JI_FD_STDIN
+	flagFdStdout       = C.JI_FD_STDOUT
+	flagFdStderr       = C.JI_FD_STDERR
 
 	maxMsg     = C.JI_MAX_MSG
 	maxRlimits = C.JI_MAX_RLIMITS
@@ -473,8 +473,23 @@ func Monotonic() time.Duration {
 	return time.Duration(ts.Nano())
 }
 
-// Describe turns a Failed event into the message a report shows.
-func (e *Event) Describe() string {
+// StartError is why the child could not start the program: the stage
+// that failed (StageStdin, StageExec, ...), the error, and the path or
+// resource it concerned. Callers tell stages apart by Stage, never by the
+// message.
+type StartError struct {
+	Stage  int
+	Errno  syscall.Errno
+	Detail string
+}
+
+// StartError returns a Failed event's error.
+func (e *Event) StartError() *StartError {
+	return &StartError{Stage: e.Stage, Errno: e.Errno, Detail: e.Detail}
+}
+
+// Error is the message a report shows.
+func (e *StartError) Error() string {
 	switch e.Stage {
 	case StageStdin:
 		return fmt.Sprintf("open stdin %q: %v", e.Detail, e.Errno)
@@ -493,3 +508,6 @@ func (e *Event) Describe() string {
 	}
 	return fmt.Sprintf("%s: %v", e.Detail, e.Errno)
 }
+
+// Unwrap is the errno.
+func (e *StartError) Unwrap() error { return e.Errno }

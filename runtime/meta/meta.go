@@ -47,6 +47,9 @@ const (
 type Result struct {
 	Status  Status `json:"status"`
 	Message string `json:"message,omitempty"`
+	// Cause is the error behind an XX verdict, for callers that must tell
+	// causes apart (a *judgeinit.StartError, say); not part of the report.
+	Cause error `json:"-"`
 	// Killed is set when the supervisor killed the program.
 	Killed bool `json:"killed"`
 	// Limit names the limit that decided the verdict, if any.
@@ -75,9 +78,9 @@ type Result struct {
 	NoCgroupKeys bool `json:"-"`
 }
 
-// seconds formats a duration as isolate does: seconds with three decimals,
-// truncated to the millisecond.
-func seconds(d time.Duration) string {
+// Seconds formats a duration as isolate does: seconds with three
+// decimals, truncated to the millisecond.
+func Seconds(d time.Duration) string {
 	ms := d.Milliseconds()
 	return fmt.Sprintf("%d.%03d", ms/1000, ms%1000)
 }
@@ -87,8 +90,8 @@ func seconds(d time.Duration) string {
 func (r *Result) FormatIsolate() []byte {
 	var b bytes.Buffer
 	kv := func(k, v string) { fmt.Fprintf(&b, "%s:%s\n", k, v) }
-	kv("time", seconds(r.Time))
-	kv("time-wall", seconds(r.TimeWall))
+	kv("time", Seconds(r.Time))
+	kv("time-wall", Seconds(r.TimeWall))
 	kv("max-rss", strconv.FormatInt(r.MaxRSSKB, 10))
 	kv("csw-voluntary", strconv.FormatInt(r.CswVoluntary, 10))
 	kv("csw-forced", strconv.FormatInt(r.CswForced, 10))
@@ -113,8 +116,8 @@ func (r *Result) FormatIsolate() []byte {
 	if r.Message != "" {
 		kv("message", r.Message)
 	}
-	kv("time-user", seconds(r.TimeUser))
-	kv("time-system", seconds(r.TimeSystem))
+	kv("time-user", Seconds(r.TimeUser))
+	kv("time-system", Seconds(r.TimeSystem))
 	kv("time-us", strconv.FormatInt(r.Time.Microseconds(), 10))
 	kv("time-wall-us", strconv.FormatInt(r.TimeWall.Microseconds(), 10))
 	kv("mem-peak", strconv.FormatInt(r.MemPeak, 10))

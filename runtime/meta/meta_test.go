@@ -92,3 +92,40 @@ func TestWriteFileAtomic(t *testing.T) {
 		t.Errorf("temporary files left: %v", entries)
 	}
 }
+
+// TestFormatsAgree: the isolate-format writer and the JSON fields are two
+// lists of keys; a report with every key set has the same keys in both,
+// but for the microsecond forms of user and system time, which only JSON
+// has (docs/meta.md).
+func TestFormatsAgree(t *testing.T) {
+	code, sig := 1, 9
+	r := &Result{
+		Status: TimedOut, Message: "m", Killed: true, Limit: LimitTime, ExitCode: &code, ExitSig: &sig,
+		Time: time.Second, TimeWall: time.Second, TimeUser: time.Second, TimeSystem: time.Second,
+		MaxRSSKB: 1, CgMemKB: 1, MemPeak: 1, OOMKilled: true, PidsPeak: 1, CswVoluntary: 1, CswForced: 1, OutputBytes: 1,
+	}
+	iso := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(r.FormatIsolate())), "\n") {
+		k, _, _ := strings.Cut(line, ":")
+		iso[k] = true
+	}
+	data, err := r.Format(FormatJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var js map[string]any
+	if err := json.Unmarshal(data, &js); err != nil {
+		t.Fatal(err)
+	}
+	jsonOnly := map[string]bool{"time-user-us": true, "time-system-us": true}
+	for k := range js {
+		if !iso[k] && !jsonOnly[k] {
+			t.Errorf("JSON key %s is not in isolate's format", k)
+		}
+	}
+	for k := range iso {
+		if _, ok := js[k]; !ok {
+			t.Errorf("isolate-format key %s is not in the JSON", k)
+		}
+	}
+}

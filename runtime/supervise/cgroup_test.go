@@ -27,12 +27,11 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 	}
 }
 
-// fakeKernel makes mkdirCgroup fill new directories named run with the
-// given control files, as cgroupfs would.
-func fakeKernel(t *testing.T, files map[string]string) {
+// fakeKernel is a cgroupFS whose new directories named run get the given
+// control files, as cgroupfs would fill them.
+func fakeKernel(t *testing.T, files map[string]string) cgroupFS {
 	t.Helper()
-	old := mkdirCgroup
-	mkdirCgroup = func(dir string) error {
+	return cgroupFS{mkdir: func(dir string) error {
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			return err
 		}
@@ -48,8 +47,7 @@ func fakeKernel(t *testing.T, files map[string]string) {
 			}
 		}
 		return nil
-	}
-	t.Cleanup(func() { mkdirCgroup = old })
+	}}
 }
 
 func read(t *testing.T, path string) string {
@@ -70,7 +68,7 @@ func TestRunCgroupV2(t *testing.T) {
 		"init/cgroup.procs":      "",
 	})
 	// What the kernel puts in the run's directory when it is made.
-	fakeKernel(t, map[string]string{
+	fs := fakeKernel(t, map[string]string{
 		"cpu.stat":        "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 0\n",
 		"memory.max":      "max\n",
 		"memory.swap.max": "max\n",
@@ -81,7 +79,7 @@ func TestRunCgroupV2(t *testing.T) {
 		"cgroup.procs":    "",
 		"cgroup.kill":     "",
 	})
-	c, err := newRunCgroup(map[string]string{"": base}, "run", true, 4242, runLimits{Memory: 64 << 20, Pids: 10})
+	c, err := fs.newV2(base, "run", 4242, 64<<20, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,8 +123,8 @@ func TestRunCgroupV2(t *testing.T) {
 func TestRunCgroupV2NoSwapAccounting(t *testing.T) {
 	base := filepath.Join(t.TempDir(), "ct")
 	writeFiles(t, base, map[string]string{"cgroup.controllers": "cpu memory pids\n", "cgroup.subtree_control": "", "init/cgroup.procs": ""})
-	fakeKernel(t, map[string]string{"cpu.stat": "usage_usec 0\n", "memory.max": "max\n", "pids.max": "max\n", "cgroup.procs": ""})
-	if _, err := newRunCgroup(map[string]string{"": base}, "run", true, 0, runLimits{Memory: 64 << 20}); err != nil {
+	fs := fakeKernel(t, map[string]string{"cpu.stat": "usage_usec 0\n", "memory.max": "max\n", "pids.max": "max\n", "cgroup.procs": ""})
+	if _, err := fs.newV2(base, "run", 0, 64<<20, 0); err != nil {
 		t.Fatalf("memory limit without swap accounting: %v", err)
 	}
 	if got := read(t, filepath.Join(base, "run", "memory.max")); got != "67108864" {
@@ -161,8 +159,7 @@ func TestRunCgroupPeakWithoutPeakFiles(t *testing.T) {
 			for k, v := range tc.files {
 				files[k] = v
 			}
-			fakeKernel(t, files)
-			c, err := newRunCgroup(map[string]string{"": base}, "run", true, 0, runLimits{Memory: 64 << 20, Pids: 10})
+			c, err := fakeKernel(t, files).newV2(base, "run", 0, 64<<20, 10)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -196,7 +193,7 @@ func TestRunCgroupV1(t *testing.T) {
 		writeFiles(t, filepath.Join(root, ctrl, "ct"), map[string]string{"cgroup.procs": ""})
 	}
 	// Each hierarchy's kernel puts its own files in the run's directory.
-	fakeKernel(t, map[string]string{
+	fs := fakeKernel(t, map[string]string{
 		"cgroup.procs":                   "",
 		"ct/cpuacct.usage":               "3000000\n",
 		"ct/cpuacct.usage_user":          "2800000\n",
@@ -208,7 +205,7 @@ func TestRunCgroupV1(t *testing.T) {
 		"ct/pids.max":                    "max\n",
 		"ct/pids.peak":                   "3\n",
 	})
-	c, err := newRunCgroup(paths, "run", false, 0, runLimits{Memory: 32 << 20, Pids: 5})
+	c, err := fs.newV1(paths, "run", 32<<20, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,11 +243,11 @@ func TestRunCgroupV1(t *testing.T) {
 
 func TestRunCgroupMissingController(t *testing.T) {
 	root := t.TempDir()
-	_, err := newRunCgroup(map[string]string{"memory": root}, "run", false, 0, runLimits{})
+	_, err := kernelFS.newV1(map[string]string{"memory": root}, "run", 0, 0)
 	if err == nil || !strings.Contains(err.Error(), "cpuacct") {
 		t.Errorf("err = %v, want one naming the missing cpuacct cgroup", err)
 	}
-	if _, err := newRunCgroup(map[string]string{}, "run", true, 0, runLimits{}); err == nil {
+	if _, err := kernelFS.newV2("", "run", 0, 0, 0); err == nil {
 		t.Error("v2 without a path succeeded")
 	}
 }

@@ -20,43 +20,48 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
+	"github.com/mini-isolate/mini-isolate/policy"
 	"github.com/mini-isolate/mini-isolate/runtime/judgeinit"
 	"github.com/mini-isolate/mini-isolate/runtime/meta"
 	"github.com/mini-isolate/mini-isolate/runtime/proc"
 )
 
-// Limits are what the supervisor enforces; zero means none.
-type Limits struct {
-	// Time is the CPU-time limit; ExtraTime is the grace after it before the
-	// kill. Using more than Time is a timeout either way.
-	Time, ExtraTime time.Duration
-	WallTime        time.Duration
-	// OutputLimit bounds what Capture forwards.
-	OutputLimit int64
-	// Memory and Pids are set on the run's own cgroup.
-	Memory, Pids int64
+// Target is the running container a supervisor runs programs in.
+type Target struct {
+	// InitPid is the init's host pid, and InitStart its start time in
+	// clock ticks since boot, which tells a live init from a reused pid.
+	InitPid   int    `json:"initPid"`
+	InitStart uint64 `json:"initStart"`
+	// CgroupPaths are the container's cgroups (libcontainer's map), and
+	// CgroupV2 says whether they are one v2 hierarchy.
+	CgroupPaths map[string]string `json:"cgroupPaths"`
+	CgroupV2    bool              `json:"cgroupV2"`
 }
+
+// Alive reports whether the target's init is still the process it was.
+func (t *Target) Alive() bool {
+	start, err := proc.StartTime(t.InitPid)
+	return err == nil && start == t.InitStart
+}
+
+// defaultRunCgroup names a run's cgroup below the container's.
+const defaultRunCgroup = "run"
 
 // Config describes one supervised run.
 type Config struct {
-	Limits Limits
+	Target
+	// Limits are what the supervisor enforces: Time, ExtraTime, WallTime,
+	// Output, and Memory and Processes on the run's cgroup. The rlimits
+	// travel in Run.
+	Limits policy.Limits
 	// Run is sent to the judge init.
 	Run judgeinit.Run
-	// InitPid is the init's host pid, and InitStart its start time in
-	// clock ticks since boot; when set, Start checks the pid still names
-	// that process.
-	InitPid   int
-	InitStart uint64
-	// CgroupPaths are the container's cgroups (libcontainer's map), and
-	// CgroupV2 says whether they are one v2 hierarchy.
-	CgroupPaths map[string]string
-	CgroupV2    bool
 	// RunCgroup names the run's cgroup below the container's.
 	RunCgroup string
 	// CPUs is how many CPUs the sandbox may use at once.
 	CPUs int
 	// Output, when set, carries the program's stdout and stderr, and
-	// counts them against Limits.OutputLimit.
+	// counts them against Limits.Output.
 	Output *Capture
 }
 
@@ -92,7 +97,7 @@ const peakSample = 10 * time.Millisecond
 type Supervisor struct {
 	cfg    Config
 	conn   *judgeinit.Conn
-	cg     *runCgroup
+	cg     runCgroup
 	events chan eventOrErr
 
 	initPidfd  int
@@ -118,7 +123,7 @@ func Start(conn *judgeinit.Conn, cfg Config) (*Supervisor, error) {
 		cfg.CPUs = 1
 	}
 	if cfg.RunCgroup == "" {
-		cfg.RunCgroup = "run"
+		cfg.RunCgroup = defaultRunCgroup
 	}
 	// Every signal to the init goes through a pidfd: a pid alone may name
 	// another process by the time it is used.
@@ -127,7 +132,7 @@ func Start(conn *judgeinit.Conn, cfg Config) (*Supervisor, error) {
 		return nil, fmt.Errorf("judge init: %w", err)
 	}
 	cg, err := newRunCgroup(cfg.CgroupPaths, cfg.RunCgroup, cfg.CgroupV2, cfg.InitPid,
-		runLimits{Memory: cfg.Limits.Memory, Pids: cfg.Limits.Pids})
+		int64(cfg.Limits.Memory), cfg.Limits.Processes)
 	if err != nil {
 		unix.Close(initPidfd)
 		return nil, err
@@ -174,79 +179,31 @@ func (s *Supervisor) Close() {
 // Wait enforces the limits until the run is over and returns the report.
 // Cancelling ctx kills the program.
 func (s *Supervisor) Wait(ctx context.Context) *meta.Result {
-	lim := s.cfg.Limits
-	var (
-		started   bool
-		start     time.Duration // CLOCK_MONOTONIC at exec
-		exit      *judgeinit.Event
-		failure   string
-		cpuTimer  = stoppedTimer()
-		wallTimer = stoppedTimer()
-		grace     = stoppedTimer()
-		sampler   <-chan time.Time
-	)
-	defer cpuTimer.Stop()
-	defer wallTimer.Stop()
-	defer grace.Stop()
+	w := &watch{cpu: stoppedTimer(), wall: stoppedTimer(), grace: stoppedTimer()}
+	defer w.stop()
 	var outputExceeded <-chan struct{}
 	if s.cfg.Output != nil {
 		outputExceeded = s.cfg.Output.Exceeded()
 	}
-
-loop:
-	for {
+	for done := false; !done; {
 		select {
 		case <-ctx.Done():
-			s.kill(reasonCanceled, grace)
+			s.kill(reasonCanceled, w.grace)
 		case <-outputExceeded:
 			outputExceeded = nil
-			s.kill(meta.LimitOutput, grace)
-		case <-cpuTimer.C:
-			s.checkCPU(cpuTimer, grace)
-		case <-wallTimer.C:
-			s.kill(meta.LimitWallTime, grace)
-		case <-sampler:
+			s.kill(meta.LimitOutput, w.grace)
+		case <-w.cpu.C:
+			s.checkCPU(w.cpu, w.grace)
+		case <-w.wall.C:
+			s.kill(meta.LimitWallTime, w.grace)
+		case <-w.sampler:
 			s.cg.sample()
-		case <-grace.C:
+		case <-w.grace.C:
 			// The program was killed but the init did not report.
 			logrus.Warnf("supervise: no report %v after the kill; killing the sandbox", killGrace)
 			s.killInit()
 		case e, ok := <-s.events:
-			if !ok || e.err != nil {
-				if ok && !errors.Is(e.err, io.EOF) {
-					failure = fmt.Sprintf("judge init: %v", e.err)
-					s.killInit()
-				}
-				break loop
-			}
-			switch ev := e.ev; ev.Type {
-			case judgeinit.Ready:
-				if err := s.admit(ev.Pid); err != nil {
-					failure = err.Error()
-					s.killInit()
-					break loop
-				}
-			case judgeinit.Exec:
-				started, start = true, ev.Mono
-				logrus.Debugf("supervise: exec at %v, seen at %v", ev.Mono, judgeinit.Monotonic())
-				if lim.WallTime > 0 {
-					wallTimer.Reset(lim.WallTime - (judgeinit.Monotonic() - start))
-				}
-				if lim.Time > 0 {
-					cpuTimer.Reset(0)
-				}
-				if s.cg.samplesPeaks() {
-					t := time.NewTicker(peakSample)
-					defer t.Stop()
-					sampler = t.C
-				}
-			case judgeinit.Failed:
-				failure = ev.Describe()
-			case judgeinit.Exited:
-				logrus.Debugf("supervise: exited at %v, seen at %v", ev.Mono, judgeinit.Monotonic())
-				exit = ev
-				break loop
-			}
+			done = s.onEvent(w, e, ok)
 		}
 	}
 	if s.cfg.Output != nil {
@@ -256,7 +213,69 @@ loop:
 	// can change the files again.
 	restoreFiles(s.stdio)
 	s.stdio = nil
-	return s.report(started, start, exit, failure)
+	return s.report(w.started, w.start, w.exit, w.failure)
+}
+
+// watch is what Wait knows of the run so far, and its timers.
+type watch struct {
+	started bool
+	start   time.Duration // CLOCK_MONOTONIC at exec
+	exit    *judgeinit.Event
+	failure error
+
+	cpu, wall, grace *time.Timer
+	ticker           *time.Ticker
+	sampler          <-chan time.Time // peak samples, on kernels without peaks
+}
+
+func (w *watch) stop() {
+	w.cpu.Stop()
+	w.wall.Stop()
+	w.grace.Stop()
+	if w.ticker != nil {
+		w.ticker.Stop()
+	}
+}
+
+// onEvent handles a message of the init, or its connection's end, and
+// says whether the run is over.
+func (s *Supervisor) onEvent(w *watch, e eventOrErr, ok bool) bool {
+	if !ok || e.err != nil {
+		if ok && !errors.Is(e.err, io.EOF) {
+			w.failure = fmt.Errorf("judge init: %w", e.err)
+			s.killInit()
+		}
+		return true
+	}
+	lim := s.cfg.Limits
+	switch ev := e.ev; ev.Type {
+	case judgeinit.Ready:
+		if err := s.admit(ev.Pid); err != nil {
+			w.failure = err
+			s.killInit()
+			return true
+		}
+	case judgeinit.Exec:
+		w.started, w.start = true, ev.Mono
+		logrus.Debugf("supervise: exec at %v, seen at %v", ev.Mono, judgeinit.Monotonic())
+		if lim.WallTime > 0 {
+			w.wall.Reset(time.Duration(lim.WallTime) - (judgeinit.Monotonic() - w.start))
+		}
+		if lim.Time > 0 {
+			w.cpu.Reset(0)
+		}
+		if s.cg.samplesPeaks() {
+			w.ticker = time.NewTicker(peakSample)
+			w.sampler = w.ticker.C
+		}
+	case judgeinit.Failed:
+		w.failure = ev.StartError()
+	case judgeinit.Exited:
+		logrus.Debugf("supervise: exited at %v, seen at %v", ev.Mono, judgeinit.Monotonic())
+		w.exit = ev
+		return true
+	}
+	return false
 }
 
 // admit moves the forked child into the run's cgroup and lets it exec.
@@ -299,7 +318,7 @@ func (s *Supervisor) checkCPU(t *time.Timer, grace *time.Timer) {
 		t.Reset(nearCheck)
 		return
 	}
-	threshold := s.cfg.Limits.Time + s.cfg.Limits.ExtraTime
+	threshold := time.Duration(s.cfg.Limits.Time + s.cfg.Limits.ExtraTime)
 	if used >= threshold {
 		s.kill(meta.LimitTime, grace)
 		return
@@ -334,7 +353,7 @@ func (s *Supervisor) killInit() {
 	_ = unix.PidfdSendSignal(s.initPidfd, unix.SIGKILL, nil, 0)
 }
 
-func (s *Supervisor) report(started bool, start time.Duration, exit *judgeinit.Event, failure string) *meta.Result {
+func (s *Supervisor) report(started bool, start time.Duration, exit *judgeinit.Event, failure error) *meta.Result {
 	r := &meta.Result{}
 	acct, err := s.cg.final()
 	if err == nil {
@@ -343,8 +362,8 @@ func (s *Supervisor) report(started bool, start time.Duration, exit *judgeinit.E
 		r.CgMemKB = acct.MemPeak / 1024
 		r.OOMKilled = acct.OOMKills > 0
 		r.PidsPeak = acct.PidsPeak
-	} else if failure == "" {
-		failure = fmt.Sprintf("read run cgroup: %v", err)
+	} else if failure == nil {
+		failure = fmt.Errorf("read run cgroup: %w", err)
 	}
 	if s.cfg.Output != nil {
 		r.OutputBytes = s.cfg.Output.Bytes()
@@ -354,11 +373,16 @@ func (s *Supervisor) report(started bool, start time.Duration, exit *judgeinit.E
 		logrus.Debugf("supervise: rusage user %v system %v, cgroup %v", exit.User, exit.System, r.Time)
 		end = exit.Mono
 		r.MaxRSSKB = exit.MaxRSSKB
-		if acct.MemSampled && exit.MaxRSSKB*1024 > r.MemPeak {
+		if acct.MemSampled {
 			// Samples miss a peak between them; the largest process's
-			// resident size, which the kernel keeps, is a floor.
-			r.MemPeak = exit.MaxRSSKB * 1024
-			r.CgMemKB = exit.MaxRSSKB
+			// resident size, which the kernel keeps, is a floor. It counts
+			// shared pages the cgroup may not, so never past the limit.
+			floor := exit.MaxRSSKB * 1024
+			if lim := int64(s.cfg.Limits.Memory); lim > 0 {
+				floor = min(floor, lim)
+			}
+			r.MemPeak = max(r.MemPeak, floor)
+			r.CgMemKB = r.MemPeak / 1024
 		}
 		r.CswVoluntary, r.CswForced = exit.Nvcsw, exit.Nivcsw
 		switch st := exit.Status; {
@@ -376,7 +400,11 @@ func (s *Supervisor) report(started bool, start time.Duration, exit *judgeinit.E
 	if started {
 		r.TimeWall = end - start
 	}
-	decide(r, s.cfg.Limits, outcome{killReason: s.killReason, failure: failure, started: started,
+	var why string
+	if failure != nil {
+		why, r.Cause = failure.Error(), failure
+	}
+	decide(r, s.cfg.Limits, outcome{killReason: s.killReason, failure: why, started: started,
 		exited: exit != nil, initDied: exit == nil && proc.Exited(s.initPidfd, initExitWait)})
 	if r.Status == meta.Signaled && *r.ExitSig == int(unix.SIGSYS) && s.childPid > 0 {
 		// A seccomp kill: the kernel log names the call.
@@ -397,7 +425,7 @@ type outcome struct {
 }
 
 // decide sets the verdict from what happened, most specific cause first.
-func decide(r *meta.Result, lim Limits, o outcome) {
+func decide(r *meta.Result, lim policy.Limits, o outcome) {
 	killReason := o.killReason
 	r.Killed = killReason != ""
 	switch {
@@ -407,9 +435,9 @@ func decide(r *meta.Result, lim Limits, o outcome) {
 		r.Status, r.Message = meta.InternalError, "supervision was canceled"
 	case killReason == meta.LimitOutput:
 		r.Status, r.Limit, r.Message = meta.OutputLimit, meta.LimitOutput, "Output limit exceeded"
-	case killReason == meta.LimitTime || (lim.Time > 0 && r.Time > lim.Time):
+	case killReason == meta.LimitTime || (lim.Time > 0 && r.Time > time.Duration(lim.Time)):
 		r.Status, r.Limit, r.Message = meta.TimedOut, meta.LimitTime, meta.TimeLimitMessage(false)
-	case killReason == meta.LimitWallTime || (lim.WallTime > 0 && r.TimeWall > lim.WallTime):
+	case killReason == meta.LimitWallTime || (lim.WallTime > 0 && r.TimeWall > time.Duration(lim.WallTime)):
 		r.Status, r.Limit, r.Message = meta.TimedOut, meta.LimitWallTime, meta.TimeLimitMessage(true)
 	case r.OOMKilled:
 		r.Status, r.Limit, r.Message = meta.MemoryLimit, meta.LimitMemory, "Memory limit exceeded"

@@ -3,17 +3,20 @@ package supervise
 import (
 	"bytes"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/mini-isolate/mini-isolate/policy"
+	"github.com/mini-isolate/mini-isolate/runtime/judgeinit"
 	"github.com/mini-isolate/mini-isolate/runtime/meta"
 )
 
 func TestDecide(t *testing.T) {
 	code := func(n int) *int { return &n }
-	lim := Limits{Time: time.Second, WallTime: 2 * time.Second}
+	lim := policy.Limits{Time: policy.Duration(time.Second), WallTime: policy.Duration(2 * time.Second)}
 	for _, tc := range []struct {
 		name      string
 		r         meta.Result
@@ -108,5 +111,51 @@ func TestCaptureNoLimit(t *testing.T) {
 	}
 	if out.Len() != 1<<16 {
 		t.Errorf("forwarded %d bytes", out.Len())
+	}
+}
+
+// fakeCgroup is a runCgroup that reports fixed accounting.
+type fakeCgroup struct {
+	acct    accounting
+	err     error
+	removed bool
+}
+
+func (f *fakeCgroup) setLimits(memory, pids int64) error { return nil }
+func (f *fakeCgroup) joinFiles() ([]*os.File, error)     { return nil, nil }
+func (f *fakeCgroup) add(pid int) error                  { return nil }
+func (f *fakeCgroup) cpu() (time.Duration, error)        { return f.acct.CPU, f.err }
+func (f *fakeCgroup) final() (accounting, error)         { return f.acct, f.err }
+func (f *fakeCgroup) samplesPeaks() bool                 { return f.acct.MemSampled }
+func (f *fakeCgroup) sample()                            {}
+func (f *fakeCgroup) kill()                              {}
+func (f *fakeCgroup) remove() error                      { f.removed = true; return nil }
+
+// TestReport: the report takes the cgroup's accounting, max-rss as a
+// floor of a sampled memory peak, and a failure to read the cgroup as XX.
+func TestReport(t *testing.T) {
+	exited := &judgeinit.Event{Type: judgeinit.Exited, Status: 0, MaxRSSKB: 3000}
+	for _, tc := range []struct {
+		name    string
+		cg      *fakeCgroup
+		limit   policy.Size
+		status  meta.Status
+		memPeak int64
+	}{
+		{"kernel peak", &fakeCgroup{acct: accounting{CPU: time.Millisecond, MemPeak: 2 << 20, PidsPeak: 1}}, 0, meta.OK, 2 << 20},
+		{"sampled peak below max-rss", &fakeCgroup{acct: accounting{MemPeak: 1 << 20, MemSampled: true}}, 0, meta.OK, 3000 << 10},
+		{"sampled peak above max-rss", &fakeCgroup{acct: accounting{MemPeak: 8 << 20, MemSampled: true}}, 0, meta.OK, 8 << 20},
+		// max-rss counts shared pages the cgroup may not.
+		{"max-rss above the limit", &fakeCgroup{acct: accounting{MemPeak: 1 << 20, MemSampled: true}}, 2 << 20, meta.OK, 2 << 20},
+		{"cgroup unreadable", &fakeCgroup{err: os.ErrNotExist}, 0, meta.InternalError, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Supervisor{cg: tc.cg, childPidfd: -1, initPidfd: -1}
+			s.cfg.Limits.Memory = tc.limit
+			r := s.report(true, 0, exited, nil)
+			if r.Status != tc.status || r.MemPeak != tc.memPeak || r.CgMemKB != tc.memPeak/1024 {
+				t.Errorf("status %s mem-peak %d cg-mem %d, want %s %d", r.Status, r.MemPeak, r.CgMemKB, tc.status, tc.memPeak)
+			}
+		})
 	}
 }

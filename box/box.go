@@ -13,14 +13,14 @@ import (
 	goruntime "runtime"
 	"slices"
 	"strconv"
-	"strings"
-	"time"
 
+	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
 	miniisolate "github.com/mini-isolate/mini-isolate"
+	"github.com/mini-isolate/mini-isolate/policy"
 	"github.com/mini-isolate/mini-isolate/runtime"
 	"github.com/mini-isolate/mini-isolate/runtime/judgeinit"
 	"github.com/mini-isolate/mini-isolate/runtime/meta"
@@ -55,19 +55,16 @@ type RunOptions struct {
 	Cg   bool
 	Wait bool
 
-	Time, WallTime, ExtraTime time.Duration
-	// Sizes in KiB, as isolate takes them; 0 means not set.
-	Mem, Stack, FSize, Core, CgMem int64
-	// OpenFiles is RLIMIT_NOFILE (0: inherit); Processes the most tasks
-	// at once (0: no limit).
-	OpenFiles, Processes int
+	// Limits are the run's; Memory needs Cg. A zero Stack is unlimited,
+	// as in isolate.
+	Limits policy.Limits
 
 	Stdin, Stdout, Stderr string
 	StderrToStdout        bool
 	Chdir                 string
 	FullEnv               bool
-	Env                   []specconv.EnvRule
-	Dirs                  []specconv.DirRule
+	Env                   []policy.EnvRule
+	Dirs                  []policy.DirRule
 	NoDefaultDirs         bool
 	ShareNet              bool
 	InheritFDs            bool
@@ -223,32 +220,14 @@ func (m *Manager) Run(ctx context.Context, id int, o *RunOptions) (*meta.Result,
 	if err != nil {
 		return nil, err
 	}
-	lock, err := lockBox(m.Config.LockRoot, id, false, o.Wait)
-	if err != nil {
-		return nil, err
-	}
-	notFound := errors.New("box not found, did you run `isolate --init'?")
-	if lock == nil {
-		return nil, notFound
-	}
-	defer lock.close()
-	rec, err := lock.read()
-	if err != nil {
-		return nil, err
-	}
-	if rec == nil {
-		return nil, notFound
-	}
-	if !rec.Initialized {
-		return nil, errors.New("this box was not initialized properly")
-	}
-	if err := m.checkRecord(rec, o.Cg); err != nil {
-		return nil, err
-	}
-	if o.CgMem > 0 && !o.Cg {
+	if o.Limits.Memory > 0 && !o.Cg {
 		return nil, errors.New("--cg-mem requires --cg")
 	}
-
+	lock, err := m.lockForRun(id, o)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.close()
 	logrus.Debug("box: locked")
 	// The box belongs to its user while the program runs, and to the
 	// caller again afterwards, whatever happened.
@@ -271,17 +250,16 @@ func (m *Manager) Run(ctx context.Context, id int, o *RunOptions) (*meta.Result,
 		return nil, err
 	}
 	defer conn.Close()
+	limits := o.Limits
+	if limits.Stack == 0 {
+		limits.Stack = policy.Unlimited
+	}
 	cfg := supervise.Config{
-		Limits: supervise.Limits{
-			Time:      o.Time,
-			ExtraTime: max(0, o.ExtraTime-o.Time), // -x is a threshold, not a grace
-			WallTime:  o.WallTime,
-			Memory:    o.CgMem * 1024,
-			Pids:      int64(o.Processes),
-		},
+		Target: *target,
+		Limits: limits,
 		Run: judgeinit.Run{
 			Args:           o.Args,
-			Env:            specconv.Environment(o.FullEnv, o.Env, os.Environ()),
+			Env:            policy.Environment(o.FullEnv, o.Env, os.Environ()),
 			Cwd:            o.Chdir,
 			Stdin:          o.Stdin,
 			Stdout:         o.Stdout,
@@ -289,16 +267,12 @@ func (m *Manager) Run(ctx context.Context, id int, o *RunOptions) (*meta.Result,
 			StderrToStdout: o.StderrToStdout,
 			Files:          o.Stdio,
 			ExtraFiles:     o.Extra,
-			Rlimits:        rlimits(o),
+			Rlimits:        rlimits(limits),
 			NoPathSearch:   true,
 			User:           &judgeinit.User{UID: uint32(b.UID), GID: uint32(b.GID)},
 			CleanIPC:       true,
 		},
-		InitPid:     target.InitPid,
-		InitStart:   target.InitStart,
-		CgroupPaths: target.CgroupPaths,
-		CgroupV2:    target.CgroupV2,
-		CPUs:        m.cpus(b),
+		CPUs: m.cpus(b),
 	}
 	sup, err := supervise.Start(conn, cfg)
 	if err != nil {
@@ -311,98 +285,78 @@ func (m *Manager) Run(ctx context.Context, id int, o *RunOptions) (*meta.Result,
 	return res, nil
 }
 
-// rlimits are isolate's: the address space, stack, file size, open files
-// and core size the options give, and no locked memory.
-func rlimits(o *RunOptions) []judgeinit.Rlimit {
-	inf := uint64(unix.RLIM_INFINITY)
-	kib := func(n int64) uint64 { return uint64(n) * 1024 }
-	list := []judgeinit.Rlimit{
-		{Resource: unix.RLIMIT_MEMLOCK},
-		{Resource: unix.RLIMIT_CORE, Soft: kib(o.Core), Hard: kib(o.Core)},
-		{Resource: unix.RLIMIT_STACK, Soft: inf, Hard: inf},
+// lockForRun locks an initialised box that the caller may use.
+func (m *Manager) lockForRun(id int, o *RunOptions) (*boxLock, error) {
+	lock, err := lockBox(m.Config.LockRoot, id, false, o.Wait)
+	if err != nil {
+		return nil, err
 	}
-	if o.Stack > 0 {
-		list[2].Soft, list[2].Hard = kib(o.Stack), kib(o.Stack)
+	notFound := errors.New("box not found, did you run `isolate --init'?")
+	if lock == nil {
+		return nil, notFound
 	}
-	if o.Mem > 0 {
-		list = append(list, judgeinit.Rlimit{Resource: unix.RLIMIT_AS, Soft: kib(o.Mem), Hard: kib(o.Mem)})
+	rec, err := lock.read()
+	switch {
+	case err != nil:
+	case rec == nil:
+		err = notFound
+	case !rec.Initialized:
+		err = errors.New("this box was not initialized properly")
+	default:
+		err = m.checkRecord(rec, o.Cg)
 	}
-	if o.FSize > 0 {
-		list = append(list, judgeinit.Rlimit{Resource: unix.RLIMIT_FSIZE, Soft: kib(o.FSize), Hard: kib(o.FSize)})
+	if err != nil {
+		lock.close()
+		return nil, err
 	}
-	if o.OpenFiles > 0 {
-		list = append(list, judgeinit.Rlimit{Resource: unix.RLIMIT_NOFILE, Soft: uint64(o.OpenFiles), Hard: uint64(o.OpenFiles)})
+	return lock, nil
+}
+
+// rlimits are the run's, for the judge init.
+func rlimits(l policy.Limits) []judgeinit.Rlimit {
+	var list []judgeinit.Rlimit
+	for _, rl := range l.Rlimits() {
+		list = append(list, judgeinit.Rlimit{Resource: rl.Resource, Soft: rl.Soft, Hard: rl.Hard})
 	}
 	return list
 }
 
 func (m *Manager) cpus(b *Box) int {
 	if set, ok := m.Config.CPUs[b.ID]; ok {
-		if n := countCPUs(set); n > 0 {
+		if n, err := policy.CountCPUs(set); err == nil && n > 0 {
 			return n
 		}
 	}
 	return goruntime.NumCPU()
 }
 
-func countCPUs(set string) int {
-	n := 0
-	for _, part := range strings.Split(set, ",") {
-		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
-		a, err := strconv.Atoi(lo)
-		if err != nil {
-			return 0
-		}
-		b := a
-		if isRange {
-			if b, err = strconv.Atoi(hi); err != nil || b < a {
-				return 0
-			}
-		}
-		n += b - a + 1
-	}
-	return n
-}
-
 // containerState is what the box remembers of its container, so that a
 // warm run needs no more than a look at /proc.
 type containerState struct {
-	Key    string          `json:"key"`
-	Target *runtime.Target `json:"target"`
+	Key    string            `json:"key"`
+	Target *supervise.Target `json:"target"`
 }
 
 // container returns the box's running container for the directory rules
 // and network of o (the defaults when o is nil): the one already running
 // when it was made for the same configuration, otherwise a new one.
-func (m *Manager) container(ctx context.Context, b *Box, o *RunOptions, shareNet bool) (*runtime.Target, error) {
-	rules := specconv.DefaultDirRules()
+func (m *Manager) container(ctx context.Context, b *Box, o *RunOptions, shareNet bool) (*supervise.Target, error) {
+	rules := policy.DefaultDirRules()
 	if o != nil {
 		if o.NoDefaultDirs {
 			rules = nil
 		}
-		rules = specconv.ApplyDirRules(rules, o.Dirs)
+		rules = policy.ApplyDirRules(rules, o.Dirs)
 	}
 	// The judge init starts through /proc/self/fd: a box always has /proc,
 	// even when the rules drop it.
-	if !slices.ContainsFunc(rules, func(r specconv.DirRule) bool { return r.In == "proc" }) {
-		rules = append(rules, specconv.DirRule{In: "proc", Out: "proc", Flags: specconv.DirFS})
+	if !slices.ContainsFunc(rules, func(r policy.DirRule) bool { return r.In == "proc" }) {
+		rules = append(rules, policy.DirRule{In: "proc", Out: "proc", Flags: policy.DirFS})
 	}
-	// The key names everything the container's config is made from, so a
-	// warm run can reuse the container without building the config.
-	input, err := json.Marshal(struct {
-		Version  string
-		Binary   string
-		Rules    []specconv.DirRule
-		ShareNet bool
-		Box      *Box
-		CPUs     string
-		Mems     string
-	}{miniisolate.Version(), binaryID(), rules, shareNet, b, m.Config.CPUs[b.ID], m.Config.Mems[b.ID]})
+	key, err := m.containerKey(b, rules, shareNet)
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(input)
-	key := hex.EncodeToString(sum[:])
 	var cur containerState
 	if raw, err := os.ReadFile(b.stateFile()); err == nil && json.Unmarshal(raw, &cur) == nil {
 		if cur.Key == key && cur.Target != nil && cur.Target.Alive() {
@@ -410,7 +364,7 @@ func (m *Manager) container(ctx context.Context, b *Box, o *RunOptions, shareNet
 			return cur.Target, nil
 		}
 	}
-	mnts, err := specconv.DirMounts(rules, b.Dir, b.UID, b.GID)
+	mnts, err := policy.DirMounts(rules, b.Dir, b.UID, b.GID)
 	if err != nil {
 		return nil, err
 	}
@@ -418,11 +372,47 @@ func (m *Manager) container(ctx context.Context, b *Box, o *RunOptions, shareNet
 	if err != nil {
 		return nil, err
 	}
+	m.verbose(1, "box %d: starting a container for this configuration", b.ID)
+	target, err := m.startContainer(ctx, b, spec)
+	if err != nil {
+		return nil, err
+	}
+	state, err := json.Marshal(containerState{Key: key, Target: target})
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(b.stateFile(), state, 0o600); err != nil {
+		return nil, err
+	}
+	return target, nil
+}
+
+// containerKey names everything a box container's config is made from, so
+// that a warm run can reuse the container without building the config.
+func (m *Manager) containerKey(b *Box, rules []policy.DirRule, shareNet bool) (string, error) {
+	input, err := json.Marshal(struct {
+		Version  string
+		Binary   string
+		Rules    []policy.DirRule
+		ShareNet bool
+		Box      *Box
+		CPUs     string
+		Mems     string
+	}{miniisolate.Version(), binaryID(), rules, shareNet, b, m.Config.CPUs[b.ID], m.Config.Mems[b.ID]})
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(input)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// startContainer replaces the box's container with a new one for spec,
+// whose init listens on the box's socket.
+func (m *Manager) startContainer(ctx context.Context, b *Box, spec *specs.Spec) (*supervise.Target, error) {
 	data, err := json.MarshalIndent(spec, "", "\t")
 	if err != nil {
 		return nil, err
 	}
-	m.verbose(1, "box %d: starting a container for this configuration", b.ID)
 	if err := m.Runtime.Delete(ctx, b.Container, true); err != nil {
 		return nil, fmt.Errorf("replace box container: %w", err)
 	}
@@ -445,18 +435,17 @@ func (m *Manager) container(ctx context.Context, b *Box, o *RunOptions, shareNet
 	if err != nil {
 		return nil, err
 	}
+	defer ln.Close()
 	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
-		ln.Close()
 		return nil, err
 	}
+	defer devnull.Close()
 	err = m.Runtime.Create(ctx, b.Container, runtime.CreateOpts{
 		Bundle:      bundle,
 		Stdio:       runtime.Stdio{In: devnull, Out: devnull, Err: devnull},
 		BoxListener: ln,
 	})
-	ln.Close()
-	devnull.Close()
 	if err != nil {
 		return nil, fmt.Errorf("box container: %w", err)
 	}
@@ -464,75 +453,33 @@ func (m *Manager) container(ctx context.Context, b *Box, o *RunOptions, shareNet
 		_ = m.Runtime.Delete(ctx, b.Container, true)
 		return nil, fmt.Errorf("box container: %w", err)
 	}
-	target, err := m.Runtime.Target(b.Container)
-	if err != nil {
-		return nil, err
-	}
-	state, err := json.Marshal(containerState{Key: key, Target: target})
-	if err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(b.stateFile(), state, 0o600); err != nil {
-		return nil, err
-	}
-	return target, nil
+	return m.Runtime.Target(b.Container)
 }
 
-// spec is the OCI config of a box's container.
+// spec is the OCI config of a box's container. Its process is replaced
+// by the judge init, and each run names its program.
 func (m *Manager) spec(b *Box, mnts []specs.Mount, shareNet bool) (*specs.Spec, error) {
-	base := specconv.Example()
-	ns := []specs.LinuxNamespace{
-		{Type: specs.PIDNamespace}, {Type: specs.MountNamespace}, {Type: specs.IPCNamespace},
-		{Type: specs.UTSNamespace}, {Type: specs.CgroupNamespace},
-	}
-	if !shareNet {
-		ns = append(ns, specs.LinuxNamespace{Type: specs.NetworkNamespace})
-	}
-	resources := &specs.LinuxResources{Devices: base.Linux.Resources.Devices}
-	if cpus, ok := m.Config.CPUs[b.ID]; ok {
-		resources.CPU = &specs.LinuxCPU{Cpus: cpus, Mems: m.Config.Mems[b.ID]}
-	}
-	// isolate's default syscall flags block file locks too.
-	seccomp, err := specconv.JudgeSeccomp(specconv.SeccompOptions{BlockLocks: true})
-	if err != nil {
-		return nil, err
-	}
-	return &specs.Spec{
-		Version:  specs.Version,
+	return policy.Spec(policy.SpecOptions{
+		Root:     b.rootfs(),
 		Hostname: b.Container,
-		Root:     &specs.Root{Path: b.rootfs(), Readonly: true},
-		Process: &specs.Process{
-			// Replaced by the judge init; each run names its program.
-			Args: []string{"/box"},
-			Cwd:  "/box",
-			Env:  []string{"PATH=/usr/local/bin:/usr/bin:/bin"},
-			// The init runs as root with only what it needs to start each
-			// run as the box's user (Run.User), so that the program cannot
-			// renice, limit or signal it.
-			User:            specs.User{UID: 0, GID: 0},
-			NoNewPrivileges: true,
-			Capabilities: &specs.LinuxCapabilities{
-				Bounding:  judgeinit.InitCapabilities,
-				Effective: judgeinit.InitCapabilities,
-				Permitted: judgeinit.InitCapabilities,
-			},
-		},
-		Mounts: mnts,
-		Linux: &specs.Linux{
-			Namespaces:    ns,
-			CgroupsPath:   "/" + m.Config.CgParent + "/" + b.Container,
-			Resources:     resources,
-			MaskedPaths:   base.Linux.MaskedPaths,
-			ReadonlyPaths: base.Linux.ReadonlyPaths,
-			Seccomp:       seccomp,
-		},
-	}, nil
+		Args:     []string{"/box"},
+		Env:      []string{"PATH=/usr/local/bin:/usr/bin:/bin"},
+		Cwd:      "/box",
+		Mounts:   mnts,
+		// isolate's default syscall flags block file locks too.
+		Seccomp:          policy.SeccompOptions{BlockLocks: true},
+		ShareNet:         shareNet,
+		CPUs:             m.Config.CPUs[b.ID],
+		Mems:             m.Config.Mems[b.ID],
+		CgroupsPath:      "/" + m.Config.CgParent + "/" + b.Container,
+		InitCapabilities: judgeinit.InitCapabilities,
+	})
 }
 
 // CgroupRoot is the cgroup under which boxes' cgroups live, in the memory
 // hierarchy (v1) or the unified one.
 func (c *Config) CgroupRoot() string {
-	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+	if cgroups.IsCgroup2UnifiedMode() {
 		return filepath.Join("/sys/fs/cgroup", c.CgParent)
 	}
 	return filepath.Join("/sys/fs/cgroup/memory", c.CgParent)

@@ -1,4 +1,4 @@
-package specconv
+package policy
 
 import (
 	"errors"

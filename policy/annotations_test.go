@@ -1,4 +1,4 @@
-package specconv
+package policy
 
 import (
 	"reflect"
@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/mini-isolate/mini-isolate/specconv"
 )
 
 func TestJudgeFromAnnotations(t *testing.T) {
@@ -23,20 +25,19 @@ func TestJudgeFromAnnotations(t *testing.T) {
 		// Pod annotations reach the pause container too; it is never judged.
 		{"containerd pod sandbox", map[string]string{p + "time": "1", "io.kubernetes.cri.container-type": "sandbox"}, nil, ""},
 		{"CRI-O pod sandbox", map[string]string{p + "time": "1", "io.kubernetes.cri-o.ContainerType": "sandbox"}, nil, ""},
-		{"pod container", map[string]string{p + "time": "1", "io.kubernetes.cri.container-type": "container"}, &Judge{Time: time.Second, MetaFormat: "isolate"}, ""},
+		{"pod container", map[string]string{p + "time": "1", "io.kubernetes.cri.container-type": "container"}, &Judge{Limits: Limits{Time: Duration(time.Second)}, MetaFormat: "isolate"}, ""},
 		{"judge on", map[string]string{p + "judge": "true"}, &Judge{MetaFormat: "isolate"}, ""},
 		{"all", map[string]string{
 			p + "time": "1.5", p + "extra-time": "0.5", p + "wall-time": "3000ms", p + "output-limit": "64k",
 			p + "meta": "/tmp/m", p + "meta-format": "json", p + "stdin": "in.txt", p + "stdout": "out.txt",
 			p + "stderr-to-stdout": "true",
 		}, &Judge{
-			Time: 1500 * time.Millisecond, ExtraTime: 500 * time.Millisecond, WallTime: 3 * time.Second,
-			OutputLimit: 64 << 10, Meta: "/tmp/m", MetaFormat: "json", Stdin: "in.txt", Stdout: "out.txt",
-			StderrToStdout: true,
+			Limits: Limits{Time: Duration(1500 * time.Millisecond), ExtraTime: Duration(500 * time.Millisecond), WallTime: Duration(3 * time.Second), Output: 64 << 10},
+			Meta:   "/tmp/m", MetaFormat: "json", IO: IO{Stdin: "in.txt", Stdout: "out.txt", StderrToStdout: true},
 		}, ""},
 		{"zero extra time", map[string]string{p + "extra-time": "0"}, &Judge{MetaFormat: "isolate"}, ""},
 		// Decimal seconds are exact to the nanosecond, not float-truncated.
-		{"decimal seconds", map[string]string{p + "time": "1.51713"}, &Judge{Time: 1517130 * time.Microsecond, MetaFormat: "isolate"}, ""},
+		{"decimal seconds", map[string]string{p + "time": "1.51713"}, &Judge{Limits: Limits{Time: Duration(1517130 * time.Microsecond)}, MetaFormat: "isolate"}, ""},
 		{"meta to stdout", map[string]string{p + "meta": "-"}, &Judge{Meta: "-", MetaFormat: "isolate"}, ""},
 		{"zero time", map[string]string{p + "time": "0"}, nil, p + "time"},
 		{"NaN", map[string]string{p + "time": "NaN"}, nil, p + "time"},
@@ -65,8 +66,8 @@ func TestJudgeFromAnnotations(t *testing.T) {
 }
 
 func TestJudgeAnnotationsRoundTrip(t *testing.T) {
-	j := &Judge{Time: 2 * time.Second, ExtraTime: 250 * time.Millisecond, WallTime: 5 * time.Second,
-		OutputLimit: 1 << 20, Meta: "/var/meta", MetaFormat: "json", Stdin: "in", Stdout: "out", Stderr: "err"}
+	j := &Judge{Limits: Limits{Time: Duration(2 * time.Second), ExtraTime: Duration(250 * time.Millisecond), WallTime: Duration(5 * time.Second), Output: 1 << 20},
+		Meta: "/var/meta", MetaFormat: "json", IO: IO{Stdin: "in", Stdout: "out", Stderr: "err"}}
 	back, err := JudgeFromAnnotations(j.Annotations())
 	if err != nil || !reflect.DeepEqual(back, j) {
 		t.Errorf("round trip: %+v, %v", back, err)
@@ -74,7 +75,7 @@ func TestJudgeAnnotationsRoundTrip(t *testing.T) {
 }
 
 func TestValidateJudge(t *testing.T) {
-	spec := Example()
+	spec := specconv.Example()
 	if err := ValidateJudge(spec); err != nil {
 		t.Errorf("the example spec: %v", err)
 	}

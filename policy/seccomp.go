@@ -1,4 +1,4 @@
-package specconv
+package policy
 
 import (
 	"fmt"
@@ -66,13 +66,7 @@ func JudgeSeccomp(o SeccompOptions) (*specs.LinuxSeccomp, error) {
 	}
 	allowed := func(n string) bool { return slices.Contains(o.Allow, n) }
 	keep := func(list []string) []string {
-		var out []string
-		for _, n := range list {
-			if !allowed(n) {
-				out = append(out, n)
-			}
-		}
-		return out
+		return slices.DeleteFunc(slices.Clone(list), allowed)
 	}
 	eperm, enosys := uint(unix.EPERM), uint(unix.ENOSYS)
 	s := &specs.LinuxSeccomp{
@@ -85,60 +79,80 @@ func JudgeSeccomp(o SeccompOptions) (*specs.LinuxSeccomp, error) {
 	if l := keep(seccompENOSYS); len(l) > 0 {
 		s.Syscalls = append(s.Syscalls, specs.LinuxSyscall{Names: l, Action: specs.ActErrno, ErrnoRet: &enosys})
 	}
-	if !allowed("socket") {
-		// AF_VSOCK reaches the hypervisor, which no namespace isolates.
-		afnosupport := uint(unix.EAFNOSUPPORT)
-		s.Syscalls = append(s.Syscalls, specs.LinuxSyscall{
-			Names: []string{"socket"}, Action: specs.ActErrno, ErrnoRet: &afnosupport,
-			Args: []specs.LinuxSeccompArg{{Index: 0, Value: low32, ValueTwo: unix.AF_VSOCK, Op: specs.OpMaskedEqual}},
-		})
-	}
-	if !allowed("personality") {
-		// Deny the flags that weaken the address-space protections; the
-		// query, PER_LINUX32 and UNAME26 still pass. The mask includes bit
-		// 31, which no flag uses and the query (0xffffffff) sets, so that
-		// the query does not match.
-		for _, flag := range []uint64{0x0040000 /* ADDR_NO_RANDOMIZE */, 0x0200000 /* READ_IMPLIES_EXEC */, 0x1000000 /* ADDR_LIMIT_3GB */, 0x0800000 /* ADDR_LIMIT_32BIT */, 0x0100000 /* MMAP_PAGE_ZERO */} {
-			s.Syscalls = append(s.Syscalls, specs.LinuxSyscall{
-				Names: []string{"personality"}, Action: specs.ActErrno, ErrnoRet: &eperm,
-				Args: []specs.LinuxSeccompArg{{Index: 0, Value: flag | 0x80000000, ValueTwo: flag, Op: specs.OpMaskedEqual}},
-			})
-		}
-	}
-	if !allowed("clone") {
-		// unshare is denied above; clone must not create namespaces either.
-		// CLONE_NEWTIME shares its bit with the exit signal in clone(2).
-		for _, flag := range []uint64{unix.CLONE_NEWNS, unix.CLONE_NEWCGROUP, unix.CLONE_NEWUTS, unix.CLONE_NEWIPC,
-			unix.CLONE_NEWUSER, unix.CLONE_NEWPID, unix.CLONE_NEWNET} {
-			s.Syscalls = append(s.Syscalls, specs.LinuxSyscall{
-				Names: []string{"clone"}, Action: specs.ActErrno, ErrnoRet: &eperm,
-				Args: []specs.LinuxSeccompArg{{Index: 0, Value: flag, ValueTwo: flag, Op: specs.OpMaskedEqual}},
-			})
-		}
-	}
-	if !allowed("clone3") {
-		// Its flags sit behind a pointer, out of seccomp's reach; libcs fall
-		// back to clone on ENOSYS.
-		s.Syscalls = append(s.Syscalls, specs.LinuxSyscall{Names: []string{"clone3"}, Action: specs.ActErrno, ErrnoRet: &enosys})
-	}
-	if !allowed("ioctl") {
-		// Terminal ioctls that push input into, or take over, a terminal
-		// the sandbox was handed: TIOCSTI, TIOCSCTTY, TIOCLINUX.
-		for _, cmd := range []uint64{unix.TIOCSTI, unix.TIOCSCTTY, unix.TIOCLINUX} {
-			s.Syscalls = append(s.Syscalls, specs.LinuxSyscall{
-				Names: []string{"ioctl"}, Action: specs.ActErrno, ErrnoRet: &eperm,
-				Args: []specs.LinuxSeccompArg{{Index: 1, Value: low32, ValueTwo: cmd, Op: specs.OpMaskedEqual}},
-			})
+	for _, r := range argRules {
+		if !allowed(r.name) {
+			s.Syscalls = append(s.Syscalls, r.rules()...)
 		}
 	}
 	if o.BlockLocks {
-		for _, cmd := range []uint64{unix.F_SETLK, unix.F_SETLKW, unix.F_OFD_SETLK, unix.F_OFD_SETLKW, unix.F_SETLEASE, unix.F_NOTIFY} {
-			s.Syscalls = append(s.Syscalls, specs.LinuxSyscall{
-				Names: []string{"fcntl"}, Action: specs.ActErrno, ErrnoRet: &eperm,
-				Args: []specs.LinuxSeccompArg{{Index: 1, Value: low32, ValueTwo: cmd, Op: specs.OpMaskedEqual}},
-			})
-		}
-		s.Syscalls = append(s.Syscalls, specs.LinuxSyscall{Names: []string{"flock"}, Action: specs.ActErrno, ErrnoRet: &enosys})
+		s.Syscalls = append(s.Syscalls, lockRules()...)
 	}
 	return s, nil
+}
+
+// argRule denies one syscall for some of its arguments.
+type argRule struct {
+	name  string
+	rules func() []specs.LinuxSyscall
+}
+
+// argRules deny calls, or some of their arguments, that no namespace
+// confines.
+var argRules = []argRule{
+	// AF_VSOCK reaches the hypervisor, which no namespace isolates.
+	{"socket", func() []specs.LinuxSyscall {
+		return []specs.LinuxSyscall{errnoIf("socket", unix.EAFNOSUPPORT, specs.LinuxSeccompArg{Index: 0, Value: low32, ValueTwo: unix.AF_VSOCK, Op: specs.OpMaskedEqual})}
+	}},
+	// Deny the flags that weaken the address-space protections; the query,
+	// PER_LINUX32 and UNAME26 still pass. The mask includes bit 31, which
+	// no flag uses and the query (0xffffffff) sets, so that the query does
+	// not match.
+	{"personality", func() []specs.LinuxSyscall {
+		var list []specs.LinuxSyscall
+		for _, flag := range []uint64{0x0040000 /* ADDR_NO_RANDOMIZE */, 0x0200000 /* READ_IMPLIES_EXEC */, 0x1000000 /* ADDR_LIMIT_3GB */, 0x0800000 /* ADDR_LIMIT_32BIT */, 0x0100000 /* MMAP_PAGE_ZERO */} {
+			list = append(list, errnoIf("personality", unix.EPERM, specs.LinuxSeccompArg{Index: 0, Value: flag | 0x80000000, ValueTwo: flag, Op: specs.OpMaskedEqual}))
+		}
+		return list
+	}},
+	// unshare is denied above; clone must not create namespaces either.
+	// CLONE_NEWTIME shares its bit with the exit signal in clone(2).
+	{"clone", func() []specs.LinuxSyscall {
+		var list []specs.LinuxSyscall
+		for _, flag := range []uint64{unix.CLONE_NEWNS, unix.CLONE_NEWCGROUP, unix.CLONE_NEWUTS, unix.CLONE_NEWIPC,
+			unix.CLONE_NEWUSER, unix.CLONE_NEWPID, unix.CLONE_NEWNET} {
+			list = append(list, errnoIf("clone", unix.EPERM, specs.LinuxSeccompArg{Index: 0, Value: flag, ValueTwo: flag, Op: specs.OpMaskedEqual}))
+		}
+		return list
+	}},
+	// Its flags sit behind a pointer, out of seccomp's reach; libcs fall
+	// back to clone on ENOSYS.
+	{"clone3", func() []specs.LinuxSyscall {
+		enosys := uint(unix.ENOSYS)
+		return []specs.LinuxSyscall{{Names: []string{"clone3"}, Action: specs.ActErrno, ErrnoRet: &enosys}}
+	}},
+	// Terminal ioctls that push input into, or take over, a terminal the
+	// sandbox was handed: TIOCSTI, TIOCSCTTY, TIOCLINUX.
+	{"ioctl", func() []specs.LinuxSyscall {
+		var list []specs.LinuxSyscall
+		for _, cmd := range []uint64{unix.TIOCSTI, unix.TIOCSCTTY, unix.TIOCLINUX} {
+			list = append(list, errnoIf("ioctl", unix.EPERM, specs.LinuxSeccompArg{Index: 1, Value: low32, ValueTwo: cmd, Op: specs.OpMaskedEqual}))
+		}
+		return list
+	}},
+}
+
+// lockRules block file locks, a channel between boxes that share files.
+func lockRules() []specs.LinuxSyscall {
+	var list []specs.LinuxSyscall
+	for _, cmd := range []uint64{unix.F_SETLK, unix.F_SETLKW, unix.F_OFD_SETLK, unix.F_OFD_SETLKW, unix.F_SETLEASE, unix.F_NOTIFY} {
+		list = append(list, errnoIf("fcntl", unix.EPERM, specs.LinuxSeccompArg{Index: 1, Value: low32, ValueTwo: cmd, Op: specs.OpMaskedEqual}))
+	}
+	enosys := uint(unix.ENOSYS)
+	return append(list, specs.LinuxSyscall{Names: []string{"flock"}, Action: specs.ActErrno, ErrnoRet: &enosys})
+}
+
+// errnoIf fails a call with errno when its argument matches.
+func errnoIf(name string, errno unix.Errno, arg specs.LinuxSeccompArg) specs.LinuxSyscall {
+	e := uint(errno)
+	return specs.LinuxSyscall{Names: []string{name}, Action: specs.ActErrno, ErrnoRet: &e, Args: []specs.LinuxSeccompArg{arg}}
 }

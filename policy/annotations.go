@@ -1,4 +1,4 @@
-package specconv
+package policy
 
 import (
 	"fmt"
@@ -12,6 +12,9 @@ import (
 	"github.com/docker/go-units"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
+
+	"github.com/mini-isolate/mini-isolate/runtime/meta"
+	"github.com/mini-isolate/mini-isolate/specconv"
 )
 
 // AnnotationPrefix starts every judge annotation in config.json.
@@ -39,23 +42,23 @@ const (
 	maxOutputLimit = 1 << 40
 )
 
-// Judge holds the judge settings of a container: what the supervisor
-// enforces and reports beyond what OCI fields say.
+// Judge holds what a judged container carries beyond OCI's fields: the
+// limits the supervisor enforces, where the program's stdio goes, and
+// where the report goes.
 type Judge struct {
-	// Time is the CPU-time limit over every process of the run.
-	Time time.Duration
-	// ExtraTime is a grace on top of Time before the program is killed;
-	// using more than Time is a timeout either way.
-	ExtraTime time.Duration
-	// WallTime limits the time from exec until the last process is gone.
-	WallTime time.Duration
-	// OutputLimit bounds the bytes written to captured stdout and stderr.
-	OutputLimit int64
+	// Limits: Time, ExtraTime, WallTime and Output come from the
+	// annotations; FromSpec adds Memory and Processes from the OCI
+	// resources.
+	Limits Limits
+	IO     IO
 	// Meta is the host path of the report, and MetaFormat its format.
 	Meta       string
 	MetaFormat string
-	// Stdin, Stdout and Stderr are opened inside the sandbox, relative to
-	// the process's working directory.
+}
+
+// IO are a run's redirections, opened inside the sandbox relative to the
+// process's working directory.
+type IO struct {
 	Stdin, Stdout, Stderr string
 	StderrToStdout        bool
 }
@@ -90,8 +93,68 @@ func IsPodSandbox(a map[string]string) bool {
 // judge annotation is present, or for a pod's sandbox container: the
 // container is then a plain OCI one.
 func JudgeFromAnnotations(a map[string]string) (*Judge, error) {
+	if judged, err := isJudged(a); !judged || err != nil {
+		return nil, err
+	}
+	j := &Judge{MetaFormat: meta.FormatIsolate}
+	var err error
+	for _, f := range []struct {
+		key string
+		dst *Duration
+	}{{AnnotationTime, &j.Limits.Time}, {AnnotationExtraTime, &j.Limits.ExtraTime}, {AnnotationWallTime, &j.Limits.WallTime}} {
+		d, err := parseSeconds(a, f.key)
+		if err != nil {
+			return nil, err
+		}
+		*f.dst = Duration(d)
+	}
+	if v, ok := a[AnnotationOutputLimit]; ok {
+		n, err := units.RAMInBytes(v)
+		if err != nil || n <= 0 || n > maxOutputLimit {
+			return nil, annotationErr(AnnotationOutputLimit, v, "want a size in bytes such as 65536 or 64m, at most 1t")
+		}
+		j.Limits.Output = Size(n)
+	}
+	if v, ok := a[AnnotationMeta]; ok {
+		if v == "" || (v != "-" && !filepath.IsAbs(v)) {
+			return nil, annotationErr(AnnotationMeta, v, "want an absolute path on the host, or - for stdout")
+		}
+		j.Meta = v
+	}
+	if v, ok := a[AnnotationMetaFormat]; ok {
+		if v != meta.FormatIsolate && v != meta.FormatJSON {
+			return nil, annotationErr(AnnotationMetaFormat, v, "want isolate or json")
+		}
+		j.MetaFormat = v
+	}
+	for _, f := range []struct {
+		key string
+		dst *string
+	}{{AnnotationStdin, &j.IO.Stdin}, {AnnotationStdout, &j.IO.Stdout}, {AnnotationStderr, &j.IO.Stderr}} {
+		if v, ok := a[f.key]; ok {
+			if v == "" || strings.IndexByte(v, 0) >= 0 {
+				return nil, annotationErr(f.key, v, "want a path inside the sandbox")
+			}
+			*f.dst = v
+		}
+	}
+	if v, ok := a[AnnotationStderrToStdout]; ok {
+		if j.IO.StderrToStdout, err = parseBool(AnnotationStderrToStdout, v); err != nil {
+			return nil, err
+		}
+		if j.IO.StderrToStdout && j.IO.Stderr != "" {
+			return nil, annotationErr(AnnotationStderrToStdout, v, "conflicts with "+AnnotationStderr)
+		}
+	}
+	return j, nil
+}
+
+// isJudged says whether the annotations make a container judged: one of
+// ours is present, and judge is not false. A pod's sandbox container never
+// is.
+func isJudged(a map[string]string) (bool, error) {
 	if IsPodSandbox(a) {
-		return nil, nil
+		return false, nil
 	}
 	present := false
 	for k := range a {
@@ -106,71 +169,18 @@ func JudgeFromAnnotations(a map[string]string) (*Judge, error) {
 			logrus.Warnf("ignoring unknown annotation %s", k)
 		}
 	}
-	if !present {
-		return nil, nil
+	v, ok := a[AnnotationJudge]
+	if !present || !ok {
+		return present, nil
 	}
-	j := &Judge{MetaFormat: "isolate"}
-	var err error
-	if v, ok := a[AnnotationJudge]; ok {
-		on, err := parseBool(AnnotationJudge, v)
-		if err != nil {
-			return nil, err
-		}
-		if !on {
-			if anyOtherJudgeKey(a) {
-				return nil, annotationErr(AnnotationJudge, v, "is false, but other judge annotations are set")
-			}
-			return nil, nil
-		}
+	on, err := parseBool(AnnotationJudge, v)
+	if err != nil {
+		return false, err
 	}
-	if j.Time, err = parseSeconds(a, AnnotationTime); err != nil {
-		return nil, err
+	if !on && anyOtherJudgeKey(a) {
+		return false, annotationErr(AnnotationJudge, v, "is false, but other judge annotations are set")
 	}
-	if j.ExtraTime, err = parseSeconds(a, AnnotationExtraTime); err != nil {
-		return nil, err
-	}
-	if j.WallTime, err = parseSeconds(a, AnnotationWallTime); err != nil {
-		return nil, err
-	}
-	if v, ok := a[AnnotationOutputLimit]; ok {
-		n, err := units.RAMInBytes(v)
-		if err != nil || n <= 0 || n > maxOutputLimit {
-			return nil, annotationErr(AnnotationOutputLimit, v, "want a size in bytes such as 65536 or 64m, at most 1t")
-		}
-		j.OutputLimit = n
-	}
-	if v, ok := a[AnnotationMeta]; ok {
-		if v == "" || (v != "-" && !filepath.IsAbs(v)) {
-			return nil, annotationErr(AnnotationMeta, v, "want an absolute path on the host, or - for stdout")
-		}
-		j.Meta = v
-	}
-	if v, ok := a[AnnotationMetaFormat]; ok {
-		if v != "isolate" && v != "json" {
-			return nil, annotationErr(AnnotationMetaFormat, v, "want isolate or json")
-		}
-		j.MetaFormat = v
-	}
-	for _, f := range []struct {
-		key string
-		dst *string
-	}{{AnnotationStdin, &j.Stdin}, {AnnotationStdout, &j.Stdout}, {AnnotationStderr, &j.Stderr}} {
-		if v, ok := a[f.key]; ok {
-			if v == "" || strings.IndexByte(v, 0) >= 0 {
-				return nil, annotationErr(f.key, v, "want a path inside the sandbox")
-			}
-			*f.dst = v
-		}
-	}
-	if v, ok := a[AnnotationStderrToStdout]; ok {
-		if j.StderrToStdout, err = parseBool(AnnotationStderrToStdout, v); err != nil {
-			return nil, err
-		}
-		if j.StderrToStdout && j.Stderr != "" {
-			return nil, annotationErr(AnnotationStderrToStdout, v, "conflicts with "+AnnotationStderr)
-		}
-	}
-	return j, nil
+	return on, nil
 }
 
 func anyOtherJudgeKey(a map[string]string) bool {
@@ -183,34 +193,30 @@ func anyOtherJudgeKey(a map[string]string) bool {
 }
 
 // Annotations writes the settings back as annotations, for bundles that
-// profiles generate.
+// profiles generate. Memory and Processes belong in the OCI resources.
 func (j *Judge) Annotations() map[string]string {
 	a := map[string]string{AnnotationJudge: "true"}
-	sec := func(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) }
-	if j.Time > 0 {
-		a[AnnotationTime] = sec(j.Time)
+	l := &j.Limits
+	for key, d := range map[string]Duration{AnnotationTime: l.Time, AnnotationExtraTime: l.ExtraTime, AnnotationWallTime: l.WallTime} {
+		if d > 0 {
+			a[key] = d.String()
+		}
 	}
-	if j.ExtraTime > 0 {
-		a[AnnotationExtraTime] = sec(j.ExtraTime)
-	}
-	if j.WallTime > 0 {
-		a[AnnotationWallTime] = sec(j.WallTime)
-	}
-	if j.OutputLimit > 0 {
-		a[AnnotationOutputLimit] = strconv.FormatInt(j.OutputLimit, 10)
+	if l.Output > 0 {
+		a[AnnotationOutputLimit] = strconv.FormatInt(int64(l.Output), 10)
 	}
 	if j.Meta != "" {
 		a[AnnotationMeta] = j.Meta
 	}
-	if j.MetaFormat != "" && j.MetaFormat != "isolate" {
+	if j.MetaFormat != "" && j.MetaFormat != meta.FormatIsolate {
 		a[AnnotationMetaFormat] = j.MetaFormat
 	}
-	for k, v := range map[string]string{AnnotationStdin: j.Stdin, AnnotationStdout: j.Stdout, AnnotationStderr: j.Stderr} {
+	for k, v := range map[string]string{AnnotationStdin: j.IO.Stdin, AnnotationStdout: j.IO.Stdout, AnnotationStderr: j.IO.Stderr} {
 		if v != "" {
 			a[k] = v
 		}
 	}
-	if j.StderrToStdout {
+	if j.IO.StderrToStdout {
 		a[AnnotationStderrToStdout] = "true"
 	}
 	return a
@@ -229,18 +235,18 @@ func ValidateJudge(spec *specs.Spec) error {
 		}
 	}
 	if !private {
-		return fieldErr("linux.namespaces", "judge supervision needs a new pid namespace")
+		return &specconv.FieldError{Field: "linux.namespaces", Msg: "judge supervision needs a new pid namespace"}
 	}
 	for _, m := range spec.Mounts {
 		if filepath.Clean(m.Destination) == "/proc" && m.Type == "proc" {
 			return nil
 		}
 	}
-	return fieldErr("mounts", "judge supervision needs proc mounted at /proc")
+	return &specconv.FieldError{Field: "mounts", Msg: "judge supervision needs proc mounted at /proc"}
 }
 
 func annotationErr(key, val, want string) error {
-	return &FieldError{Field: "annotations." + key, Msg: fmt.Sprintf("%q: %s", val, want)}
+	return &specconv.FieldError{Field: "annotations." + key, Msg: fmt.Sprintf("%q: %s", val, want)}
 }
 
 // parseSeconds reads a positive number of seconds ("1.5") or a Go duration

@@ -4,9 +4,14 @@ import (
 	"fmt"
 
 	"github.com/opencontainers/cgroups"
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 
+	"github.com/mini-isolate/mini-isolate/policy"
+	"github.com/mini-isolate/mini-isolate/runtime/judged"
+	"github.com/mini-isolate/mini-isolate/runtime/supervise"
 	"github.com/mini-isolate/mini-isolate/specconv"
 )
 
@@ -25,14 +30,67 @@ func (r *Runtime) Update(id string, res *specs.LinuxResources) error {
 	if err := specconv.ValidateResources(res, "resources"); err != nil {
 		return err
 	}
+	sc, err := r.readSidecar(id)
+	if err != nil {
+		return err
+	}
 	cfg := c.Config()
 	applyResources(cfg.Cgroups.Resources, res)
 	// Device rules cannot be updated; do not rewrite what is there.
 	cfg.Cgroups.SkipDevices = true
+	if sc.Judge != nil {
+		return r.updateJudged(c, cfg, sc, res)
+	}
 	if err := c.Set(cfg); err != nil {
 		return fmt.Errorf("update %s: %w", id, err)
 	}
 	return nil
+}
+
+// updateJudged updates a judged container, whose memory and pids limits
+// are enforced on the run's cgroup: they land there, and the container's
+// own cgroup keeps them plus the headroom its init needs. The new limits
+// are recorded for the state.
+func (r *Runtime) updateJudged(c *libcontainer.Container, cfg configs.Config, sc *sidecar, res *specs.LinuxResources) error {
+	lim := &sc.Judge.Limits
+	var memory, pids int64 // for the run's cgroup: 0 unchanged, -1 unlimited
+	if m := res.Memory; m != nil && m.Limit != nil && *m.Limit != 0 {
+		memory = *m.Limit
+		lim.Memory = policy.Size(max(memory, 0))
+	}
+	if p := res.Pids; p != nil && p.Limit != nil && *p.Limit != 0 {
+		pids = *p.Limit
+		lim.Processes = max(pids, 0)
+	}
+	if memory == 0 && pids == 0 {
+		if err := c.Set(cfg); err != nil {
+			return fmt.Errorf("update %s: %w", c.ID(), err)
+		}
+		return nil
+	}
+	outer := cfg.Cgroups.Resources
+	if memory < 0 {
+		outer.Memory, outer.MemorySwap = -1, -1
+	}
+	if pids < 0 {
+		outer.PidsLimit = &pids
+	}
+	judged.OuterLimits(outer, *lim)
+	st, err := c.State()
+	if err != nil {
+		return fmt.Errorf("update %s: %w", c.ID(), err)
+	}
+	v2 := cgroups.IsCgroup2UnifiedMode()
+	// The run's cgroup first: a smaller limit must hold before the
+	// container's shrinks; a child's limit above its parent's is allowed
+	// meanwhile, and the parent's follows at once.
+	if err := supervise.SetRunLimits(st.CgroupPaths, "", v2, memory, pids); err != nil {
+		return fmt.Errorf("update %s: %w", c.ID(), err)
+	}
+	if err := c.Set(cfg); err != nil {
+		return fmt.Errorf("update %s: %w", c.ID(), err)
+	}
+	return r.writeSidecar(c.ID(), sc)
 }
 
 func applyResources(dst *cgroups.Resources, res *specs.LinuxResources) {

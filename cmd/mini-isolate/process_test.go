@@ -3,6 +3,7 @@ package main_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -426,5 +427,62 @@ func TestListPsEvents(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		_ = cmd.Process.Kill()
 		t.Error("events kept running after the container stopped")
+	}
+}
+
+// TestUpdateJudged: on a judged container, update's memory and pids limits
+// land on the run's cgroup, where they are enforced, and the container's
+// own cgroup keeps them plus the headroom its init needs.
+func TestUpdateJudged(t *testing.T) {
+	r := testutil.NewRunner(t)
+	id := r.ID("upj")
+	limit, pids := int64(64<<20), int64(20)
+	bundle, _ := testutil.JudgeBundle(t, []string{"/bin/sleeper"}, map[string]string{"wall-time": "60"}, func(s *specs.Spec) {
+		s.Linux.Resources.Memory = &specs.LinuxMemory{Limit: &limit}
+		s.Linux.Resources.Pids = &specs.LinuxPids{Limit: &pids}
+	})
+	createWithOutput(t, r, bundle, id)
+	defer r.Run("delete", "--force", id)
+	r.MustRun("start", id)
+	var prog int
+	testutil.Eventually(t, testutil.Slack(5*time.Second), "the program to start", func() bool {
+		data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%[1]d/children", r.State(id).Pid))
+		prog, _ = strconv.Atoi(strings.TrimSpace(string(data)))
+		return prog > 0
+	})
+	// The run's value, and the container's (the run cgroup's parent).
+	read := func(files ...string) (run, outer string) {
+		f, run := cgroupFile(t, prog, files...)
+		for _, d := range testutil.CgroupDirsOf(prog) {
+			if data, err := os.ReadFile(filepath.Join(filepath.Dir(d), f)); err == nil {
+				return run, strings.TrimSpace(string(data))
+			}
+		}
+		t.Fatalf("no %s above the run's cgroup", f)
+		return "", ""
+	}
+	const headroom, pidsHeadroom = 64 << 20, 32
+	for _, tc := range []struct {
+		args       []string
+		files      []string
+		run, outer int64
+	}{
+		{nil, []string{"memory.limit_in_bytes", "memory.max"}, limit, limit + headroom},
+		{nil, []string{"pids.max"}, pids, pids + pidsHeadroom},
+		{[]string{"--memory", "50M"}, []string{"memory.limit_in_bytes", "memory.max"}, 50 << 20, 50<<20 + headroom},
+		{[]string{"--memory", "300M"}, []string{"memory.limit_in_bytes", "memory.max"}, 300 << 20, 300<<20 + headroom},
+		{[]string{"--pids-limit", "30"}, []string{"pids.max"}, 30, 30 + pidsHeadroom},
+		{[]string{"--pids-limit", "10"}, []string{"pids.max"}, 10, 10 + pidsHeadroom},
+	} {
+		if tc.args != nil {
+			r.MustRun(append(append([]string{"update"}, tc.args...), id)...)
+		}
+		run, outer := read(tc.files...)
+		if run != strconv.FormatInt(tc.run, 10) || outer != strconv.FormatInt(tc.outer, 10) {
+			t.Errorf("after update %v: %s run %s, container %s; want %d and %d", tc.args, tc.files[0], run, outer, tc.run, tc.outer)
+		}
+	}
+	if s := r.State(id); s.Status != specs.StateRunning {
+		t.Errorf("status %s after the updates", s.Status)
 	}
 }

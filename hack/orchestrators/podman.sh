@@ -24,6 +24,7 @@ podman_steps() {
 	step judge-clean-run p_judge_ok
 	step judge-memory-limit p_judge_memory
 	step judge-stop p_judge_stop
+	step judge-update p_judge_update
 }
 
 # pmr ARGS...: podman with the runtime under test, as the docs show it.
@@ -159,4 +160,29 @@ p_judge_stop() {
 	wait_for 10 "the report at $meta" test -s "$meta"
 	expect_meta "$meta" status=XX
 	run pmr rm "$name" >/dev/null || fail "podman rm: exit $?"
+}
+
+# podman update of a judged container: the memory limit lands on the run's
+# cgroup, where it is enforced, and the container's keeps it plus 64 MiB of
+# headroom for the init. (Debian's Docker 20.10 passes no annotations, so
+# it cannot make a judged container; podman sends update --resources FILE,
+# the same path in the runtime as Docker's stdin.)
+p_judge_update() {
+	judged
+	local name pid child f
+	name=$(pname judged-update)
+	run prun -d --name "$name" --memory 64m --memory-swap 64m \
+		--annotation io.github.mini-isolate.wall-time=60 \
+		"$PIMAGE" sleep 600 >/dev/null || fail "podman run -d: exit $?"
+	pid=$(pstate judged-update Pid)
+	# procfs files have no size: read them.
+	wait_for 10 "the program under the judge init $pid" grep -q . "/proc/$pid/task/$pid/children"
+	child=$(tr -d ' ' <"/proc/$pid/task/$pid/children")
+	run pmr update --memory 48m --memory-swap 48m "$name" >/dev/null || fail "podman update: exit $?"
+	f=$(cgroup_file "$child" memory memory.limit_in_bytes) || fail "no memory cgroup for pid $child"
+	[[ $(cat "$f") == 50331648 ]] || fail "the run's $f is $(cat "$f"), want 50331648"
+	f=$(dirname "$(dirname "$f")")/memory.limit_in_bytes
+	[[ $(cat "$f") == $((50331648 + 67108864)) ]] || fail "the container's $f is $(cat "$f"), want 48 MiB + 64 MiB"
+	# The judge init ignores SIGTERM: no point in waiting for it.
+	run pmr rm -f -t 0 "$name" >/dev/null || fail "podman rm: exit $?"
 }

@@ -1,72 +1,13 @@
 package box
 
 import (
-	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mini-isolate/mini-isolate/runtime/hostfile"
 )
-
-// walkBox visits every entry below dir through file descriptors, never
-// following a symlink and never crossing into another filesystem, so a
-// program that plants symlinks or mounts in its box cannot redirect what
-// root does to the box afterwards. visit gets the parent directory's fd,
-// the entry's name and its lstat; it may remove the entry.
-func walkBox(dir string, visit func(parent int, name string, st *unix.Stat_t) error) error {
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("open %s: %w", dir, err)
-	}
-	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return err
-	}
-	return walkFd(fd, st.Dev, dir, visit)
-}
-
-func walkFd(fd int, dev uint64, path string, visit func(int, string, *unix.Stat_t) error) error {
-	// The directory's own fd is duplicated for reading: os.File owns it.
-	dup, err := unix.Dup(fd)
-	if err != nil {
-		return err
-	}
-	d := os.NewFile(uintptr(dup), path)
-	names, err := d.Readdirnames(-1)
-	d.Close()
-	if err != nil {
-		return fmt.Errorf("read %s: %w", path, err)
-	}
-	for _, name := range names {
-		var st unix.Stat_t
-		if err := unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			if errors.Is(err, unix.ENOENT) {
-				continue
-			}
-			return err
-		}
-		if st.Dev != dev {
-			return fmt.Errorf("unexpected mount point %s/%s", path, name)
-		}
-		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-			sub, err := unix.Openat(fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-			if err != nil {
-				return fmt.Errorf("open %s/%s: %w", path, name, err)
-			}
-			err = walkFd(sub, dev, path+"/"+name, visit)
-			unix.Close(sub)
-			if err != nil {
-				return err
-			}
-		}
-		if err := visit(fd, name, &st); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // isSpecial reports entries other than regular files and directories.
 func isSpecial(st *unix.Stat_t) bool {
@@ -76,13 +17,18 @@ func isSpecial(st *unix.Stat_t) bool {
 
 // chownTree gives everything below and including dir to uid:gid and, unless
 // keepSpecial, deletes symlinks, fifos, sockets and device nodes: isolate
-// does both before and after every run.
+// does both before and after every run. dir itself gets mode 0700 back,
+// whatever the program made of it. The walk follows no link and holds a
+// bounded number of directories open at any depth (hostfile.Walk).
 func chownTree(dir string, uid, gid int, keepSpecial bool) error {
-	err := walkBox(dir, func(parent int, name string, st *unix.Stat_t) error {
+	err := hostfile.Walk(dir, func(parent int, name string, st *unix.Stat_t) error {
 		if !keepSpecial && isSpecial(st) {
 			return unix.Unlinkat(parent, name, 0)
 		}
-		if int(st.Uid) == uid && int(st.Gid) == gid {
+		// A link stays the program's: given to root, in root's box
+		// directory, it would look like one root made, which root's
+		// writes trust (hostfile.Write).
+		if st.Mode&unix.S_IFMT == unix.S_IFLNK || (int(st.Uid) == uid && int(st.Gid) == gid) {
 			return nil
 		}
 		return unix.Fchownat(parent, name, uid, gid, unix.AT_SYMLINK_NOFOLLOW)
@@ -90,31 +36,21 @@ func chownTree(dir string, uid, gid int, keepSpecial bool) error {
 	if err != nil {
 		return fmt.Errorf("box %s: %w", dir, err)
 	}
-	if err := unix.Lchown(dir, uid, gid); err != nil {
+	if err := unix.Fchownat(unix.AT_FDCWD, dir, uid, gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return fmt.Errorf("box %s: %w", dir, err)
+	}
+	// Not through a path that could be a link: dir was just walked as a
+	// directory, and nothing runs in the box now.
+	if err := unix.Fchmodat(unix.AT_FDCWD, dir, 0o700, 0); err != nil {
 		return fmt.Errorf("box %s: %w", dir, err)
 	}
 	return nil
 }
 
-// removeTree deletes dir and everything in it with the same care.
+// removeTree deletes dir and everything in it with the same care, in
+// bounded memory and fds at any depth (hostfile.RemoveAll).
 func removeTree(dir string) error {
-	err := walkBox(dir, func(parent int, name string, st *unix.Stat_t) error {
-		flags := 0
-		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-			flags = unix.AT_REMOVEDIR
-		}
-		return unix.Unlinkat(parent, name, flags)
-	})
-	if errors.Is(err, unix.ENOENT) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if err := unix.Rmdir(dir); err != nil && !errors.Is(err, unix.ENOENT) {
-		return err
-	}
-	return nil
+	return hostfile.RemoveAll(dir)
 }
 
 // checkRootOnly fails unless dir and every directory above it belong to

@@ -22,6 +22,7 @@ import (
 	miniisolate "github.com/mini-isolate/mini-isolate"
 	"github.com/mini-isolate/mini-isolate/policy"
 	"github.com/mini-isolate/mini-isolate/runtime"
+	"github.com/mini-isolate/mini-isolate/runtime/hostfile"
 	"github.com/mini-isolate/mini-isolate/runtime/judgeinit"
 	"github.com/mini-isolate/mini-isolate/runtime/meta"
 	"github.com/mini-isolate/mini-isolate/runtime/supervise"
@@ -234,12 +235,63 @@ func (m *Manager) Run(ctx context.Context, id int, o *RunOptions) (*meta.Result,
 	if err := chownTree(b.sandboxDir(), b.UID, b.GID, o.SpecialFiles); err != nil {
 		return nil, err
 	}
-	defer func() {
-		if err := chownTree(b.sandboxDir(), m.CallerUID, m.CallerGID, o.SpecialFiles); err != nil {
-			m.verbose(1, "%v", err)
-		}
-	}()
+	if err := m.clearTmp(b); err != nil {
+		return nil, err
+	}
 	logrus.Debug("box: chowned")
+	res, err := m.run(ctx, b, o)
+	if cerr := chownTree(b.sandboxDir(), m.CallerUID, m.CallerGID, o.SpecialFiles); cerr != nil {
+		if err != nil {
+			m.verbose(1, "%v", cerr)
+			return nil, err
+		}
+		// The program's verdict cannot stand when its box could not be
+		// handed back: the next --run, --init or --cleanup repairs it.
+		return failedAfter(res, cerr), nil
+	}
+	return res, err
+}
+
+// clearTmp empties the box's private directories (the tmp rules', /tmp
+// among them): nothing a run leaves there reaches the next. It gives them
+// back to the box's user with mode 0700, as they were made.
+func (m *Manager) clearTmp(b *Box) error {
+	entries, err := os.ReadDir(filepath.Join(b.Dir, "tmp"))
+	if err != nil {
+		return fmt.Errorf("box tmp: %w", err)
+	}
+	for _, e := range entries {
+		d := filepath.Join(b.Dir, "tmp", e.Name())
+		if !e.IsDir() {
+			// Only tmp rules' directories are made here.
+			if err := unix.Unlinkat(unix.AT_FDCWD, d, 0); err != nil {
+				return fmt.Errorf("box tmp: %w", err)
+			}
+			continue
+		}
+		if err := hostfile.Empty(d); err != nil {
+			return fmt.Errorf("box tmp: %w", err)
+		}
+		if err := unix.Fchownat(unix.AT_FDCWD, d, b.UID, b.GID, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return fmt.Errorf("box tmp: %w", err)
+		}
+		if err := unix.Fchmodat(unix.AT_FDCWD, d, 0o700, 0); err != nil {
+			return fmt.Errorf("box tmp: %w", err)
+		}
+	}
+	return nil
+}
+
+// failedAfter turns a run's report into XX for a failure on the host
+// after the program ended.
+func failedAfter(res *meta.Result, err error) *meta.Result {
+	res.Status, res.Message, res.Cause = meta.InternalError, "after the run: "+err.Error(), err
+	res.Limit, res.Killed = "", false
+	return res
+}
+
+// run runs the program in the box's container.
+func (m *Manager) run(ctx context.Context, b *Box, o *RunOptions) (*meta.Result, error) {
 	target, err := m.container(ctx, b, o, o.ShareNet)
 	if err != nil {
 		return nil, err

@@ -97,6 +97,15 @@ static void child_fail(int sock, uint32_t stage, int err, const char *detail)
 /* Opens a redirection target as the sandbox user; never through a symlink. */
 static void redirect(int sock, const char *path, int target, int flags, uint32_t stage)
 {
+	struct stat st;
+
+	/*
+	 * An output file is the program's own: a symlink an earlier run left
+	 * at its path is replaced, not followed, and not a judge error. (A
+	 * FIFO stays: communication tasks redirect to FIFOs.)
+	 */
+	if ((flags & O_CREAT) && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+		unlink(path);
 	int fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, 0666);
 
 	if (fd < 0)
@@ -147,34 +156,88 @@ static int become(const struct run *r, const char **what)
 }
 
 /*
- * Empties a directory tree, without following symlinks or leaving the
- * file system. Directories the program made unreadable are opened up first;
- * they belong to the same user.
+ * Moves dir's subdirectories into trash (under fresh names) and unlinks
+ * everything else, without following symlinks. A directory the program
+ * made unwritable is opened up first: moving it rewrites its "..". It
+ * belongs to the same user.
  */
-static void empty_dir(int dfd, int depth)
+static void flatten(int dir, int trash, ino_t trash_ino, unsigned long *next)
 {
-	DIR *d = fdopendir(dfd);
+	int fd = dup(dir);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
 	struct dirent *e;
+	char name[32];
 
 	if (!d) {
-		close(dfd);
+		if (fd >= 0)
+			close(fd);
 		return;
 	}
 	while ((e = readdir(d)) != NULL) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || e->d_ino == trash_ino)
 			continue;
-		if (unlinkat(dirfd(d), e->d_name, 0) == 0 || errno != EISDIR)
+		if (unlinkat(dir, e->d_name, 0) == 0 || errno != EISDIR)
 			continue;
-		if (depth >= 128)
+		if (trash < 0)
 			continue;
-		fchmodat(dirfd(d), e->d_name, 0700, 0);
-		int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub < 0)
-			continue;
-		empty_dir(sub, depth + 1);
-		unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR);
+		fchmodat(dir, e->d_name, 0700, 0);
+		snprintf(name, sizeof(name), "%lu", (*next)++);
+		renameat(dir, e->d_name, trash, name);
 	}
 	closedir(d);
+}
+
+/*
+ * Empties a directory tree in constant memory and file descriptors,
+ * whatever its depth: instead of descending, it moves each subdirectory
+ * it meets into a hidden directory at the top and empties those one at a
+ * time. It never follows a symlink, and a mount point cannot be moved.
+ */
+static void empty_dir(int root)
+{
+	char trash_name[64];
+	unsigned long next = 0;
+	struct stat st;
+	int trash = -1;
+
+	for (int i = 0; i < 16 && trash < 0; i++) {
+		snprintf(trash_name, sizeof(trash_name), ".judge-init-trash-%d-%d", (int)getpid(), i);
+		if (mkdirat(root, trash_name, 0700) == 0)
+			trash = openat(root, trash_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	if (trash < 0 || fstat(trash, &st) < 0) {
+		/* No directories here (mqueue has none): unlink what there is. */
+		flatten(root, -1, 0, &next);
+		if (trash >= 0)
+			close(trash);
+		close(root);
+		return;
+	}
+	flatten(root, trash, st.st_ino, &next);
+	for (int more = 1; more;) {
+		DIR *d;
+		struct dirent *e;
+		int fd = dup(trash);
+
+		more = 0;
+		if (fd < 0 || !(d = fdopendir(fd)))
+			break;
+		while ((e = readdir(d)) != NULL) {
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			int sub = openat(trash, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0) {
+				flatten(sub, trash, st.st_ino, &next);
+				close(sub);
+			}
+			if (unlinkat(trash, e->d_name, AT_REMOVEDIR) == 0)
+				more = 1;
+		}
+		closedir(d);
+	}
+	close(trash);
+	unlinkat(root, trash_name, AT_REMOVEDIR);
+	close(root);
 }
 
 /* Empties path if it is a file system of the given type. */
@@ -189,7 +252,7 @@ static void empty_fs(const char *path, long magic)
 		close(fd);
 		return;
 	}
-	empty_dir(fd, 0);
+	empty_dir(fd);
 }
 
 /* Removes every SysV IPC object of the namespace that the caller owns. */

@@ -150,25 +150,45 @@ func TestFailures(t *testing.T) {
 	}
 }
 
-func TestSymlinkRedirectRefused(t *testing.T) {
-	conn, _ := startInit(t)
-	dir := t.TempDir()
-	target := filepath.Join(dir, "target")
-	link := filepath.Join(dir, "link")
-	if err := os.Symlink(target, link); err != nil {
-		t.Fatal(err)
-	}
-	if err := conn.SendRun(&Run{Args: []string{"true"}, Stdout: link}); err != nil {
-		t.Fatal(err)
-	}
-	recv(t, conn, Ready)
-	_ = conn.SendGo()
-	ev := recv(t, conn, Failed)
-	if ev.Stage != StageStdout || ev.Errno != unix.ELOOP {
-		t.Errorf("event %+v, want stdout ELOOP", ev)
-	}
-	if _, err := os.Lstat(target); !os.IsNotExist(err) {
-		t.Error("the redirection followed the symlink")
+// TestSymlinkRedirects: a symlink at an input path is refused, never
+// followed; one at an output path, which an earlier run may have left, is
+// replaced by the program's own file, and its target is not touched.
+func TestSymlinkRedirects(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		run   func(link string) *Run
+		fails bool
+	}{
+		{"stdin", func(link string) *Run { return &Run{Args: []string{"true"}, Stdin: link} }, true},
+		{"stdout", func(link string) *Run { return &Run{Args: []string{"true"}, Stdout: link} }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, _ := startInit(t)
+			dir := t.TempDir()
+			target := filepath.Join(dir, "target")
+			link := filepath.Join(dir, "link")
+			if err := os.Symlink(target, link); err != nil {
+				t.Fatal(err)
+			}
+			if err := conn.SendRun(tc.run(link)); err != nil {
+				t.Fatal(err)
+			}
+			recv(t, conn, Ready)
+			_ = conn.SendGo()
+			if tc.fails {
+				if ev := recv(t, conn, Failed); ev.Stage != StageStdin || ev.Errno != unix.ELOOP {
+					t.Errorf("event %+v, want stdin ELOOP", ev)
+				}
+			} else {
+				recv(t, conn, Exec)
+				if fi, err := os.Lstat(link); err != nil || !fi.Mode().IsRegular() {
+					t.Errorf("the output path after the run: %v %v, want a regular file", fi, err)
+				}
+			}
+			if _, err := os.Lstat(target); !os.IsNotExist(err) {
+				t.Error("the redirection followed the symlink")
+			}
+		})
 	}
 }
 

@@ -335,6 +335,9 @@ func (l *launch) runToEnd(ctx context.Context) (int, error) {
 	logrus.Debug("run: process started")
 	var report chan *meta.Result
 	if l.sup != nil {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		l.relay.terminate = cancel
 		report = make(chan *meta.Result, 1)
 		go func() { report <- l.sup.Wait(ctx) }()
 	}

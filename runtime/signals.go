@@ -14,6 +14,10 @@ import (
 // container process and reaps its exit.
 type signalRelay struct {
 	ch chan os.Signal
+	// terminate, when set, handles SIGTERM, SIGINT, SIGHUP and SIGQUIT
+	// instead: a judged run's supervisor ends the run and reports it, while
+	// the judge init, PID 1, would ignore them.
+	terminate func()
 }
 
 // newSignalRelay must be called before the process starts: libcontainer's
@@ -52,6 +56,14 @@ func (r *signalRelay) wait(p *libcontainer.Process, io *stdioSetup) (int, error)
 			}
 		case unix.SIGURG:
 			// Go's runtime uses SIGURG for preemption; it is not for the container.
+		case unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT:
+			if r.terminate != nil {
+				r.terminate()
+				continue
+			}
+			if err := p.Signal(s); err != nil {
+				logrus.Debugf("forward %v: %v", s, err)
+			}
 		default:
 			if err := p.Signal(s); err != nil {
 				logrus.Debugf("forward %v: %v", s, err)

@@ -93,6 +93,12 @@ const (
 // except a limit the kernel says was hit, which counts as the peak.
 const peakSample = 10 * time.Millisecond
 
+// setupSlack is how much longer than the wall limit a run may take from
+// the moment the init starts on it (its child forked) to its end: the
+// wall clock covers set-up too, such as opening a redirection that is a
+// FIFO nobody opens from the other side, as isolate's does.
+const setupSlack = 50 * time.Millisecond
+
 // Supervisor runs one program in a sandbox whose judge init is connected.
 type Supervisor struct {
 	cfg    Config
@@ -213,12 +219,18 @@ func (s *Supervisor) Wait(ctx context.Context) *meta.Result {
 	// can change the files again.
 	restoreFiles(s.stdio)
 	s.stdio = nil
-	return s.report(w.started, w.start, w.exit, w.failure)
+	start := w.start
+	if !w.started {
+		// Killed during set-up: the wall time it had is since Ready.
+		start = w.ready
+	}
+	return s.report(w.started, start, w.exit, w.failure)
 }
 
 // watch is what Wait knows of the run so far, and its timers.
 type watch struct {
 	started bool
+	ready   time.Duration // CLOCK_MONOTONIC when the init forked the child
 	start   time.Duration // CLOCK_MONOTONIC at exec
 	exit    *judgeinit.Event
 	failure error
@@ -250,6 +262,10 @@ func (s *Supervisor) onEvent(w *watch, e eventOrErr, ok bool) bool {
 	lim := s.cfg.Limits
 	switch ev := e.ev; ev.Type {
 	case judgeinit.Ready:
+		w.ready = judgeinit.Monotonic()
+		if lim.WallTime > 0 {
+			w.wall.Reset(time.Duration(lim.WallTime) + setupSlack)
+		}
 		if err := s.admit(ev.Pid); err != nil {
 			w.failure = err
 			s.killInit()
@@ -259,7 +275,9 @@ func (s *Supervisor) onEvent(w *watch, e eventOrErr, ok bool) bool {
 		w.started, w.start = true, ev.Mono
 		logrus.Debugf("supervise: exec at %v, seen at %v", ev.Mono, judgeinit.Monotonic())
 		if lim.WallTime > 0 {
-			w.wall.Reset(time.Duration(lim.WallTime) - (judgeinit.Monotonic() - w.start))
+			// From the exec, and never past the bound set at Ready.
+			deadline := min(w.start+time.Duration(lim.WallTime), w.ready+time.Duration(lim.WallTime)+setupSlack)
+			w.wall.Reset(deadline - judgeinit.Monotonic())
 		}
 		if lim.Time > 0 {
 			w.cpu.Reset(0)
@@ -397,7 +415,7 @@ func (s *Supervisor) report(started bool, start time.Duration, exit *judgeinit.E
 		sig := int(unix.SIGKILL)
 		r.ExitSig = &sig
 	}
-	if started {
+	if start > 0 && end > start {
 		r.TimeWall = end - start
 	}
 	var why string

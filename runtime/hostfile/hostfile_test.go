@@ -3,6 +3,7 @@ package hostfile
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -123,4 +124,49 @@ func wantCharDevice(t *testing.T, p string) {
 	if err != nil || fi.Mode()&os.ModeCharDevice == 0 {
 		t.Errorf("%s is no longer a character device: %v %v", p, fi.Mode(), err)
 	}
+}
+
+// TestWriteDirectoryLinks: a link a user planted on the way to the file
+// (a box's res -> /root) is refused; root's own in a root-only directory
+// (as /var/run -> /run) is followed.
+func TestWriteDirectoryLinks(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: trusted links are root's")
+	}
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(dir, "root-only")
+	if err := os.Mkdir(target, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, filepath.Join(target, "run.meta"), "keep me")
+	box := filepath.Join(dir, "box")
+	if err := os.Mkdir(box, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(box, 4321, 4321); err != nil {
+		t.Fatal(err)
+	}
+	planted := filepath.Join(box, "res")
+	if err := os.Symlink(target, planted); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Lchown(planted, 4321, 4321); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(filepath.Join(planted, "run.meta"), []byte("report"), 0o644); err == nil || !strings.Contains(err.Error(), "res is a symlink") {
+		t.Errorf("write through a planted link: %v, want a refusal naming it", err)
+	}
+	wantFile(t, filepath.Join(target, "run.meta"), "keep me", 0o644)
+
+	ours := filepath.Join(dir, "run")
+	if err := os.Symlink(target, ours); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(filepath.Join(ours, "state"), []byte("report"), 0o600); err != nil {
+		t.Fatalf("write through root's link in a root-only directory: %v", err)
+	}
+	wantFile(t, filepath.Join(target, "state"), "report", 0o600)
 }

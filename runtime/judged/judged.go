@@ -128,6 +128,7 @@ func Prepare(j *policy.Judge, spec *specs.Spec, cfg *configs.Config, p *libconta
 	for _, rl := range p.Rlimits {
 		st.Run.Rlimits = append(st.Run.Rlimits, judgeinit.Rlimit{Resource: rl.Type, Soft: rl.Soft, Hard: rl.Hard})
 	}
+	protectInit(spec.Process, p, &st.Run)
 	// No RLIMIT_CPU backstop: it arms the process CPU timer, which makes
 	// the program's own clock() tick-coarse.
 	p.Rlimits = nil
@@ -158,6 +159,26 @@ func Prepare(j *policy.Judge, spec *specs.Spec, cfg *configs.Config, p *libconta
 		}
 	}
 	return s, nil
+}
+
+// protectInit runs the init as root with only the capabilities it needs
+// to start the program as the bundle's user, as a box's init runs: a
+// program that shares its init's uid could renice, re-limit or re-pin it,
+// or signal it. This applies to the usual judged bundle, a non-root user
+// without capabilities; a bundle that gives its user capabilities keeps
+// its init as that user (docs/security.md says what follows).
+func protectInit(sp *specs.Process, p *libcontainer.Process, run *judgeinit.Run) {
+	if sp.User.UID == 0 || hasCapabilities(sp.Capabilities) {
+		return
+	}
+	run.User = &judgeinit.User{UID: sp.User.UID, GID: sp.User.GID, Groups: sp.User.AdditionalGids}
+	p.UID, p.GID, p.AdditionalGroups = 0, 0, nil
+	caps := judgeinit.InitCapabilities
+	p.Capabilities = &configs.Capabilities{Bounding: caps, Effective: caps, Permitted: caps}
+}
+
+func hasCapabilities(c *specs.LinuxCapabilities) bool {
+	return c != nil && len(c.Bounding)+len(c.Effective)+len(c.Permitted)+len(c.Inheritable)+len(c.Ambient) > 0
 }
 
 // OuterLimits sets the container's own cgroup limits from the run's: the

@@ -230,3 +230,67 @@ func TestProfileCommands(t *testing.T) {
 		})
 	}
 }
+
+// hostileSolution is a C solution whose first test sabotages the box for
+// the next: symlinks where the judge might read or write (to a host
+// secret), FIFOs where it might open, a deep tree and an open box. The
+// documented flow (docs/profiles.md) must judge the next test as usual
+// and never touch the secret.
+const hostileSolution = `#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+int main(void) {
+	long a, b;
+	char word[16] = "";
+	if (scanf("%15s", word) == 1 && strcmp(word, "attack") == 0) {
+		symlink("SECRET", "output.txt");
+		symlink("SECRET", "compile.log");
+		mkfifo("input.txt", 0666);
+		mkfifo("answer", 0666);
+		chmod(".", 0777);
+		for (int i = 0; i < 3000; i++)
+			if (mkdir("d", 0700) < 0 || chdir("d") < 0)
+				break;
+		return 0;
+	}
+	if (sscanf(word, "%ld", &a) == 1 && scanf("%ld", &b) == 1)
+		printf("%ld\n", a + b);
+	return 0;
+}
+`
+
+func TestProfileFlowHostileFirstTest(t *testing.T) {
+	r := testutil.NewRunner(t)
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "secret")
+	if err := os.WriteFile(secret, []byte("keep me"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	compile, run := filepath.Join(dir, "compile"), filepath.Join(dir, "run")
+	r.MustRun("spec", "--profile", "c", "--stage", "compile", "--bundle", compile, "--stderr-to-stdout")
+	src := strings.ReplaceAll(hostileSolution, "SECRET", secret)
+	if err := os.WriteFile(filepath.Join(compile, "box", "main.c"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if res := r.Run("run", "--bundle", compile, "--meta", filepath.Join(dir, "compile.meta"), r.ID("cc")); res.Code != 0 {
+		t.Fatalf("compile: exit %d: %s %s", res.Code, res.Stdout, res.Stderr)
+	}
+	r.MustRun("spec", "--profile", "c", "--bundle", run, "--dir", "box="+filepath.Join(compile, "box")+":rw", "--time", "2", "--wall-time", "5")
+	for i, tc := range []struct{ in, want string }{{"attack\n", ""}, {"1 2\n", "3\n"}, {"40 2\n", "42\n"}} {
+		metaPath := filepath.Join(dir, "test.meta")
+		cmd := r.Command(t.Context(), "run", "--bundle", run, "--meta", metaPath, r.ID("t"))
+		cmd.Stdin = strings.NewReader(tc.in)
+		var out, errb strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("test %d: %v: %s", i+1, err, errb.String())
+		}
+		if m := testutil.ParseMeta(t, metaPath); m["status"] != "" || m["exitcode"] != "0" || out.String() != tc.want {
+			t.Errorf("test %d: meta %v, output %q; want OK and %q", i+1, m, out.String(), tc.want)
+		}
+	}
+	if data, err := os.ReadFile(secret); err != nil || string(data) != "keep me" {
+		t.Errorf("the host secret: %q, %v", data, err)
+	}
+}

@@ -168,13 +168,13 @@ func miscAttacks() []*attack {
 			}
 			c.resultf("shmget in box 1: %s; box 2 finds none of them; the host's IPC unchanged", tried(pr, "shmget(create)"))
 		}},
-		{name: "leftovers-next-run", what: "leave SysV and POSIX IPC objects, /dev/shm files (8 MiB) and /box, /tmp files; look for them in the next run of the box and after --cleanup/--init", fn: func(c *ctx) {
+		{name: "leftovers-next-run", what: "leave SysV and POSIX IPC objects, /dev/shm files (8 MiB), /box and /tmp files, and files 300 directories deep in /tmp and /dev/shm; look for them in the next run of the box and after --cleanup/--init", fn: func(c *ctx) {
 			b := c.newBox()
 			c.install(b, "ipc", "leftover")
 			tok := "ATKLEFT-" + c.s.token
 			c.clean(c.iso(b, nil, "./ipc", "put", tok, "0"))
 			plant := c.iso(b, nil, "./leftover", "plant", tok)
-			c.ran(plant, "create /dev/shm/left")
+			c.ran(plant, "create /dev/shm/left", "create /tmp/d x300/left", "create /dev/shm/d x300/left")
 			c.clean(plant)
 			// The next run in the same box, as a judge runs the next test
 			// (or, without a --cleanup, the next submission).
@@ -184,13 +184,13 @@ func miscAttacks() []*attack {
 			c.ran(files, "open /box/left")
 			var leaked []string
 			for _, l := range strings.Split(ipc.stdout+files.stdout, "\n") {
-				// /box and /tmp persist between runs by design, as in isolate.
-				if strings.HasPrefix(l, "FOUND ") && !strings.HasPrefix(l, "FOUND /box/") && !strings.HasPrefix(l, "FOUND /tmp/") {
+				// /box persists between runs by design, as in isolate.
+				if strings.HasPrefix(l, "FOUND ") && !strings.HasPrefix(l, "FOUND /box/") {
 					leaked = append(leaked, strings.TrimSuffix(strings.Fields(l)[1], ":"))
 				}
 			}
 			if len(leaked) > 0 {
-				c.failf("the next run in the same box finds what the previous run left: %s (isolate gives every run fresh IPC and no writable /dev/shm)", strings.Join(leaked, " "))
+				c.failf("the next run in the same box finds what the previous run left: %s (nothing but /box may carry over)", strings.Join(leaked, " "))
 			}
 			// After --cleanup and --init nothing at all.
 			c.reinit(b)
@@ -203,7 +203,7 @@ func miscAttacks() []*attack {
 			if len(leaked) > 0 {
 				c.resultf("next run sees %s; a re-initialised box sees nothing", strings.Join(leaked, " "))
 			} else {
-				c.resultf("next run sees only /box and /tmp files; a re-initialised box nothing")
+				c.resultf("next run sees only /box files, at no depth in /tmp or /dev/shm; a re-initialised box nothing")
 			}
 		}},
 
@@ -295,7 +295,7 @@ func ociAttacks() []*attack {
 
 func allAttacks() []*attack {
 	var all []*attack
-	for _, group := range [][]*attack{fsAttacks(), netAttacks(), sigAttacks(), resAttacks(), miscAttacks(), ociAttacks()} {
+	for _, group := range [][]*attack{fsAttacks(), netAttacks(), sigAttacks(), resAttacks(), miscAttacks(), hostAttacks(), ociAttacks()} {
 		all = append(all, group...)
 	}
 	return all

@@ -75,6 +75,8 @@ type res struct {
 	meta           map[string]string
 	wall           time.Duration
 	cmd            string
+	// rssKB is the runtime CLI's own peak resident size.
+	rssKB int64
 }
 
 func (s *suite) runAttack(a *attack) row {
@@ -553,6 +555,11 @@ func (r *running) wait() *res {
 		c.failf("%s: still running after 60 s, killed", r.desc)
 	}
 	out := &res{wall: time.Since(r.began), cmd: r.desc}
+	if ps := r.cmd.ProcessState; ps != nil {
+		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+			out.rssKB = ru.Maxrss
+		}
+	}
 	var ee *exec.ExitError
 	switch {
 	case err == nil:

@@ -213,6 +213,13 @@ func loadSolutions(dir string) ([]*solution, error) {
 
 // judge compiles s when its profile has a compile stage and runs it on
 // every test. It returns the compiler's output.
+//
+// Root never writes into, or reads through a link in, a directory that a
+// sandboxed program controlled: the source goes into the fresh compile
+// box before anything ran there; the run stage binds that same box at
+// /box instead of copying from it; each test's input goes in on the run's
+// stdin and its output comes out on its stdout, both opened here on the
+// host.
 func (j *judge) judge(problem string, s *solution, tests []test) (string, error) {
 	p, err := j.profiles.Get(s.profile)
 	if err != nil {
@@ -222,24 +229,20 @@ func (j *judge) judge(problem string, s *solution, tests []test) (string, error)
 	src := filepath.Join(problem, "solutions", s.file)
 	s.compile = "OK"
 	var log string
-	box := ""
+	box := filepath.Join(dir, "compile", profiles.BoxDir)
 	if p.Stage(profiles.StageCompile) != nil {
 		bundle := filepath.Join(dir, "compile")
-		if err := j.mi("spec", "--profile", s.profile, "--stage", "compile", "--bundle", bundle,
-			"--stdout", "compile.log", "--stderr-to-stdout"); err != nil {
+		if err := j.mi("spec", "--profile", s.profile, "--stage", "compile", "--bundle", bundle, "--stderr-to-stdout"); err != nil {
 			return "", err
 		}
-		box = filepath.Join(bundle, profiles.BoxDir)
 		if err := copyFile(src, filepath.Join(box, p.Source), 0o644); err != nil {
 			return "", err
 		}
-		m, err := j.judged(bundle)
+		m, out, err := j.judged(bundle, nil)
 		if err != nil {
 			return "", err
 		}
-		s.compileTime = m["time"]
-		data, _ := os.ReadFile(filepath.Join(box, "compile.log"))
-		log = string(data)
+		s.compileTime, log = m["time"], out
 		if st := m["status"]; st != "" {
 			s.compile = "CE"
 			if st == "XX" {
@@ -248,42 +251,32 @@ func (j *judge) judge(problem string, s *solution, tests []test) (string, error)
 			s.verdicts = []string{s.compile}
 			return log, nil
 		}
+	} else if err := j.fresh(box, filepath.Join(box, p.Source), src); err != nil {
+		return "", err
 	}
-
 	bundle := filepath.Join(dir, "run")
-	args := append([]string{"spec", "--profile", s.profile, "--bundle", bundle,
-		"--stdin", "input.txt", "--stdout", "output.txt"}, problemLimits...)
+	args := append([]string{"spec", "--profile", s.profile, "--bundle", bundle, "--dir", "box=" + box + ":rw"}, problemLimits...)
 	if err := j.mi(args...); err != nil {
 		return "", err
 	}
-	runBox := filepath.Join(bundle, profiles.BoxDir)
-	if box == "" {
-		if err := copyFile(src, filepath.Join(runBox, p.Source), 0o755); err != nil {
-			return "", err
-		}
-	} else if err := copyDir(box, runBox, "compile.log"); err != nil {
-		return "", err
-	}
 	for _, t := range tests {
-		if err := copyFile(t.in, filepath.Join(runBox, "input.txt"), 0o644); err != nil {
+		in, err := os.Open(t.in)
+		if err != nil {
 			return "", err
 		}
-		if err := os.Remove(filepath.Join(runBox, "output.txt")); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return "", err
-		}
-		m, err := j.judged(bundle)
+		m, got, err := j.judged(bundle, in)
+		in.Close()
 		if err != nil {
 			return "", err
 		}
 		v := verdict(m)
 		if v == "" {
 			v = "WA"
-			got, _ := os.ReadFile(filepath.Join(runBox, "output.txt"))
 			want, err := os.ReadFile(t.out)
 			if err != nil {
 				return "", err
 			}
-			if sameTokens(got, want) {
+			if sameTokens([]byte(got), want) {
 				v = "OK"
 			}
 		}
@@ -294,21 +287,35 @@ func (j *judge) judge(problem string, s *solution, tests []test) (string, error)
 	return log, nil
 }
 
-// judged runs a bundle with mini-isolate run --meta and returns the
-// report, with the raw text under "_raw".
-func (j *judge) judged(bundle string) (map[string]string, error) {
+// fresh makes an empty box for a profile without a compile stage, with
+// the solution in it.
+func (j *judge) fresh(box, dst, src string) error {
+	if err := os.MkdirAll(box, 0o755); err != nil {
+		return err
+	}
+	return copyFile(src, dst, 0o755)
+}
+
+// maxOutput is how much of a run's stdout the demo keeps.
+const maxOutput = 1 << 20
+
+// judged runs a bundle with mini-isolate run --meta, stdin from in (none
+// when nil), and returns the report, with the raw text under "_raw", and
+// the start of what the program wrote to stdout.
+func (j *judge) judged(bundle string, in io.Reader) (map[string]string, string, error) {
 	j.runs++
 	metaPath := filepath.Join(filepath.Dir(bundle), fmt.Sprintf("run-%d.meta", j.runs))
 	id := fmt.Sprintf("demo-%d-%d", os.Getpid(), j.runs)
 	cmd := exec.Command(j.bin, "--root", j.root, "run", "--bundle", bundle, "--meta", metaPath, id)
 	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	out := &limitedBuffer{max: maxOutput}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = in, out, &stderr
 	runErr := cmd.Run()
 	data, err := os.ReadFile(metaPath)
 	if err != nil {
 		// The program's own failure still leaves a report; no report
 		// means mini-isolate itself failed.
-		return nil, fmt.Errorf("mini-isolate run: %v: %s", runErr, strings.TrimSpace(stderr.String()))
+		return nil, "", fmt.Errorf("mini-isolate run: %v: %s", runErr, strings.TrimSpace(stderr.String()))
 	}
 	m := map[string]string{"_raw": string(data)}
 	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
@@ -316,7 +323,21 @@ func (j *judge) judged(bundle string) (map[string]string, error) {
 			m[k] = v
 		}
 	}
-	return m, nil
+	return m, out.String(), nil
+}
+
+// limitedBuffer keeps the first max bytes written to it and drops the
+// rest, so that a program flooding stdout cannot exhaust the judge.
+type limitedBuffer struct {
+	bytes.Buffer
+	max int
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if room := b.max - b.Len(); room > 0 {
+		b.Buffer.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
 }
 
 func (j *judge) mi(args ...string) error {
@@ -411,36 +432,6 @@ func copyFile(src, dst string, mode os.FileMode) error {
 		return err
 	}
 	return os.WriteFile(dst, data, mode)
-}
-
-// copyDir copies the regular files of src into dst, keeping their modes.
-func copyDir(src, dst string, skip ...string) error {
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if !e.Type().IsRegular() || contains(skip, e.Name()) {
-			continue
-		}
-		fi, err := e.Info()
-		if err != nil {
-			return err
-		}
-		if err := copyFile(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name()), fi.Mode().Perm()); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func firstLines(s string, n int) string {

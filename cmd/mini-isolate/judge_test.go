@@ -3,9 +3,11 @@ package main_test
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -425,4 +427,68 @@ func processesMatching(words ...string) []string {
 		}
 	}
 	return found
+}
+
+// TestJudgeTerminate: SIGTERM or SIGINT to a command waiting on a run, a
+// judged run's or isolate's, ends it at once with an XX report, and leaves
+// nothing behind. The judge init would ignore the signal itself.
+func TestJudgeTerminate(t *testing.T) {
+	r := testutil.NewRunner(t)
+	e := newIsoEnv(t)
+	copyProg(t, e.init(t, 40), "sleeper")
+	judged := func(ms string) func(string) *exec.Cmd {
+		return func(metaPath string) *exec.Cmd {
+			bundle, _ := testutil.JudgeBundle(t, []string{"/bin/sleeper", ms}, map[string]string{"wall-time": "120"}, nil)
+			return r.Command(t.Context(), "run", "--bundle", bundle, "--meta", metaPath, r.ID("term"))
+		}
+	}
+	for _, tc := range []struct {
+		name, ms string // ms tells the test's sleeper from any other
+		sig      syscall.Signal
+		cmd      func(metaPath string) *exec.Cmd
+	}{
+		{"run SIGTERM", "60001", syscall.SIGTERM, judged("60001")},
+		{"run SIGINT", "60002", syscall.SIGINT, judged("60002")},
+		{"isolate SIGTERM", "60003", syscall.SIGTERM, func(metaPath string) *exec.Cmd {
+			return e.r.Command(t.Context(), "isolate", "-b", "40", "-M", metaPath, "-w", "120", "--run", "--", "./sleeper", "60003")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			metaPath := filepath.Join(t.TempDir(), "meta")
+			cmd := tc.cmd(metaPath)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			testutil.Eventually(t, testutil.Slack(10*time.Second), "the program to run", func() bool {
+				return sleeperRunning(tc.ms)
+			})
+			sent := time.Now()
+			if err := cmd.Process.Signal(tc.sig); err != nil {
+				t.Fatal(err)
+			}
+			_ = cmd.Wait()
+			if took := time.Since(sent); took > testutil.Slack(100*time.Millisecond) {
+				t.Errorf("the command ended %v after the signal", took)
+			}
+			if m := testutil.ParseMeta(t, metaPath); m["status"] != "XX" {
+				t.Errorf("report %v, want XX", m)
+			}
+			if sleeperRunning(tc.ms) {
+				t.Error("the program outlived the command")
+			}
+		})
+	}
+}
+
+// sleeperRunning tells whether a sleeper with argument ms runs: a process
+// whose own command line is that, not one that names it.
+func sleeperRunning(ms string) bool {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && strings.HasSuffix(strings.SplitN(string(data), "\x00", 2)[0], "sleeper") && strings.Contains(string(data), "\x00"+ms+"\x00") {
+			return true
+		}
+	}
+	return false
 }

@@ -67,6 +67,13 @@ for kind in skip host fail; do
 	esac
 	echo "$lines"
 done
+# Stages without a counts file: their own failure lines.
+for stage in "$@"; do
+	if [[ ! -f $RESULTS/$stage.sum && ${rcs[$stage]} != 0 ]]; then
+		echo "$stage failed; from its log:"
+		grep -E 'FAIL|^Failures:|^  [a-z0-9-]+: ' "$RESULTS/$stage.log" | tail -n 10 | sed 's/^/  /'
+	fi
+done
 for off in ${NOT_RUN:-}; do
 	echo "not run: $off"
 done

@@ -289,6 +289,12 @@ func TestProfileFlowHostileFirstTest(t *testing.T) {
 		if m := testutil.ParseMeta(t, metaPath); m["status"] != "" || m["exitcode"] != "0" || out.String() != tc.want {
 			t.Errorf("test %d: meta %v, output %q; want OK and %q", i+1, m, out.String(), tc.want)
 		}
+		// The bundle's box comes back without special files, as a box.
+		for _, name := range []string{"output.txt", "compile.log", "input.txt", "answer"} {
+			if _, err := os.Lstat(filepath.Join(compile, "box", name)); !os.IsNotExist(err) {
+				t.Errorf("after test %d, box/%s is still there: %v", i+1, name, err)
+			}
+		}
 	}
 	if data, err := os.ReadFile(secret); err != nil || string(data) != "keep me" {
 		t.Errorf("the host secret: %q, %v", data, err)

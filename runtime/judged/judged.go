@@ -23,6 +23,7 @@ import (
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runc/libcontainer/exeseal"
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/mini-isolate/mini-isolate/policy"
 	"github.com/mini-isolate/mini-isolate/runtime/judgeinit"
@@ -49,6 +50,10 @@ type State struct {
 	MetaFormat string        `json:"metaFormat,omitempty"`
 	// SupervisorPid is the detached supervisor, which delete waits for.
 	SupervisorPid int `json:"supervisorPid,omitempty"`
+	// BoxDir is the program's box on the host: its working directory's
+	// read-write bind, from a directory its user owns. A bundle reused for
+	// the next test gets it back without special files, as a box does.
+	BoxDir string `json:"boxDir,omitempty"`
 }
 
 // Capture says whether the supervisor relays and counts the program's
@@ -129,6 +134,7 @@ func Prepare(j *policy.Judge, spec *specs.Spec, cfg *configs.Config, p *libconta
 		st.Run.Rlimits = append(st.Run.Rlimits, judgeinit.Rlimit{Resource: rl.Type, Soft: rl.Soft, Hard: rl.Hard})
 	}
 	protectInit(spec.Process, p, &st.Run)
+	st.BoxDir = boxDir(cfg, spec.Process)
 	// No RLIMIT_CPU backstop: it arms the process CPU timer, which makes
 	// the program's own clock() tick-coarse.
 	p.Rlimits = nil
@@ -159,6 +165,21 @@ func Prepare(j *policy.Judge, spec *specs.Spec, cfg *configs.Config, p *libconta
 		}
 	}
 	return s, nil
+}
+
+// boxDir finds the host directory bound read-write at the process's
+// working directory, when the process's user owns it: the program's box.
+func boxDir(cfg *configs.Config, sp *specs.Process) string {
+	for _, m := range cfg.Mounts {
+		if m.Destination != sp.Cwd || !m.IsBind() || m.Flags&unix.MS_RDONLY != 0 {
+			continue
+		}
+		var st unix.Stat_t
+		if unix.Lstat(m.Source, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR && st.Uid == sp.User.UID && st.Uid != 0 {
+			return m.Source
+		}
+	}
+	return ""
 }
 
 // protectInit runs the init as root with only the capabilities it needs

@@ -20,7 +20,11 @@ func isSpecial(st *unix.Stat_t) bool {
 // does both before and after every run. dir itself gets mode 0700 back,
 // whatever the program made of it. The walk follows no link and holds a
 // bounded number of directories open at any depth (hostfile.Walk).
-func chownTree(dir string, uid, gid int, keepSpecial bool) error {
+//
+// A file with more than one name keeps its owner unless that is the box's
+// user (boxUID): a hard link to /etc/shadow, which a program can make where
+// fs.protected_hardlinks is off, must not hand over the file itself.
+func chownTree(dir string, uid, gid int, keepSpecial bool, boxUID int) error {
 	err := hostfile.Walk(dir, func(parent int, name string, st *unix.Stat_t) error {
 		if !keepSpecial && isSpecial(st) {
 			return unix.Unlinkat(parent, name, 0)
@@ -29,6 +33,9 @@ func chownTree(dir string, uid, gid int, keepSpecial bool) error {
 		// directory, it would look like one root made, which root's
 		// writes trust (hostfile.Write).
 		if st.Mode&unix.S_IFMT == unix.S_IFLNK || (int(st.Uid) == uid && int(st.Gid) == gid) {
+			return nil
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFDIR && st.Nlink > 1 && int(st.Uid) != boxUID {
 			return nil
 		}
 		return unix.Fchownat(parent, name, uid, gid, unix.AT_SYMLINK_NOFOLLOW)

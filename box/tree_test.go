@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -44,5 +45,42 @@ func TestCheckRootOnly(t *testing.T) {
 				t.Fatalf("error %v, want one saying %q", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestChownTreeHardLinks: a second name of another owner's file keeps its
+// owner; the box user's own hard links change hands.
+func TestChownTreeHardLinks(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: chown")
+	}
+	const boxUID, caller = 4444, 5555
+	outside, dir := t.TempDir(), t.TempDir()
+	secret := filepath.Join(outside, "secret")
+	mine := filepath.Join(dir, "mine")
+	for _, f := range []struct {
+		path string
+		uid  int
+	}{{secret, 0}, {mine, boxUID}} {
+		if err := os.WriteFile(f.path, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(f.path, f.uid, f.uid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, l := range [][2]string{{secret, "link"}, {mine, "mine2"}} {
+		if err := os.Link(l[0], filepath.Join(dir, l[1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := chownTree(dir, caller, caller, false, boxUID); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]int{secret: 0, mine: caller} {
+		var st syscall.Stat_t
+		if err := syscall.Stat(path, &st); err != nil || int(st.Uid) != want {
+			t.Errorf("%s: uid %d (%v), want %d", path, st.Uid, err, want)
+		}
 	}
 }

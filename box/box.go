@@ -112,7 +112,7 @@ func (m *Manager) verbose(level int, format string, args ...any) {
 // Init creates (or resets) box id and returns its directory.
 func (m *Manager) Init(ctx context.Context, id int, o InitOptions) (string, error) {
 	if m.Config.RestrictedInit && os.Getuid() != 0 {
-		return "", errors.New("only root may initialize boxes (restricted_init is set)")
+		return "", errors.New("new sandboxes can be created only by root (restricted_init is set)")
 	}
 	b, err := m.Box(id)
 	if err != nil {
@@ -232,7 +232,7 @@ func (m *Manager) Run(ctx context.Context, id int, o *RunOptions) (*meta.Result,
 	logrus.Debug("box: locked")
 	// The box belongs to its user while the program runs, and to the
 	// caller again afterwards, whatever happened.
-	if err := chownTree(b.sandboxDir(), b.UID, b.GID, o.SpecialFiles); err != nil {
+	if err := chownTree(b.sandboxDir(), b.UID, b.GID, o.SpecialFiles, b.UID); err != nil {
 		return nil, err
 	}
 	if err := m.clearTmp(b); err != nil {
@@ -240,7 +240,7 @@ func (m *Manager) Run(ctx context.Context, id int, o *RunOptions) (*meta.Result,
 	}
 	logrus.Debug("box: chowned")
 	res, err := m.run(ctx, b, o)
-	if cerr := chownTree(b.sandboxDir(), m.CallerUID, m.CallerGID, o.SpecialFiles); cerr != nil {
+	if cerr := chownTree(b.sandboxDir(), m.CallerUID, m.CallerGID, o.SpecialFiles, b.UID); cerr != nil {
 		if err != nil {
 			m.verbose(1, "%v", cerr)
 			return nil, err

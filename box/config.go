@@ -15,10 +15,16 @@ import (
 	"strings"
 )
 
-// DefaultConfigPath is read unless MINI_ISOLATE_CONFIG names another file.
+// DefaultConfigPath is the system configuration's usual place.
 const DefaultConfigPath = "/etc/mini-isolate/isolate.conf"
 
-// ConfigEnv names the environment variable that overrides the config path.
+// SystemConfigPath is the system configuration, which a setuid front end
+// reads whatever its caller's environment says. It is DefaultConfigPath
+// unless the build sets it (-ldflags -X), as isolate compiles its path in.
+var SystemConfigPath = DefaultConfigPath
+
+// ConfigEnv names the environment variable that overrides the config path
+// for root (never for a setuid caller).
 const ConfigEnv = "MINI_ISOLATE_CONFIG"
 
 // Config is isolate's configuration file.
@@ -41,6 +47,9 @@ type Config struct {
 	RestrictedInit bool
 	// CPUs and Mems pin box N to a cpuset ("boxN.cpus", "boxN.mems").
 	CPUs, Mems map[int]string
+	// ExtendedMeta adds mini-isolate's own keys to every meta file, as
+	// --extended-meta does ("extended_meta = 1").
+	ExtendedMeta bool
 }
 
 // Defaults used when no configuration file exists.
@@ -54,12 +63,13 @@ func defaultConfig() *Config {
 	}
 }
 
-// LoadConfig reads the configuration: from $MINI_ISOLATE_CONFIG when set
-// (it must exist), else from DefaultConfigPath, else built-in defaults.
-func LoadConfig() (*Config, error) {
+// LoadConfig reads the configuration: with trustEnv, from
+// $MINI_ISOLATE_CONFIG when set (it must exist); else from
+// SystemConfigPath, or built-in defaults when that does not exist.
+func LoadConfig(trustEnv bool) (*Config, error) {
 	path, explicit := os.LookupEnv(ConfigEnv)
-	if !explicit || path == "" {
-		path = DefaultConfigPath
+	if !trustEnv || !explicit || path == "" {
+		path, explicit = SystemConfigPath, false
 	}
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) && !explicit {
@@ -124,6 +134,10 @@ func ParseConfig(r io.Reader) (*Config, error) {
 			var n int
 			n, err = num()
 			c.RestrictedInit = n != 0
+		case key == "extended_meta":
+			var n int
+			n, err = num()
+			c.ExtendedMeta = n != 0
 		case key == "syscall_flags", key == "subid_user":
 			// isolate 2.x keys for features mini-isolate provides its own way.
 		case strings.HasPrefix(key, "box") && (strings.HasSuffix(key, ".cpus") || strings.HasSuffix(key, ".mems")):
@@ -174,6 +188,6 @@ func (c *Config) Write(w io.Writer) {
 	if src == "" {
 		src = "(built-in defaults)"
 	}
-	fmt.Fprintf(w, "config file: %s\nbox_root: %s\nlock_root: %s\ncg_parent: %s\nfirst_uid: %d\nfirst_gid: %d\nnum_boxes: %d\nrestricted_init: %v\n",
-		src, c.BoxRoot, c.LockRoot, c.CgParent, c.FirstUID, c.FirstGID, c.NumBoxes, c.RestrictedInit)
+	fmt.Fprintf(w, "config file: %s\nbox_root: %s\nlock_root: %s\ncg_parent: %s\nfirst_uid: %d\nfirst_gid: %d\nnum_boxes: %d\nrestricted_init: %v\nextended_meta: %v\n",
+		src, c.BoxRoot, c.LockRoot, c.CgParent, c.FirstUID, c.FirstGID, c.NumBoxes, c.RestrictedInit, c.ExtendedMeta)
 }

@@ -162,7 +162,7 @@ func TestFaultIsolateRunKilled(t *testing.T) {
 			return len(processesMatching("./spin")) == 0
 		})
 		// The next run starts from fresh counters.
-		res, m := e.run(t, 30, nil, "./burn", "50")
+		res, m := e.run(t, 30, []string{"--extended-meta"}, "./burn", "50")
 		if res.Code != 0 {
 			t.Fatalf("run after a killed run: %s", res.Stderr)
 		}

@@ -37,7 +37,7 @@ var isolateCommand = &cli.Command{
 		if c.IsSet("root") {
 			root = c.String("root")
 		}
-		return exitError{code: isolateMain(c.Args().Slice(), root)}
+		return exitError{code: isolateMain(c.Args().Slice(), root, false)}
 	},
 }
 
@@ -77,6 +77,7 @@ Options (isolate 2.x, plus --cg-timing/--no-cg-timing of 1.x):
     --tty-hack             accepted; the program can always use the terminal
     -s, --silent           no status line
     -v, --verbose          more messages (repeatable)
+    --extended-meta        add mini-isolate's own keys to the meta file (time-user, time-us, mem-peak, ...)
     --wait                 wait for a busy box instead of failing
     -q, --quota=<blk>,<ino> disk quota of the box user (with --init)
     --as-uid=<uid> --as-gid=<gid>  act for another user (root only)
@@ -103,8 +104,11 @@ func init() {
 	sort.Ints(inheritedFDs)
 }
 
-// isolateMain runs isolate's command line and returns isolate's exit status.
-func isolateMain(argv []string, root string) int {
+// isolateMain runs isolate's command line and returns isolate's exit
+// status. setuid says a user other than root runs a setuid-root binary:
+// then the configuration is the system's, whatever the environment says,
+// and the meta file is opened with the caller's rights.
+func isolateMain(argv []string, root string, setuid bool) int {
 	a, err := parseIsolateArgs(argv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -119,10 +123,17 @@ func isolateMain(argv []string, root string) int {
 		fmt.Printf("mini-isolate %s, isolate-compatible front end (isolate 2.x command line)\n", miniisolate.Version())
 		return isoOK
 	}
-	cfg, err := box.LoadConfig()
+	if a.action == "run" {
+		// Opened first, as isolate does, so that a bad path fails early.
+		if a.sink, err = openMeta(a.meta, setuid); err != nil {
+			return isoFail(a, err)
+		}
+	}
+	cfg, err := box.LoadConfig(!setuid)
 	if err != nil {
 		return isoFail(a, err)
 	}
+	a.extendedMeta = a.extendedMeta || cfg.ExtendedMeta
 	if a.action == "print-cg-root" {
 		fmt.Println(cfg.CgroupRoot())
 		return isoOK
@@ -133,21 +144,34 @@ func isolateMain(argv []string, root string) int {
 		}
 		return isoOK
 	}
+	m, err := newManager(a, cfg, root)
+	if err != nil {
+		return isoFail(a, err)
+	}
+	return isolateAction(context.Background(), m, a)
+}
+
+// newManager is the box manager for the caller.
+func newManager(a *isoArgs, cfg *box.Config, root string) (*box.Manager, error) {
 	if os.Geteuid() != 0 {
-		return isoFail(a, errors.New("must be started as root"))
+		return nil, errors.New("must be started as root")
 	}
 	rt, err := runtime.New(root, false)
 	if err != nil {
-		return isoFail(a, err)
+		return nil, err
 	}
 	m := &box.Manager{Config: cfg, Runtime: rt, CallerUID: os.Getuid(), CallerGID: os.Getgid(), Verbose: a.verbose, Log: os.Stderr}
 	if a.asUID >= 0 {
 		if os.Getuid() != 0 {
-			return isoFail(a, errors.New("you must be root to use --as-uid"))
+			return nil, errors.New("you must be root to use --as-uid")
 		}
 		m.CallerUID, m.CallerGID = a.asUID, a.asGID
 	}
-	ctx := context.Background()
+	return m, nil
+}
+
+// isolateAction runs --init, --cleanup or --run.
+func isolateAction(ctx context.Context, m *box.Manager, a *isoArgs) int {
 	switch a.action {
 	case "init":
 		dir, err := m.Init(ctx, a.boxID, box.InitOptions{Cg: a.cg, Wait: a.wait, QuotaBlocks: a.quota[0], QuotaInodes: a.quota[1]})
@@ -180,14 +204,12 @@ func isolateRun(ctx context.Context, m *box.Manager, a *isoArgs) int {
 	if err != nil {
 		return isoFail(a, err)
 	}
-	if msg := box.IsolateReport(res, a.cg); msg != "" {
+	if msg := box.IsolateReport(res); msg != "" {
 		fmt.Fprintln(os.Stderr, msg)
 	}
-	if a.meta != "" {
-		if err := res.WriteFile(a.meta, meta.FormatIsolate); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return isoSandbox
-		}
+	if err := a.sink.write(res, a.cg, a.extendedMeta); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return isoSandbox
 	}
 	// isolate prints a sandbox failure even with -s.
 	if !a.silent || res.Status == meta.InternalError {
@@ -211,8 +233,8 @@ func isoFail(a *isoArgs, err error) int {
 		msg = strings.ToUpper(msg[:1]) + msg[1:]
 	}
 	fmt.Fprintln(os.Stderr, msg)
-	if a.meta != "" && a.action == "run" {
-		_ = meta.Failure(msg).WriteFile(a.meta, meta.FormatIsolate)
+	if a.action == "run" && a.sink != nil {
+		_ = a.sink.write(meta.Failure(msg), a.cg, a.extendedMeta)
 	}
 	return isoSandbox
 }

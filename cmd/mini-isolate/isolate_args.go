@@ -32,7 +32,7 @@ var isoOptions = []isoOption{
 	{"extra-time", 'x', 1},
 	{"cg", 0, 0}, {"cg-mem", 0, 1}, {"cg-timing", 0, 0}, {"no-cg-timing", 0, 0},
 	{"core", 0, 1}, {"inherit-fds", 0, 0}, {"share-net", 0, 0}, {"special-files", 0, 0},
-	{"stderr-to-stdout", 0, 0}, {"tty-hack", 0, 0}, {"wait", 0, 0},
+	{"stderr-to-stdout", 0, 0}, {"tty-hack", 0, 0}, {"wait", 0, 0}, {"extended-meta", 0, 0},
 	{"as-uid", 0, 1}, {"as-gid", 0, 1},
 	{"init", 0, 0}, {"run", 0, 0}, {"cleanup", 0, 0}, {"version", 0, 0},
 	{"print-cg-root", 0, 0}, {"check-config", 0, 0}, {"help", 0, 0},
@@ -50,6 +50,10 @@ type isoArgs struct {
 	asUID   int
 	asGID   int
 	quota   [2]uint64
+	// extendedMeta adds mini-isolate's keys to the meta file.
+	extendedMeta bool
+	// sink is where the meta file goes, opened before the run.
+	sink *metaSink
 	// extraTime is -x: isolate's kill threshold, not a grace.
 	extraTime time.Duration
 	run       box.RunOptions
@@ -221,6 +225,8 @@ func (a *isoArgs) set(o *isoOption, val string, hasVal bool) error {
 		r.StderrToStdout, r.Stderr = true, ""
 	case "silent":
 		a.silent = true
+	case "extended-meta":
+		a.extendedMeta = true
 	case "verbose":
 		a.verbose++
 	case "cg":

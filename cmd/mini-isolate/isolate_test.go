@@ -211,7 +211,8 @@ func TestIsolateVerdicts(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e.r = e.r.For(t)
-			res, m := e.run(t, 3, tc.opts, tc.prog...)
+			// The microsecond keys, to check the times.
+			res, m := e.run(t, 3, append([]string{"--extended-meta"}, tc.opts...), tc.prog...)
 			if res.Code != tc.code || m["status"] != tc.status || (tc.message != "" && m["message"] != tc.message) {
 				t.Errorf("exit %d meta %v stderr %q", res.Code, m, res.Stderr)
 			}
@@ -311,7 +312,7 @@ func TestIsolateMemoryAndProcesses(t *testing.T) {
 	if res, _ := e.run(t, 5, []string{"--cg", "-p"}, "/bin/sh", "-c", "for i in 1 2 3 4 5; do (sleep 0.1) & done; wait; echo ok"); !strings.Contains(res.Stdout, "ok") {
 		t.Errorf("-p without a value: %q", res.Stderr)
 	}
-	_, m = e.run(t, 5, []string{"--cg", "-p20", "-w", "1"}, "./forkbomb")
+	_, m = e.run(t, 5, []string{"--cg", "--extended-meta", "-p20", "-w", "1"}, "./forkbomb")
 	if peak, _ := strconv.Atoi(m["pids-peak"]); peak != 20 || m["status"] != "TO" {
 		t.Errorf("fork bomb under -p20: %v", m)
 	}

@@ -24,15 +24,20 @@ import (
 var gitCommit = ""
 
 func main() {
+	if setuidCaller() {
+		os.Exit(setuidMain(os.Args))
+	}
 	// Called as "isolate" (through a symlink), be isolate.
-	if filepath.Base(os.Args[0]) == "isolate" {
-		os.Exit(isolateMain(os.Args[1:], ""))
+	if calledAsIsolate(os.Args[0]) {
+		os.Exit(isolateMain(os.Args[1:], "", false))
 	}
 	app := newApp()
 	if err := app.Run(os.Args); err != nil {
 		fatal(err)
 	}
 }
+
+func calledAsIsolate(argv0 string) bool { return filepath.Base(argv0) == "isolate" }
 
 func newApp() *cli.App {
 	app := &cli.App{

@@ -50,28 +50,42 @@ func Binary(t testing.TB) string {
 		return p
 	}
 	buildOnce.Do(func() {
-		root, err := ModuleRoot()
-		if err != nil {
-			buildErr = err
-			return
-		}
 		dir, err := os.MkdirTemp("", "mini-isolate-test-bin-")
 		if err != nil {
 			buildErr = err
 			return
 		}
 		buildPath = filepath.Join(dir, "mini-isolate")
-		cmd := exec.Command("go", "build", "-tags", "seccomp netgo osusergo urfave_cli_no_docs", "-ldflags", "-extldflags -static", "-o", buildPath, "./cmd/mini-isolate")
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
+		buildErr = build(buildPath, "")
 	})
 	if buildErr != nil {
 		t.Fatalf("build mini-isolate: %v", buildErr)
 	}
 	return buildPath
+}
+
+// BuildBinary builds mini-isolate the way make does (static, with seccomp)
+// into path, with extra -ldflags (-X settings, say), for tests that need a
+// build of their own.
+func BuildBinary(t testing.TB, path, ldflags string) {
+	t.Helper()
+	if err := build(path, ldflags); err != nil {
+		t.Fatalf("build mini-isolate: %v", err)
+	}
+}
+
+func build(path, ldflags string) error {
+	root, err := ModuleRoot()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command("go", "build", "-tags", "seccomp netgo osusergo urfave_cli_no_docs", "-ldflags", strings.TrimSpace(ldflags+" -extldflags -static"), "-o", path, "./cmd/mini-isolate")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return nil
 }
 
 // ModuleRoot finds the directory holding go.mod above the working directory.

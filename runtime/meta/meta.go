@@ -73,9 +73,6 @@ type Result struct {
 	CswForced    int64 `json:"csw-forced"`
 	// OutputBytes is what the program wrote to captured stdout and stderr.
 	OutputBytes int64 `json:"output-bytes,omitempty"`
-	// NoCgroupKeys leaves cg-mem and cg-oom-killed out of isolate's format,
-	// as isolate does without --cg.
-	NoCgroupKeys bool `json:"-"`
 }
 
 // Seconds formats a duration as isolate does: seconds with three
@@ -95,11 +92,9 @@ func (r *Result) FormatIsolate() []byte {
 	kv("max-rss", strconv.FormatInt(r.MaxRSSKB, 10))
 	kv("csw-voluntary", strconv.FormatInt(r.CswVoluntary, 10))
 	kv("csw-forced", strconv.FormatInt(r.CswForced, 10))
-	if !r.NoCgroupKeys {
-		kv("cg-mem", strconv.FormatInt(r.CgMemKB, 10))
-		if r.OOMKilled {
-			kv("cg-oom-killed", "1")
-		}
+	kv("cg-mem", strconv.FormatInt(r.CgMemKB, 10))
+	if r.OOMKilled {
+		kv("cg-oom-killed", "1")
 	}
 	if r.ExitCode != nil {
 		kv("exitcode", strconv.Itoa(*r.ExitCode))

@@ -1,0 +1,196 @@
+package main_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/mini-isolate/mini-isolate/internal/testutil"
+)
+
+// The users the setuid tests run as: two judge users in the binary's group,
+// as CMS's cmsuser in group isolate, and the box range of the system
+// configuration the test's build reads.
+const (
+	suidGroup  = 61990
+	suidUserA  = 61991
+	suidUserB  = 61992
+	suidBoxUID = 62200
+	suidBoxes  = 10
+)
+
+// setuidEnv is a setuid-root copy of mini-isolate, built to read its
+// system configuration from a file of the test's, mode 4750 and group
+// suidGroup, as CMS and Judge0 deploy isolate (docs/install.md).
+type setuidEnv struct {
+	bin, conf, boxRoot string
+	dir                string
+}
+
+func newSetuidEnv(t *testing.T) *setuidEnv {
+	t.Helper()
+	testutil.RequireRoot(t)
+	// Not below t.TempDir, whose parent only root may enter.
+	dir, err := os.MkdirTemp("", "mini-isolate-setuid-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &setuidEnv{dir: dir, bin: filepath.Join(dir, "bin", "mini-isolate"), conf: filepath.Join(dir, "isolate.conf"), boxRoot: filepath.Join(dir, "boxes")}
+	t.Cleanup(func() {
+		for id := 0; id < suidBoxes; id++ {
+			_ = exec.Command(e.bin, "isolate", "-b", fmt.Sprint(id), "--cleanup").Run()
+		}
+		os.RemoveAll(dir)
+	})
+	for _, d := range []string{dir, filepath.Dir(e.bin)} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testutil.BuildBinary(t, e.bin, "-X github.com/mini-isolate/mini-isolate/box.SystemConfigPath="+e.conf)
+	if err := os.Chown(e.bin, 0, suidGroup); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(e.bin, 0o4750|os.ModeSetuid); err != nil {
+		t.Fatal(err)
+	}
+	e.config(t, "")
+	return e
+}
+
+// config writes the system configuration, with extra lines.
+func (e *setuidEnv) config(t *testing.T, extra string) {
+	t.Helper()
+	conf := fmt.Sprintf("box_root = %s\nlock_root = %s\ncg_parent = mini-isolate-setuid-test\nfirst_uid = %d\nfirst_gid = %d\nnum_boxes = %d\n%s",
+		e.boxRoot, filepath.Join(e.dir, "locks"), suidBoxUID, suidBoxUID, suidBoxes, extra)
+	if err := os.WriteFile(e.conf, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// as runs the setuid binary as uid, in group suidGroup, with env added to
+// a plain environment.
+func (e *setuidEnv) as(t *testing.T, uid int, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(e.bin, args...)
+	cmd.Dir = e.dir
+	cmd.Env = append([]string{"PATH=/usr/bin:/bin"}, env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: suidGroup}}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("%v: %v", args, err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// TestSetuid runs a setuid-root mini-isolate as unprivileged users and
+// checks that each escalation isolate's model refuses is refused.
+func TestSetuid(t *testing.T) {
+	e := newSetuidEnv(t)
+	t.Run("OCI commands refused", func(t *testing.T) {
+		bundle := testutil.Bundle(t, []string{"true"}, nil)
+		for _, args := range [][]string{
+			{"list"}, {"run", "--bundle", bundle, "x"}, {"spec"}, {"state", "box-0"}, {"delete", "--force", "box-0"},
+			{"--root", e.dir, "isolate", "--version"}, {"--version"},
+		} {
+			_, stderr, code := e.as(t, suidUserA, nil, args...)
+			if code == 0 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "only the isolate front end") {
+				t.Errorf("%v as a user: exit %d, stderr %q; want one line refusing it", args, code, stderr)
+			}
+		}
+	})
+	t.Run("the system configuration only", func(t *testing.T) {
+		evil := filepath.Join(e.dir, "evil.conf")
+		if err := os.WriteFile(evil, []byte("box_root = /tmp\nlock_root = /tmp\nfirst_uid = 1\nfirst_gid = 1\nnum_boxes = 100\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		env := []string{"MINI_ISOLATE_CONFIG=" + evil}
+		out, stderr, code := e.as(t, suidUserA, env, "isolate", "-b", "1", "--init")
+		if code != 0 || strings.TrimSpace(out) != filepath.Join(e.boxRoot, "1") {
+			t.Fatalf("--init with MINI_ISOLATE_CONFIG set: exit %d %q %q; want the system box root", code, out, stderr)
+		}
+		out, stderr, code = e.as(t, suidUserA, env, "isolate", "-b", "1", "--run", "--", "/usr/bin/id", "-u")
+		if code != 0 || strings.TrimSpace(out) != fmt.Sprint(suidBoxUID+1) {
+			t.Errorf("the box's uid: exit %d %q %q; want %d", code, out, stderr, suidBoxUID+1)
+		}
+	})
+	t.Run("meta file with the caller's rights", func(t *testing.T) {
+		private := filepath.Join(e.dir, "root-only")
+		if err := os.Mkdir(private, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		target := filepath.Join(private, "file")
+		if err := os.WriteFile(target, []byte("keep me"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, stderr, code := e.as(t, suidUserA, nil, "isolate", "-b", "1", "-M", target, "--run", "--", "/bin/true")
+		if code != 2 || !strings.Contains(stderr, "Failed to open metafile") {
+			t.Errorf("-M in a root-only directory: exit %d %q", code, stderr)
+		}
+		if data, _ := os.ReadFile(target); string(data) != "keep me" {
+			t.Errorf("the root-only file became %q", data)
+		}
+		// One the caller may write is written, and is the caller's.
+		mine := filepath.Join(e.dir, "mine")
+		if err := os.Mkdir(mine, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(mine, suidUserA, suidGroup); err != nil {
+			t.Fatal(err)
+		}
+		metaPath := filepath.Join(mine, "run.meta")
+		if _, stderr, code := e.as(t, suidUserA, nil, "isolate", "-b", "1", "-M", metaPath, "--run", "--", "/bin/true"); code != 0 {
+			t.Fatalf("a run as the user: exit %d %q", code, stderr)
+		}
+		var st syscall.Stat_t
+		if err := syscall.Stat(metaPath, &st); err != nil || st.Uid != suidUserA {
+			t.Errorf("the meta file: uid %d, %v; want the caller's", st.Uid, err)
+		}
+	})
+	t.Run("a box is its initialiser's", func(t *testing.T) {
+		_, stderr, code := e.as(t, suidUserB, nil, "isolate", "-b", "1", "--run", "--", "/bin/true")
+		if code != 2 || !strings.Contains(stderr, "This box belongs to a different user") {
+			t.Errorf("another user's run: exit %d %q", code, stderr)
+		}
+		if _, stderr, code := e.as(t, suidUserB, nil, "isolate", "-b", "1", "--cleanup"); code != 2 || !strings.Contains(stderr, "different user") {
+			t.Errorf("another user's cleanup: exit %d %q", code, stderr)
+		}
+	})
+	t.Run("--as-uid is root's", func(t *testing.T) {
+		_, stderr, code := e.as(t, suidUserA, nil, "isolate", "-b", "2", "--as-uid=0", "--as-gid=0", "--init")
+		if code != 2 || !strings.Contains(stderr, "root") {
+			t.Errorf("--as-uid as a user: exit %d %q", code, stderr)
+		}
+	})
+	t.Run("the environment only through -E", func(t *testing.T) {
+		env := []string{"JUDGE_SECRET=s3cr3t"}
+		out, _, _ := e.as(t, suidUserA, env, "isolate", "-b", "1", "-p", "--run", "--", "/usr/bin/env")
+		if strings.Contains(out, "s3cr3t") {
+			t.Errorf("the caller's environment reached the program: %q", out)
+		}
+		out, _, _ = e.as(t, suidUserA, env, "isolate", "-b", "1", "-E", "JUDGE_SECRET", "-p", "--run", "--", "/usr/bin/env")
+		if !strings.Contains(out, "JUDGE_SECRET=s3cr3t") {
+			t.Errorf("-E JUDGE_SECRET did not pass it: %q", out)
+		}
+	})
+	t.Run("restricted_init", func(t *testing.T) {
+		e.config(t, "restricted_init = 1\n")
+		defer e.config(t, "")
+		_, stderr, code := e.as(t, suidUserA, nil, "isolate", "-b", "3", "--init")
+		if code != 2 || !strings.Contains(stderr, "New sandboxes can be created only by root") {
+			t.Errorf("--init under restricted_init: exit %d %q", code, stderr)
+		}
+	})
+}

@@ -8,10 +8,12 @@ GO        ?= go
 BUILDTAGS ?= seccomp netgo osusergo urfave_cli_no_docs
 BIN       := bin/mini-isolate
 COMMIT    ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
-LDFLAGS   := -X main.gitCommit=$(COMMIT) -extldflags -static
+# The system configuration a setuid front end reads (make install puts it).
+CONFDIR   ?= /etc/mini-isolate
+LDFLAGS   := -X main.gitCommit=$(COMMIT) -X github.com/mini-isolate/mini-isolate/box.SystemConfigPath=$(CONFDIR)/isolate.conf -extldflags -static
 GOBUILD   := CGO_ENABLED=1 $(GO) build -trimpath -tags "$(BUILDTAGS)" -ldflags "$(LDFLAGS)"
 
-.PHONY: all build deps test unit fuzz conformance attacks e2e cgroup2 test-cgroup2 demo bench lint clean FORCE
+.PHONY: all build deps test unit fuzz conformance attacks e2e cgroup2 test-cgroup2 demo bench lint install clean FORCE
 
 all: build
 
@@ -105,6 +107,25 @@ lint: deps
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi
 	$(GO) vet -tags "$(BUILDTAGS)" ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 -tags "$(BUILDTAGS)" ./...
+
+# Installs the binary, the isolate name, and a commented default
+# configuration (kept if one exists). SETUID=1 makes the binary setuid
+# root, executable by GROUP only (created if missing), as CMS and Judge0
+# deploy isolate (docs/install.md).
+PREFIX  ?= /usr/local
+SETUID  ?= 0
+GROUP   ?= isolate
+install: deps build
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/mini-isolate
+	ln -sfn mini-isolate $(DESTDIR)$(PREFIX)/bin/isolate
+	install -d -m 0755 $(DESTDIR)$(CONFDIR)
+	[ -e $(DESTDIR)$(CONFDIR)/isolate.conf ] || install -m 0644 hack/install/isolate.conf $(DESTDIR)$(CONFDIR)/isolate.conf
+	@if [ "$(SETUID)" = 1 ]; then \
+		getent group $(GROUP) >/dev/null || groupadd --system $(GROUP); \
+		chown root:$(GROUP) $(DESTDIR)$(PREFIX)/bin/mini-isolate; \
+		chmod 4750 $(DESTDIR)$(PREFIX)/bin/mini-isolate; \
+		echo "installed setuid root, for the members of group $(GROUP)"; \
+	fi
 
 clean:
 	rm -rf bin

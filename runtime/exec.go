@@ -147,10 +147,10 @@ func ParseSubCgroups(values []string) (map[string]string, error) {
 			m[""] = v
 			continue
 		}
-		if path == "" {
-			return nil, fmt.Errorf("--cgroup %q: empty path", v)
-		}
 		for _, ctrl := range strings.Split(ctrls, ",") {
+			if ctrl == "" {
+				return nil, fmt.Errorf("--cgroup %q: empty controller name", v)
+			}
 			if _, dup := m[ctrl]; dup {
 				return nil, fmt.Errorf("--cgroup: controller %q given twice", ctrl)
 			}

@@ -18,10 +18,11 @@ import (
 )
 
 // ParseSignal accepts a signal by number, or by name with or without "SIG"
-// in any case ("9", "KILL", "sigkill").
+// in any case ("9", "KILL", "sigkill"). Signal 0 checks that the init is
+// alive, as with kill(2).
 func ParseSignal(s string) (unix.Signal, error) {
 	if n, err := strconv.Atoi(s); err == nil {
-		if n <= 0 || n > 64 {
+		if n < 0 || n > 64 {
 			return 0, fmt.Errorf("unknown signal %q", s)
 		}
 		return unix.Signal(n), nil
@@ -124,6 +125,14 @@ func (r *Runtime) Delete(ctx context.Context, id string, force bool) error {
 // killAndDestroy SIGKILLs everything in the container, waits for the init
 // to go, and destroys it.
 func (r *Runtime) killAndDestroy(ctx context.Context, c *libcontainer.Container) error {
+	if err := stop(ctx, c); err != nil {
+		return fmt.Errorf("delete %s: %w", c.ID(), err)
+	}
+	return r.destroyContainer(c)
+}
+
+// stop kills every process of a container and waits until it has stopped.
+func stop(ctx context.Context, c *libcontainer.Container) error {
 	_ = c.Signal(unix.SIGKILL)
 	if !c.Config().Namespaces.IsPrivate(configs.NEWPID) {
 		_ = signalAll(c, unix.SIGKILL)
@@ -135,7 +144,7 @@ func (r *Runtime) killAndDestroy(ctx context.Context, c *libcontainer.Container)
 			break
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("delete %s: container init still running after SIGKILL", c.ID())
+			return errors.New("container init still running after SIGKILL")
 		}
 		select {
 		case <-ctx.Done():
@@ -144,7 +153,7 @@ func (r *Runtime) killAndDestroy(ctx context.Context, c *libcontainer.Container)
 		}
 		wait = min(2*wait, 50*time.Millisecond)
 	}
-	return r.destroyContainer(c)
+	return nil
 }
 
 // destroyContainer removes cgroups and state, then runs the poststop hooks.

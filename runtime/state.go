@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -90,9 +89,6 @@ func (r *Runtime) owner(id string) string {
 // A directory that holds no loadable container is skipped.
 func (r *Runtime) List() ([]State, error) {
 	entries, err := os.ReadDir(r.Root)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
 	if err != nil {
 		return nil, fmt.Errorf("list: %w", err)
 	}

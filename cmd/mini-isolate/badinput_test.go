@@ -66,9 +66,6 @@ func TestBadConfig(t *testing.T) {
 		}), []string{"process.user.uid"}},
 		{"invalid ociVersion", spec(func(s *specs.Spec) { s.Version = "invalid" }), []string{"ociVersion", `"invalid"`}},
 		{"unsupported ociVersion", spec(func(s *specs.Spec) { s.Version = "2.0.0" }), []string{"ociVersion"}},
-		{"unknown capability", spec(func(s *specs.Spec) {
-			s.Process.Capabilities.Bounding = append(s.Process.Capabilities.Bounding, "CAP_TEST")
-		}), []string{"process.capabilities.bounding[3]", "CAP_TEST"}},
 		{"unknown rlimit", spec(func(s *specs.Spec) {
 			s.Process.Rlimits = append(s.Process.Rlimits, specs.POSIXRlimit{Type: "RLIMIT_TEST", Hard: 1, Soft: 1})
 		}), []string{"process.rlimits[1].type", "RLIMIT_TEST"}},
@@ -78,9 +75,6 @@ func TestBadConfig(t *testing.T) {
 		{"missing root.path", spec(func(s *specs.Spec) { s.Root.Path = "" }), []string{"root.path"}},
 		{"missing root", spec(func(s *specs.Spec) { s.Root = nil }), []string{"root"}},
 		{"missing rootfs", spec(func(s *specs.Spec) { s.Root.Path = "no-such-rootfs" }), []string{"root.path", "does not exist"}},
-		{"relative mount destination", spec(func(s *specs.Spec) {
-			s.Mounts = append(s.Mounts, specs.Mount{Destination: "tmp", Type: "tmpfs", Source: "tmpfs"})
-		}), []string{"mounts[7].destination", `"tmp"`}},
 		{"missing process", spec(func(s *specs.Spec) { s.Process = nil }), []string{"process"}},
 		{"empty args", spec(func(s *specs.Spec) { s.Process.Args = nil }), []string{"process.args"}},
 		{"relative cwd", spec(func(s *specs.Spec) { s.Process.Cwd = "box" }), []string{"process.cwd"}},
@@ -143,7 +137,7 @@ func TestUnknownFieldsIgnored(t *testing.T) {
 	id := r.ID("unk")
 	createWithOutput(t, r, bundle, id)
 	r.MustRun("start", id)
-	r.WaitStatus(id, specs.StateStopped, 5*time.Second)
+	r.WaitStatus(id, specs.StateStopped, 30*time.Second)
 	r.MustRun("delete", id)
 }
 
@@ -276,5 +270,21 @@ func TestFeaturesAndVersion(t *testing.T) {
 		if !strings.Contains(res.Stdout, want) {
 			t.Errorf("--version lacks %q:\n%s", want, res.Stdout)
 		}
+	}
+	// docker info reads the default runtime's --version this way (moby's
+	// parseRuntimeVersion): the last line naming "version" gives the name
+	// and the version, a "commit:" line the commit.
+	var name, version, commit string
+	for _, l := range lines {
+		if strings.Contains(l, "version") {
+			parts := strings.Split(l, "version")
+			name, version = strings.TrimSpace(parts[0]), strings.TrimSpace(parts[len(parts)-1])
+		}
+		if c, ok := strings.CutPrefix(l, "commit:"); ok {
+			commit = strings.TrimSpace(c)
+		}
+	}
+	if name != "mini-isolate" || version == "" || commit == "" {
+		t.Errorf("docker info would show runtime %q version %q commit %q:\n%s", name, version, commit, res.Stdout)
 	}
 }

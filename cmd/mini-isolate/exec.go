@@ -152,6 +152,11 @@ func execProcess(c *cli.Context, rt *runtime.Runtime, id string) (*specs.Process
 		pc.Bounding = append(pc.Bounding, caps...)
 		pc.Effective = append(pc.Effective, caps...)
 		pc.Permitted = append(pc.Permitted, caps...)
+		// As runc: a process whose spec has an inheritable set gets the
+		// capability as ambient too, so that it survives execve.
+		if pc.Inheritable != nil {
+			pc.Ambient = append(pc.Ambient, caps...)
+		}
 		p.Capabilities = &pc
 	}
 	return p, nil

@@ -40,6 +40,11 @@ var listCommand = &cli.Command{
 			return err
 		}
 		states, err := rt.List()
+		// No default root yet means no containers yet; a --root that does
+		// not exist is a mistake, as with runc.
+		if errors.Is(err, os.ErrNotExist) && !c.IsSet("root") {
+			states, err = nil, nil
+		}
 		if err != nil {
 			return err
 		}
@@ -169,6 +174,25 @@ var featuresCommand = &cli.Command{
 		}
 		return printJSON(runtime.Features(miniisolate.Version(), gitCommit))
 	},
+}
+
+// checkpointCommand and restoreCommand stand for runc's: mini-isolate has
+// no CRIU support, and fails as runc does on a host without CRIU.
+var (
+	checkpointCommand = unsupported("checkpoint", "checkpoint a running container (not supported)")
+	restoreCommand    = unsupported("restore", "restore a checkpointed container (not supported)")
+)
+
+func unsupported(name, usage string) *cli.Command {
+	return &cli.Command{
+		Name:            name,
+		Usage:           usage,
+		ArgsUsage:       "<container-id>",
+		SkipFlagParsing: true,
+		Action: func(*cli.Context) error {
+			return fmt.Errorf("%s: checkpoint and restore (CRIU) are not supported by mini-isolate", name)
+		},
+	}
 }
 
 // background is the context commands run under when urfave gives none.

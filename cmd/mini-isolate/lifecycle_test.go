@@ -104,7 +104,7 @@ func TestLifecycle(t *testing.T) {
 	if s := r.State(idC1); s.Status != specs.StateRunning {
 		t.Fatalf("after start: status %q, want running", s.Status)
 	}
-	testutil.Eventually(t, 5*time.Second, "output of the started process", func() bool {
+	testutil.Eventually(t, 30*time.Second, "output of the started process", func() bool {
 		return strings.Contains(readFile(t, outPath), "err")
 	})
 	if got := readFile(t, outPath); !strings.Contains(got, "out\n") {
@@ -113,7 +113,7 @@ func TestLifecycle(t *testing.T) {
 
 	// Nobody waits for the process: state must still turn stopped.
 	stdin.Close()
-	r.WaitStatus(idC1, specs.StateStopped, 5*time.Second)
+	r.WaitStatus(idC1, specs.StateStopped, 30*time.Second)
 	if s := r.State(idC1); s.Pid != 0 {
 		t.Errorf("stopped container reports pid %d, want 0", s.Pid)
 	}
@@ -175,7 +175,7 @@ func TestRunKilledBySignal(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	r.WaitStatus(idSig, specs.StateRunning, 5*time.Second)
+	r.WaitStatus(idSig, specs.StateRunning, 30*time.Second)
 	r.MustRun("kill", idSig, "KILL")
 	err := cmd.Wait()
 	if cmd.ProcessState.ExitCode() != 128+9 {
@@ -210,7 +210,7 @@ func TestKill(t *testing.T) {
 	bundle := testutil.Bundle(t, []string{"sh", "-c", script}, nil)
 	out := createWithOutput(t, r, bundle, idK1)
 	r.MustRun("start", idK1)
-	testutil.Eventually(t, 5*time.Second, "the trap to be set", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the trap to be set", func() bool {
 		return strings.Contains(readFile(t, out), "ready")
 	})
 	for _, tc := range []struct{ sig, want string }{
@@ -226,15 +226,20 @@ func TestKill(t *testing.T) {
 			args = append(args, tc.sig)
 		}
 		r.MustRun(args...)
-		testutil.Eventually(t, 5*time.Second, "the trap for "+tc.want, func() bool {
+		testutil.Eventually(t, 30*time.Second, "the trap for "+tc.want, func() bool {
 			return strings.Count(readFile(t, out), tc.want) > before
 		})
 	}
 	if res := r.Run("kill", idK1, "NOSUCHSIG"); res.Code == 0 || !strings.Contains(res.Stderr, "NOSUCHSIG") {
 		t.Errorf("kill with a bad signal: exit %d, stderr %q", res.Code, res.Stderr)
 	}
+	// Signal 0 asks whether the init is alive, and does nothing else.
+	r.MustRun("kill", idK1, "0")
 	r.MustRun("kill", idK1, "KILL")
-	r.WaitStatus(idK1, specs.StateStopped, 5*time.Second)
+	r.WaitStatus(idK1, specs.StateStopped, 30*time.Second)
+	if res := r.Run("kill", idK1, "0"); res.Code == 0 {
+		t.Error("kill 0 of a stopped container succeeded")
+	}
 	// A stopped container cannot be signalled, and the failure changes nothing.
 	res := r.Run("kill", idK1, "TERM")
 	if res.Code == 0 || !strings.Contains(res.Stderr, "container not running") {
@@ -257,7 +262,7 @@ func TestKillAll(t *testing.T) {
 	bundle := testutil.Bundle(t, []string{"sh", "-c", script}, nil)
 	out := createWithOutput(t, r, bundle, idKa)
 	r.MustRun("start", idKa)
-	testutil.Eventually(t, 5*time.Second, "the child to start", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the child to start", func() bool {
 		return strings.Contains(readFile(t, out), "child-ready")
 	})
 	pids := psPids(t, r, idKa)
@@ -265,17 +270,17 @@ func TestKillAll(t *testing.T) {
 		t.Fatalf("ps shows %v, want the init and its child", pids)
 	}
 	r.MustRun("kill", "--all", idKa, "TERM")
-	testutil.Eventually(t, 5*time.Second, "the child to get TERM", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the child to get TERM", func() bool {
 		return strings.Contains(readFile(t, out), "child-got-TERM")
 	})
-	testutil.Eventually(t, 5*time.Second, "the init to outlive its child", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the init to outlive its child", func() bool {
 		return strings.Contains(readFile(t, out), "init-still-here")
 	})
 	if s := r.State(idKa); s.Status != specs.StateRunning {
 		t.Fatalf("init ignoring TERM should still run, status %q", s.Status)
 	}
 	r.MustRun("kill", "--all", idKa, "KILL")
-	r.WaitStatus(idKa, specs.StateStopped, 5*time.Second)
+	r.WaitStatus(idKa, specs.StateStopped, 30*time.Second)
 	for _, pid := range pids {
 		if err := syscall.Kill(pid, 0); err == nil {
 			if st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); !bytes.Contains(st, []byte(") Z ")) {
@@ -306,7 +311,7 @@ func TestDeleteForceRunning(t *testing.T) {
 	bundle := testutil.Bundle(t, []string{"sh", "-c", "sleep 1000 & sleep 1000"}, nil)
 	createWithOutput(t, r, bundle, idDf)
 	r.MustRun("start", idDf)
-	testutil.Eventually(t, 5*time.Second, "both sleepers", func() bool { return len(psPids(t, r, idDf)) >= 2 })
+	testutil.Eventually(t, 30*time.Second, "both sleepers", func() bool { return len(psPids(t, r, idDf)) >= 2 })
 	pids := psPids(t, r, idDf)
 
 	res := r.Run("delete", idDf)
@@ -344,7 +349,7 @@ func TestDeleteCreated(t *testing.T) {
 	pid := r.State(idDc).Pid
 	// containerd deletes never-started tasks without --force, as runc allows.
 	r.MustRun("delete", idDc)
-	testutil.Eventually(t, 5*time.Second, "the init to be gone", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the init to be gone", func() bool {
 		return syscall.Kill(pid, 0) != nil
 	})
 }
@@ -400,5 +405,38 @@ func TestUnknownID(t *testing.T) {
 		if res := r.Run(args...); res.Code == 0 {
 			t.Errorf("%v without an id: exit 0", args)
 		}
+	}
+}
+
+// TestSpecChoices runs configs on which runtime-spec allows runc's
+// behaviour, which mini-isolate follows (docs/oci-compat.md): each runs,
+// with a warning.
+func TestSpecChoices(t *testing.T) {
+	r := testutil.NewRunner(t)
+	for _, tc := range []struct {
+		name   string
+		edit   func(*specs.Spec)
+		args   []string
+		stdout string
+		warn   string
+	}{
+		{"relative mount destination, relative to /", func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "tmp", Type: "tmpfs", Source: "tmpfs"})
+		}, []string{"sh", "-c", "grep -c ' /tmp tmpfs ' /proc/mounts"}, "1\n", "mount destination tmp is not absolute"},
+		{"unknown capability, left out", func(s *specs.Spec) {
+			s.Process.Capabilities.Bounding = append(s.Process.Capabilities.Bounding, "CAP_TEST")
+		}, []string{"sh", "-c", "echo ran"}, "ran\n", "CAP_TEST"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := r.For(t)
+			bundle := testutil.Bundle(t, tc.args, tc.edit)
+			res := r.Run("run", "--bundle", bundle, r.ID("choice"))
+			if res.Code != 0 || res.Stdout != tc.stdout {
+				t.Fatalf("run: exit %d, stdout %q, want 0 and %q; stderr %q", res.Code, res.Stdout, tc.stdout, res.Stderr)
+			}
+			if !strings.Contains(res.Stderr, tc.warn) {
+				t.Errorf("stderr %q has no warning naming %q", res.Stderr, tc.warn)
+			}
+		})
 	}
 }

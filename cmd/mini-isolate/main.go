@@ -32,7 +32,7 @@ func main() {
 		os.Exit(isolateMain(os.Args[1:], "", false))
 	}
 	app := newApp()
-	if err := app.Run(os.Args); err != nil {
+	if err := app.Run(interspersed(app, os.Args)); err != nil {
 		fatal(err)
 	}
 }
@@ -44,10 +44,11 @@ func newApp() *cli.App {
 		Name:                   "mini-isolate",
 		Usage:                  "an OCI runtime for judging untrusted programs",
 		Version:                miniisolate.Version(),
-		HideHelpCommand:        true,
 		UseShortOptionHandling: false,
-		Writer:                 os.Stdout,
-		ErrWriter:              os.Stderr,
+		// runc takes "--env A=1,2" as one value, as every string-slice flag.
+		DisableSliceFlagSeparator: true,
+		Writer:                    os.Stdout,
+		ErrWriter:                 os.Stderr,
 		// We print errors ourselves, once, in fatal.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   usageError,
@@ -58,13 +59,13 @@ func newApp() *cli.App {
 			&cli.StringFlag{Name: "root", Value: defaultRoot(), Usage: "`DIR` that holds container state (should be on tmpfs)"},
 			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "create cgroups through systemd; cgroupsPath is \"slice:prefix:name\""},
 			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "accepted for runc compatibility; mini-isolate runs as root", Hidden: true},
-			&cli.StringFlag{Name: "criu", Usage: "accepted for runc compatibility; checkpointing is not supported", Hidden: true},
 		},
 		Before: configureLogging,
 		Commands: []*cli.Command{
 			createCommand, startCommand, runCommand, stateCommand, killCommand, deleteCommand,
 			listCommand, psCommand, execCommand, pauseCommand, resumeCommand, updateCommand,
-			eventsCommand, featuresCommand, specCommand, superviseCommand, isolateCommand, profileCommand,
+			eventsCommand, featuresCommand, specCommand, checkpointCommand, restoreCommand,
+			superviseCommand, isolateCommand, profileCommand,
 		},
 	}
 	for _, c := range app.Commands {
@@ -151,8 +152,12 @@ func fatal(err error) {
 	}
 	code := 1
 	var ce codedError
-	if errors.As(err, &ce) {
+	var ec cli.ExitCoder
+	switch {
+	case errors.As(err, &ce):
 		code = ce.code
+	case errors.As(err, &ec):
+		code = ec.ExitCode() // "No help topic" exits 3, as with runc
 	}
 	msg := strings.TrimSpace(err.Error())
 	switch {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/docker/go-units"
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 
 	"github.com/mini-isolate/mini-isolate/specconv"
@@ -67,6 +68,9 @@ func updateResources(c *cli.Context) (*specs.LinuxResources, error) {
 		if err := specconv.Decode(data, res); err != nil {
 			return nil, fmt.Errorf("--resources: %w", err)
 		}
+	}
+	if c.IsSet("kernel-memory") || c.IsSet("kernel-memory-tcp") {
+		logrus.Warn("kernel memory settings are ignored")
 	}
 	if c.IsSet("l3-cache-schema") || c.IsSet("mem-bw-schema") {
 		return nil, errors.New("intel RDT is not available on this host")

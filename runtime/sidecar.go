@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runtime-spec/specs-go"
 
@@ -31,6 +32,10 @@ type sidecar struct {
 	Process *specs.Process `json:"process,omitempty"`
 	// Judge is set for a judged container.
 	Judge *judged.State `json:"judge,omitempty"`
+	// Resources are the container's cgroup settings after the last
+	// update (before it, libcontainer's config holds them): update writes
+	// only what changes, and takes what goes with it from here.
+	Resources *cgroups.Resources `json:"resources,omitempty"`
 	// CgroupPaths are where the container's cgroups will be, recorded
 	// before they exist: when create dies before libcontainer saved its
 	// state, delete --force still finds what to remove.
@@ -63,22 +68,28 @@ func (r *Runtime) readSidecar(id string) (*sidecar, error) {
 	return s, nil
 }
 
-// takeHooks gives the hooks libcontainer runs in this process to runHook,
-// and takes poststart and poststop out of its hands altogether.
-func takeHooks(cfg *configs.Config, h *specs.Hooks, sc *sidecar) {
+// takeHooks has the hooks libcontainer runs in this process (prestart,
+// createRuntime) run through runHook, and takes poststart and poststop out
+// of its hands altogether.
+func takeHooks(cfg *configs.Config, h *specs.Hooks, sc *sidecar) error {
 	if h == nil || cfg.Hooks == nil {
-		return
+		return nil
 	}
 	delete(cfg.Hooks, configs.Prestart)
 	delete(cfg.Hooks, configs.CreateRuntime)
 	delete(cfg.Hooks, configs.Poststart)
 	delete(cfg.Hooks, configs.Poststop)
 	//lint:ignore SA1019 runtimes must still run prestart hooks.
-	if prestart := h.Prestart; len(prestart) > 0 {
-		cfg.Hooks[configs.Prestart] = hostHooks(prestart)
-	}
-	if len(h.CreateRuntime) > 0 {
-		cfg.Hooks[configs.CreateRuntime] = hostHooks(h.CreateRuntime)
+	for name, hooks := range map[configs.HookName][]specs.Hook{configs.Prestart: h.Prestart, configs.CreateRuntime: h.CreateRuntime} {
+		if len(hooks) == 0 {
+			continue
+		}
+		list, err := hostHooks(hooks)
+		if err != nil {
+			return err
+		}
+		cfg.Hooks[name] = list
 	}
 	sc.Poststart, sc.Poststop = h.Poststart, h.Poststop
+	return nil
 }

@@ -5,7 +5,6 @@ import (
 
 	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/runc/libcontainer"
-	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 
@@ -15,10 +14,14 @@ import (
 	"github.com/mini-isolate/mini-isolate/specconv"
 )
 
-// Update changes the cgroup limits of a running container. An absent or
-// zero field leaves the current value alone (Docker sends explicit zeros
-// for what it does not change); -1 means unlimited where the kernel has
-// such a value.
+// Update changes the cgroup limits of a created, running or paused
+// container. Each value means what it means at create (a pids limit of 0
+// is 1 process, -1 is unlimited); an absent value, or a zero where the
+// kernel has no zero (memory, CPU shares and weights), is left alone.
+// Only what was asked is written, so that a setting the kernel now
+// refuses (cpu.shares while cpu.idle is 1) cannot block an unrelated one.
+// The values that go with another (memory with swap, quota with period)
+// are taken from the current settings, as runc does.
 func (r *Runtime) Update(id string, res *specs.LinuxResources) error {
 	c, err := r.load(id)
 	if err != nil {
@@ -30,182 +33,296 @@ func (r *Runtime) Update(id string, res *specs.LinuxResources) error {
 	if err := specconv.ValidateResources(res, "resources"); err != nil {
 		return err
 	}
+	if status, err := c.Status(); err != nil {
+		return fmt.Errorf("update %s: %w", id, err)
+	} else if status == libcontainer.Stopped {
+		return fmt.Errorf("update %s: %w", id, libcontainer.ErrNotRunning)
+	}
 	sc, err := r.readSidecar(id)
 	if err != nil {
 		return err
 	}
-	cfg := c.Config()
-	applyResources(cfg.Cgroups.Resources, res)
-	// Device rules cannot be updated; do not rewrite what is there.
-	cfg.Cgroups.SkipDevices = true
-	if sc.Judge != nil {
-		return r.updateJudged(c, cfg, sc, res)
+	cur := sc.Resources
+	if cur == nil {
+		cur = c.Config().Cgroups.Resources
 	}
-	if err := c.Set(cfg); err != nil {
+	delta := requested(res, cur)
+	merged := mergeResources(cur, delta)
+	if sc.Judge != nil {
+		if err := updateRunCgroup(c, sc.Judge, delta); err != nil {
+			return fmt.Errorf("update %s: %w", id, err)
+		}
+	}
+	m, err := cgroupOf(c)
+	if err != nil {
 		return fmt.Errorf("update %s: %w", id, err)
+	}
+	if err := m.Set(delta); err != nil {
+		return fmt.Errorf("update %s: %w", id, err)
+	}
+	sc.Resources = merged
+	return r.writeSidecar(id, sc)
+}
+
+// updateRunCgroup moves a judged container's memory and pids limits to
+// the run's cgroup, where the supervisor enforces them, and leaves the
+// container's own cgroup the limits plus the init's headroom. The run's
+// cgroup goes first: a smaller limit must hold before the container's
+// shrinks.
+func updateRunCgroup(c *libcontainer.Container, j *judged.State, delta *cgroups.Resources) error {
+	var memory, pids int64 // for the run's cgroup: 0 unchanged, -1 unlimited
+	if delta.Memory != 0 {
+		memory = delta.Memory
+		j.Limits.Memory = policy.Size(max(memory, 0))
+	}
+	if delta.PidsLimit != nil {
+		pids = *delta.PidsLimit
+		if pids == 0 {
+			pids = 1 // as the cgroup library writes it
+		}
+		j.Limits.Processes = max(pids, 0)
+	}
+	if memory == 0 && pids == 0 {
+		return nil
+	}
+	var outer policy.Limits
+	if memory > 0 {
+		outer.Memory = j.Limits.Memory
+	}
+	if pids > 0 {
+		outer.Processes = j.Limits.Processes
+	}
+	judged.OuterLimits(delta, outer)
+	if memory < 0 {
+		delta.Memory, delta.MemorySwap = -1, -1
+	}
+	st, err := c.State()
+	if err != nil {
+		return err
+	}
+	return supervise.SetRunLimits(st.CgroupPaths, "", cgroups.IsCgroup2UnifiedMode(), memory, pids)
+}
+
+// requested turns an update into the cgroup settings to write, with the
+// current values that must be written with them.
+func requested(res *specs.LinuxResources, cur *cgroups.Resources) *cgroups.Resources {
+	d := &cgroups.Resources{SkipDevices: true}
+	if res == nil {
+		return d
+	}
+	requestedMemory(d, res.Memory, cur)
+	requestedCPU(d, res.CPU, cur)
+	if p := res.Pids; p != nil && p.Limit != nil {
+		limit := *p.Limit
+		d.PidsLimit = &limit
+	}
+	if b := res.BlockIO; b != nil {
+		d.BlkioWeight = deref(b.Weight)
+		d.BlkioLeafWeight = deref(b.LeafWeight)
+		for _, wd := range b.WeightDevice {
+			w := cgroups.NewWeightDevice(wd.Major, wd.Minor, 0, 0)
+			if old := findWeight(cur.BlkioWeightDevice, wd.Major, wd.Minor); old != nil {
+				w.Weight, w.LeafWeight = old.Weight, old.LeafWeight
+			}
+			w.Weight = derefOr(wd.Weight, w.Weight)
+			w.LeafWeight = derefOr(wd.LeafWeight, w.LeafWeight)
+			d.BlkioWeightDevice = append(d.BlkioWeightDevice, w)
+		}
+		d.BlkioThrottleReadBpsDevice = throttles(b.ThrottleReadBpsDevice)
+		d.BlkioThrottleWriteBpsDevice = throttles(b.ThrottleWriteBpsDevice)
+		d.BlkioThrottleReadIOPSDevice = throttles(b.ThrottleReadIOPSDevice)
+		d.BlkioThrottleWriteIOPSDevice = throttles(b.ThrottleWriteIOPSDevice)
+	}
+	if len(res.Unified) > 0 {
+		d.Unified = res.Unified
+	}
+	return d
+}
+
+func requestedMemory(d *cgroups.Resources, m *specs.LinuxMemory, cur *cgroups.Resources) {
+	if m == nil {
+		return
+	}
+	d.Memory = deref(m.Limit)
+	d.MemoryReservation = deref(m.Reservation)
+	d.MemorySwap = deref(m.Swap)
+	d.MemorySwappiness = m.Swappiness
+	if m.CheckBeforeUpdate != nil {
+		d.MemoryCheckBeforeUpdate = *m.CheckBeforeUpdate
+	}
+	switch {
+	case d.MemorySwap != 0 && d.Memory == 0:
+		// A swap limit is checked against the memory limit.
+		d.Memory = cur.Memory
+	case d.Memory > 0 && m.Swap == nil:
+		d.MemorySwap = cur.MemorySwap
+	}
+	//lint:ignore SA1019 kernel memory is deprecated; we only say it is ignored.
+	if m.Kernel != nil || m.KernelTCP != nil {
+		logrus.Warn("kernel memory settings are ignored")
+	}
+}
+
+func requestedCPU(d *cgroups.Resources, c *specs.LinuxCPU, cur *cgroups.Resources) {
+	if c == nil {
+		return
+	}
+	if c.Shares != nil && *c.Shares != 0 {
+		d.CpuShares = *c.Shares
+		d.CpuWeight = cgroups.ConvertCPUSharesToCgroupV2Value(*c.Shares)
+	}
+	// Quota and period are one setting in cgroup v2 (cpu.max): the one
+	// not given keeps its current value.
+	d.CpuQuota, d.CpuPeriod = deref(c.Quota), deref(c.Period)
+	switch {
+	case d.CpuQuota != 0 && d.CpuPeriod == 0:
+		d.CpuPeriod = cur.CpuPeriod
+	case d.CpuPeriod != 0 && d.CpuQuota == 0:
+		d.CpuQuota = cur.CpuQuota
+	}
+	d.CpuRtRuntime, d.CpuRtPeriod = deref(c.RealtimeRuntime), deref(c.RealtimePeriod)
+	d.CpuBurst = c.Burst
+	d.CPUIdle = c.Idle
+	d.CpusetCpus, d.CpusetMems = c.Cpus, c.Mems
+}
+
+// throttles returns one entry per device, the last given winning.
+func throttles(list []specs.LinuxThrottleDevice) []*cgroups.ThrottleDevice {
+	var out []*cgroups.ThrottleDevice
+	for _, t := range list {
+		if old := findThrottle(out, t.Major, t.Minor); old != nil {
+			old.Rate = t.Rate
+			continue
+		}
+		out = append(out, cgroups.NewThrottleDevice(t.Major, t.Minor, t.Rate))
+	}
+	return out
+}
+
+// mergeResources is cur with delta applied: the settings the container
+// has after the update. Every entry of a device listed twice is updated.
+func mergeResources(cur, delta *cgroups.Resources) *cgroups.Resources {
+	m := *cur
+	setNonZero(&m.Memory, delta.Memory)
+	setNonZero(&m.MemorySwap, delta.MemorySwap)
+	setNonZero(&m.MemoryReservation, delta.MemoryReservation)
+	if delta.MemorySwappiness != nil {
+		m.MemorySwappiness = delta.MemorySwappiness
+	}
+	if delta.CpuShares != 0 {
+		m.CpuShares, m.CpuWeight = delta.CpuShares, delta.CpuWeight
+	}
+	setNonZero(&m.CpuQuota, delta.CpuQuota)
+	setNonZero(&m.CpuPeriod, delta.CpuPeriod)
+	setNonZero(&m.CpuRtRuntime, delta.CpuRtRuntime)
+	setNonZero(&m.CpuRtPeriod, delta.CpuRtPeriod)
+	if delta.CpuBurst != nil {
+		m.CpuBurst = delta.CpuBurst
+	}
+	if delta.CPUIdle != nil {
+		m.CPUIdle = delta.CPUIdle
+	}
+	setNonZero(&m.CpusetCpus, delta.CpusetCpus)
+	setNonZero(&m.CpusetMems, delta.CpusetMems)
+	if delta.PidsLimit != nil {
+		m.PidsLimit = delta.PidsLimit
+	}
+	setNonZero(&m.BlkioWeight, delta.BlkioWeight)
+	setNonZero(&m.BlkioLeafWeight, delta.BlkioLeafWeight)
+	m.BlkioWeightDevice = mergeWeights(cur.BlkioWeightDevice, delta.BlkioWeightDevice)
+	m.BlkioThrottleReadBpsDevice = mergeThrottles(cur.BlkioThrottleReadBpsDevice, delta.BlkioThrottleReadBpsDevice)
+	m.BlkioThrottleWriteBpsDevice = mergeThrottles(cur.BlkioThrottleWriteBpsDevice, delta.BlkioThrottleWriteBpsDevice)
+	m.BlkioThrottleReadIOPSDevice = mergeThrottles(cur.BlkioThrottleReadIOPSDevice, delta.BlkioThrottleReadIOPSDevice)
+	m.BlkioThrottleWriteIOPSDevice = mergeThrottles(cur.BlkioThrottleWriteIOPSDevice, delta.BlkioThrottleWriteIOPSDevice)
+	if len(delta.Unified) > 0 {
+		m.Unified = map[string]string{}
+		for k, v := range cur.Unified {
+			m.Unified[k] = v
+		}
+		for k, v := range delta.Unified {
+			m.Unified[k] = v
+		}
+	}
+	m.Devices = nil // recorded in libcontainer's state; never updated
+	return &m
+}
+
+func mergeWeights(cur, upd []*cgroups.WeightDevice) []*cgroups.WeightDevice {
+	if len(cur)+len(upd) == 0 {
+		return nil
+	}
+	out := make([]*cgroups.WeightDevice, 0, len(cur)+len(upd))
+	for _, d := range cur {
+		c := *d
+		if u := findWeight(upd, d.Major, d.Minor); u != nil {
+			c.Weight, c.LeafWeight = u.Weight, u.LeafWeight
+		}
+		out = append(out, &c)
+	}
+	for _, u := range upd {
+		if findWeight(cur, u.Major, u.Minor) == nil {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+func mergeThrottles(cur, upd []*cgroups.ThrottleDevice) []*cgroups.ThrottleDevice {
+	if len(cur)+len(upd) == 0 {
+		return nil
+	}
+	out := make([]*cgroups.ThrottleDevice, 0, len(cur)+len(upd))
+	for _, d := range cur {
+		c := *d
+		if u := findThrottle(upd, d.Major, d.Minor); u != nil {
+			c.Rate = u.Rate
+		}
+		out = append(out, &c)
+	}
+	for _, u := range upd {
+		if findThrottle(cur, u.Major, u.Minor) == nil {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+func findWeight(list []*cgroups.WeightDevice, major, minor int64) *cgroups.WeightDevice {
+	for _, d := range list {
+		if d.Major == major && d.Minor == minor {
+			return d
+		}
 	}
 	return nil
 }
 
-// updateJudged updates a judged container, whose memory and pids limits
-// are enforced on the run's cgroup: they land there, and the container's
-// own cgroup keeps them plus the headroom its init needs. The new limits
-// are recorded for the state.
-func (r *Runtime) updateJudged(c *libcontainer.Container, cfg configs.Config, sc *sidecar, res *specs.LinuxResources) error {
-	lim := &sc.Judge.Limits
-	var memory, pids int64 // for the run's cgroup: 0 unchanged, -1 unlimited
-	if m := res.Memory; m != nil && m.Limit != nil && *m.Limit != 0 {
-		memory = *m.Limit
-		lim.Memory = policy.Size(max(memory, 0))
-	}
-	if p := res.Pids; p != nil && p.Limit != nil && *p.Limit != 0 {
-		pids = *p.Limit
-		lim.Processes = max(pids, 0)
-	}
-	if memory == 0 && pids == 0 {
-		if err := c.Set(cfg); err != nil {
-			return fmt.Errorf("update %s: %w", c.ID(), err)
-		}
-		return nil
-	}
-	outer := cfg.Cgroups.Resources
-	if memory < 0 {
-		outer.Memory, outer.MemorySwap = -1, -1
-	}
-	if pids < 0 {
-		outer.PidsLimit = &pids
-	}
-	judged.OuterLimits(outer, *lim)
-	st, err := c.State()
-	if err != nil {
-		return fmt.Errorf("update %s: %w", c.ID(), err)
-	}
-	v2 := cgroups.IsCgroup2UnifiedMode()
-	// The run's cgroup first: a smaller limit must hold before the
-	// container's shrinks; a child's limit above its parent's is allowed
-	// meanwhile, and the parent's follows at once.
-	if err := supervise.SetRunLimits(st.CgroupPaths, "", v2, memory, pids); err != nil {
-		return fmt.Errorf("update %s: %w", c.ID(), err)
-	}
-	if err := c.Set(cfg); err != nil {
-		return fmt.Errorf("update %s: %w", c.ID(), err)
-	}
-	return r.writeSidecar(c.ID(), sc)
-}
-
-func applyResources(dst *cgroups.Resources, res *specs.LinuxResources) {
-	if m := res.Memory; m != nil {
-		setInt(&dst.Memory, m.Limit)
-		setInt(&dst.MemoryReservation, m.Reservation)
-		setInt(&dst.MemorySwap, m.Swap)
-		if m.Limit != nil && *m.Limit == -1 && m.Swap == nil {
-			// An unlimited memory limit needs an unlimited swap limit.
-			dst.MemorySwap = -1
-		}
-		if m.Swappiness != nil {
-			dst.MemorySwappiness = m.Swappiness
-		}
-		if m.CheckBeforeUpdate != nil {
-			dst.MemoryCheckBeforeUpdate = *m.CheckBeforeUpdate
-		}
-		//lint:ignore SA1019 kernel memory is deprecated; we only say it is ignored.
-		if (m.Kernel != nil && *m.Kernel != 0) || (m.KernelTCP != nil && *m.KernelTCP != 0) {
-			logrus.Debug("update: kernel memory limits are not supported and are ignored")
-		}
-	}
-	if c := res.CPU; c != nil {
-		if c.Shares != nil && *c.Shares != 0 {
-			dst.CpuShares = *c.Shares
-			dst.CpuWeight = cgroups.ConvertCPUSharesToCgroupV2Value(*c.Shares)
-		}
-		setInt(&dst.CpuQuota, c.Quota)
-		setUint(&dst.CpuPeriod, c.Period)
-		setInt(&dst.CpuRtRuntime, c.RealtimeRuntime)
-		setUint(&dst.CpuRtPeriod, c.RealtimePeriod)
-		if c.Burst != nil {
-			dst.CpuBurst = c.Burst
-		}
-		if c.Idle != nil {
-			dst.CPUIdle = c.Idle
-		}
-		if c.Cpus != "" {
-			dst.CpusetCpus = c.Cpus
-		}
-		if c.Mems != "" {
-			dst.CpusetMems = c.Mems
-		}
-	}
-	if p := res.Pids; p != nil && p.Limit != nil && *p.Limit != 0 {
-		limit := *p.Limit
-		dst.PidsLimit = &limit
-	}
-	if b := res.BlockIO; b != nil {
-		if b.Weight != nil && *b.Weight != 0 {
-			dst.BlkioWeight = *b.Weight
-		}
-		if b.LeafWeight != nil && *b.LeafWeight != 0 {
-			dst.BlkioLeafWeight = *b.LeafWeight
-		}
-		for _, wd := range b.WeightDevice {
-			dst.BlkioWeightDevice = upsertWeight(dst.BlkioWeightDevice, wd)
-		}
-		dst.BlkioThrottleReadBpsDevice = upsertThrottle(dst.BlkioThrottleReadBpsDevice, b.ThrottleReadBpsDevice)
-		dst.BlkioThrottleWriteBpsDevice = upsertThrottle(dst.BlkioThrottleWriteBpsDevice, b.ThrottleWriteBpsDevice)
-		dst.BlkioThrottleReadIOPSDevice = upsertThrottle(dst.BlkioThrottleReadIOPSDevice, b.ThrottleReadIOPSDevice)
-		dst.BlkioThrottleWriteIOPSDevice = upsertThrottle(dst.BlkioThrottleWriteIOPSDevice, b.ThrottleWriteIOPSDevice)
-	}
-	for k, v := range res.Unified {
-		if dst.Unified == nil {
-			dst.Unified = map[string]string{}
-		}
-		dst.Unified[k] = v
-	}
-}
-
-func setInt(dst *int64, v *int64) {
-	if v != nil && *v != 0 {
-		*dst = *v
-	}
-}
-
-func setUint(dst *uint64, v *uint64) {
-	if v != nil && *v != 0 {
-		*dst = *v
-	}
-}
-
-func upsertWeight(list []*cgroups.WeightDevice, wd specs.LinuxWeightDevice) []*cgroups.WeightDevice {
+func findThrottle(list []*cgroups.ThrottleDevice, major, minor int64) *cgroups.ThrottleDevice {
 	for _, d := range list {
-		if d.Major == wd.Major && d.Minor == wd.Minor {
-			if wd.Weight != nil {
-				d.Weight = *wd.Weight
-			}
-			if wd.LeafWeight != nil {
-				d.LeafWeight = *wd.LeafWeight
-			}
-			return list
+		if d.Major == major && d.Minor == minor {
+			return d
 		}
 	}
-	var w, lw uint16
-	if wd.Weight != nil {
-		w = *wd.Weight
-	}
-	if wd.LeafWeight != nil {
-		lw = *wd.LeafWeight
-	}
-	return append(list, cgroups.NewWeightDevice(wd.Major, wd.Minor, w, lw))
+	return nil
 }
 
-func upsertThrottle(list []*cgroups.ThrottleDevice, updates []specs.LinuxThrottleDevice) []*cgroups.ThrottleDevice {
-next:
-	for _, td := range updates {
-		for _, d := range list {
-			if d.Major == td.Major && d.Minor == td.Minor {
-				d.Rate = td.Rate
-				continue next
-			}
-		}
-		list = append(list, cgroups.NewThrottleDevice(td.Major, td.Minor, td.Rate))
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
 	}
-	return list
+	return *p
+}
+
+func derefOr[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+func setNonZero[T comparable](dst *T, v T) {
+	var zero T
+	if v != zero {
+		*dst = v
+	}
 }

@@ -126,8 +126,9 @@ func Prepare(j *policy.Judge, spec *specs.Spec, cfg *configs.Config, p *libconta
 	if res.Memory > 0 {
 		st.Limits.Memory = policy.Size(res.Memory)
 	}
-	if res.PidsLimit != nil && *res.PidsLimit > 0 {
-		st.Limits.Processes = *res.PidsLimit
+	if res.PidsLimit != nil && *res.PidsLimit >= 0 {
+		// 0 is one process, as the cgroup library writes it.
+		st.Limits.Processes = max(*res.PidsLimit, 1)
 	}
 	OuterLimits(res, st.Limits)
 	for _, rl := range p.Rlimits {

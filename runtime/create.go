@@ -134,7 +134,7 @@ func (l *launch) cleanup(err error) {
 			killProcess(l.process)
 		}
 		if l.c != nil {
-			destroyQuietly(l.c)
+			l.destroy()
 		}
 	}
 	if l.relay != nil {
@@ -146,6 +146,17 @@ func (l *launch) cleanup(err error) {
 	}
 	for _, f := range slices.Backward(l.closers) {
 		f()
+	}
+}
+
+// destroy removes a container whose launch failed, then runs its poststop
+// hooks: a failed create or start continues the lifecycle at destroy.
+func (l *launch) destroy() {
+	state, stateErr := l.c.OCIState()
+	destroyQuietly(l.c)
+	if stateErr == nil && l.sc != nil && len(l.sc.Poststop) > 0 {
+		state.Status, state.Pid = specs.StateStopped, 0
+		runHooksWarn("poststop", l.sc.Poststop, state)
 	}
 }
 
@@ -195,8 +206,7 @@ func (l *launch) prepare() error {
 	if l.js != nil {
 		l.sc.Judge = l.js.State
 	}
-	takeHooks(l.cfg, spec.Hooks, l.sc)
-	return nil
+	return takeHooks(l.cfg, spec.Hooks, l.sc)
 }
 
 // prepareInit makes the container's process a judge init: a box's, which
@@ -410,7 +420,14 @@ func (r *Runtime) release(c *libcontainer.Container, poststart []specs.Hook) err
 		// short program has already exited by the time they run.
 		state.Status = specs.StateRunning
 		state.Pid = pid
-		runHooksWarn("poststart", poststart, state)
+		if err := runHooks("poststart", poststart, state); err != nil {
+			// runtime-spec 1.3: a failing poststart hook fails start and
+			// stops the container, as runc does.
+			if err := stop(context.Background(), c); err != nil {
+				logrus.Warn(err)
+			}
+			return fmt.Errorf("start %s: %w", c.ID(), err)
+		}
 	}
 	return nil
 }

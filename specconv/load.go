@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 )
 
 // ConfigName is the name of the spec file inside a bundle.
@@ -42,10 +43,23 @@ func LoadBundle(dir string) (*specs.Spec, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	absoluteMounts(spec)
 	if err := Validate(spec, abs); err != nil {
 		return nil, "", err
 	}
 	return spec, abs, nil
+}
+
+// absoluteMounts makes relative mount destinations absolute. Since
+// runtime-spec 1.2 a relative destination is allowed, deprecated, and
+// relative to "/"; runc warns and accepts it.
+func absoluteMounts(spec *specs.Spec) {
+	for i, m := range spec.Mounts {
+		if m.Destination != "" && !filepath.IsAbs(m.Destination) {
+			logrus.Warnf("mount destination %s is not absolute: taken as /%[1]s (relative destinations are deprecated)", m.Destination)
+			spec.Mounts[i].Destination = "/" + m.Destination
+		}
+	}
 }
 
 // LoadFile parses a config.json without validating it. Errors name the file

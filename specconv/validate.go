@@ -7,10 +7,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strings"
 	"sync"
 
-	"github.com/opencontainers/runc/libcontainer/capabilities"
 	"github.com/opencontainers/runc/libcontainer/seccomp"
 	lcspecconv "github.com/opencontainers/runc/libcontainer/specconv"
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -58,9 +56,6 @@ func Validate(spec *specs.Spec, bundle string) error {
 		field := fmt.Sprintf("mounts[%d]", i)
 		if m.Destination == "" {
 			return fieldErr(field+".destination", "missing")
-		}
-		if !filepath.IsAbs(m.Destination) {
-			return fieldErr(field+".destination", "%q is not an absolute path", m.Destination)
 		}
 	}
 	if err := validateHooks(spec.Hooks); err != nil {
@@ -127,23 +122,9 @@ func ValidateProcess(p *specs.Process, field string) error {
 	if p.OOMScoreAdj != nil && (*p.OOMScoreAdj < -1000 || *p.OOMScoreAdj > 1000) {
 		return fieldErr(field+".oomScoreAdj", "%d is out of range [-1000, 1000]", *p.OOMScoreAdj)
 	}
-	if c := p.Capabilities; c != nil {
-		sets := []struct {
-			name string
-			caps []string
-		}{
-			{"bounding", c.Bounding}, {"effective", c.Effective}, {"inheritable", c.Inheritable},
-			{"permitted", c.Permitted}, {"ambient", c.Ambient},
-		}
-		known := capabilities.KnownCapabilities()
-		for _, s := range sets {
-			for i, name := range s.caps {
-				if !slices.Contains(known, strings.ToUpper(name)) {
-					return fieldErr(fmt.Sprintf("%s.capabilities.%s[%d]", field, s.name, i), "unknown capability %q", name)
-				}
-			}
-		}
-	}
+	// An unknown capability is not an error: runtime-spec 1.2 says one
+	// that cannot be granted SHOULD NOT fail the container, and
+	// libcontainer warns and leaves it out, as runc does.
 	seen := map[string]bool{}
 	for i, rl := range p.Rlimits {
 		f := fmt.Sprintf("%s.rlimits[%d]", field, i)

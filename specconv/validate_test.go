@@ -39,7 +39,6 @@ func TestValidate(t *testing.T) {
 		{"no cwd", func(s *specs.Spec) { s.Process.Cwd = "" }, "process.cwd"},
 		{"oom score", func(s *specs.Spec) { v := 1001; s.Process.OOMScoreAdj = &v }, "process.oomScoreAdj"},
 		{"lower-case capability", func(s *specs.Spec) { s.Process.Capabilities.Effective = []string{"cap_chown"} }, ""},
-		{"unknown ambient cap", func(s *specs.Spec) { s.Process.Capabilities.Ambient = []string{"CAP_NOPE"} }, "process.capabilities.ambient[0]"},
 		{"duplicate rlimit", func(s *specs.Spec) {
 			s.Process.Rlimits = append(s.Process.Rlimits, s.Process.Rlimits[0])
 		}, "process.rlimits[1].type"},

@@ -66,7 +66,7 @@ func TestHookOrder(t *testing.T) {
 		t.Fatalf("hooks after start: %q, want %q", got, want)
 	}
 	r.MustRun("kill", idHo, "KILL")
-	r.WaitStatus(idHo, specs.StateStopped, 5*time.Second)
+	r.WaitStatus(idHo, specs.StateStopped, 30*time.Second)
 	r.MustRun("delete", idHo)
 	got = hookLog(t, log)
 	want = append(want, "poststop stopped")
@@ -82,6 +82,7 @@ func TestHookFailures(t *testing.T) {
 		name        string
 		hooks       func(log string) *specs.Hooks
 		createFails bool
+		startFails  bool
 		wantLog     []string
 	}{
 		{
@@ -103,11 +104,17 @@ func TestHookFailures(t *testing.T) {
 			createFails: true,
 		},
 		{
+			// runtime-spec 1.3 (and runc): start fails, the container
+			// stops, and the later hooks do not run.
 			name: "poststart fails",
 			hooks: func(log string) *specs.Hooks {
-				return &specs.Hooks{Poststart: []specs.Hook{logHook(log, "poststart-1", 1), logHook(log, "poststart-2", 0)}}
+				return &specs.Hooks{
+					Poststart: []specs.Hook{logHook(log, "poststart-1", 1), logHook(log, "poststart-2", 0)},
+					Poststop:  []specs.Hook{logHook(log, "poststop", 0)},
+				}
 			},
-			wantLog: []string{"poststart-1 running", "poststart-2 running"},
+			startFails: true,
+			wantLog:    []string{"poststart-1 running", "poststop stopped"},
 		},
 		{
 			name: "poststop fails",
@@ -143,8 +150,12 @@ func TestHookFailures(t *testing.T) {
 				}
 			} else {
 				createWithOutput(t, r, bundle, id)
-				r.MustRun("start", id)
-				r.WaitStatus(id, specs.StateStopped, 5*time.Second)
+				if res := r.Run("start", id); (res.Code != 0) != tc.startFails {
+					t.Fatalf("start: exit %d, want failure %v: %s", res.Code, tc.startFails, res.Stderr)
+				} else if tc.startFails && !strings.Contains(res.Stderr, "poststart hook #0") {
+					t.Errorf("start's error does not name the hook: %q", res.Stderr)
+				}
+				r.WaitStatus(id, specs.StateStopped, 30*time.Second)
 				r.MustRun("delete", id)
 				if res := r.Run("state", id); res.Code == 0 {
 					t.Error("the container survived delete")
@@ -176,7 +187,7 @@ func TestHookStdinState(t *testing.T) {
 	createWithOutput(t, r, bundle, idHs)
 	pid := r.State(idHs).Pid
 	r.MustRun("start", idHs)
-	r.WaitStatus(idHs, specs.StateStopped, 5*time.Second)
+	r.WaitStatus(idHs, specs.StateStopped, 30*time.Second)
 	r.MustRun("delete", idHs)
 	for _, name := range []string{"prestart", "poststop"} {
 		var s specs.State

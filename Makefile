@@ -13,7 +13,7 @@ CONFDIR   ?= /etc/mini-isolate
 LDFLAGS   := -X main.gitCommit=$(COMMIT) -X github.com/mini-isolate/mini-isolate/box.SystemConfigPath=$(CONFDIR)/isolate.conf -extldflags -static
 GOBUILD   := CGO_ENABLED=1 $(GO) build -trimpath -tags "$(BUILDTAGS)" -ldflags "$(LDFLAGS)"
 
-.PHONY: all build deps test unit fuzz conformance attacks e2e cgroup2 test-cgroup2 demo bench lint install clean FORCE
+.PHONY: all build deps test unit fuzz conformance runc-cli runc-ref attacks e2e cgroup2 test-cgroup2 demo bench lint install clean FORCE
 
 all: build
 
@@ -46,7 +46,7 @@ unit: deps build $(TESTSUM)
 # one failed, and the run ends with a summary of every stage's counts.
 E2E     ?= 1
 CGROUP2 ?= 1
-STAGES  := lint unit fuzz conformance attacks $(if $(filter 1,$(E2E)),e2e) $(if $(filter 1,$(CGROUP2)),cgroup2)
+STAGES  := lint unit fuzz conformance runc-cli attacks $(if $(filter 1,$(E2E)),e2e) $(if $(filter 1,$(CGROUP2)),cgroup2)
 NOT_RUN := $(if $(filter 1,$(E2E)),,e2e(E2E=$(E2E))) $(if $(filter 1,$(CGROUP2)),,cgroup2(CGROUP2=$(CGROUP2)))
 test: deps
 	@NOT_RUN="$(strip $(NOT_RUN))" hack/test.sh $(STAGES)
@@ -73,6 +73,22 @@ fuzz: deps $(TESTSUM)
 conformance: deps build
 	$(GO) build -o bin/oci-conformance ./conformance/oci
 	bin/oci-conformance -runtime $(CURDIR)/$(BIN) -reference runc
+
+# runc at the libcontainer version in go.mod, built from the module proxy
+# once: the reference of runc-cli.
+RUNC_REF := bin/ref/runc
+runc-ref: deps
+	@v=$$($(GO) list -m -f '{{.Version}}' github.com/opencontainers/runc); \
+	if ! $(RUNC_REF) --version 2>/dev/null | grep -qx "runc version $${v#v}"; then \
+		echo "building runc $$v, the reference of runc-cli"; \
+		GOBIN=$(CURDIR)/bin/ref CGO_ENABLED=1 $(GO) install -tags seccomp github.com/opencontainers/runc@$$v; \
+	fi
+
+# mini-isolate and runc side by side on every command line of runc's CLI;
+# exit status 1 on a difference that docs/oci-compat.md does not list.
+runc-cli: deps build runc-ref
+	$(GO) build -o bin/runccli ./conformance/runccli
+	bin/runccli -runtime $(CURDIR)/$(BIN) -reference $(CURDIR)/$(RUNC_REF) -intended docs/oci-compat.md
 
 # Hostile programs in boxes; exit status 1 when one is not contained.
 attacks: deps build

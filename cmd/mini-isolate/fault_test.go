@@ -46,7 +46,7 @@ func assertGone(t *testing.T, r *testutil.Runner, id, token string) {
 	if dirs := testutil.CgroupDirs(id); len(dirs) > 0 {
 		t.Errorf("%s: cgroups left: %v", id, dirs)
 	}
-	testutil.Eventually(t, 5*time.Second, "the container's processes to be gone", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the container's processes to be gone", func() bool {
 		return len(processesMatching(token)) == 0
 	})
 	mounts, _ := os.ReadFile("/proc/self/mountinfo")
@@ -111,7 +111,7 @@ func startSpinner(t *testing.T, r *testutil.Runner, name string) (id, token, met
 	id = r.ID(name)
 	createWithOutput(t, r, bundle, id)
 	r.MustRun("start", id)
-	testutil.Eventually(t, 5*time.Second, "the program", func() bool { return len(processesMatching("spin", token)) > 0 })
+	testutil.Eventually(t, 30*time.Second, "the program", func() bool { return len(processesMatching("spin", token)) > 0 })
 	return id, token, metaPath
 }
 
@@ -127,10 +127,10 @@ func TestFaultKillSupervisor(t *testing.T) {
 		t.Fatal(err)
 	}
 	// No supervisor, no limits: the init must end the run at once.
-	testutil.Eventually(t, 5*time.Second, "the program to die with its supervisor", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the program to die with its supervisor", func() bool {
 		return len(processesMatching("spin", token)) == 0
 	})
-	r.WaitStatus(id, specs.StateStopped, 5*time.Second)
+	r.WaitStatus(id, specs.StateStopped, 30*time.Second)
 	r.MustRun("delete", "--force", id)
 	assertGone(t, r, id, token)
 }
@@ -141,8 +141,8 @@ func TestFaultKillInit(t *testing.T) {
 	if err := syscall.Kill(r.State(id).Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	r.WaitStatus(id, specs.StateStopped, 5*time.Second)
-	testutil.Eventually(t, 5*time.Second, "the report", func() bool { _, err := os.Stat(metaPath); return err == nil })
+	r.WaitStatus(id, specs.StateStopped, 30*time.Second)
+	testutil.Eventually(t, 30*time.Second, "the report", func() bool { _, err := os.Stat(metaPath); return err == nil })
 	if m := testutil.ParseMeta(t, metaPath); m["status"] != "XX" || !strings.Contains(m["message"], "judge init died") {
 		t.Errorf("report after the init was killed: %v", m)
 	}
@@ -158,7 +158,7 @@ func TestFaultIsolateRunKilled(t *testing.T) {
 	for _, d := range []time.Duration{5 * time.Millisecond, 50 * time.Millisecond, 200 * time.Millisecond} {
 		killAfter(t, e.r.Command(t.Context(), "isolate", "-b", "30", "-t", "10", "--run", "--", "./spin"), d)
 		// The program ends with its supervisor; the lock goes with it.
-		testutil.Eventually(t, 5*time.Second, "the spinner to die", func() bool {
+		testutil.Eventually(t, 30*time.Second, "the spinner to die", func() bool {
 			return len(processesMatching("./spin")) == 0
 		})
 		// The next run starts from fresh counters.

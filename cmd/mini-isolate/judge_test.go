@@ -301,7 +301,7 @@ func TestJudgeDetached(t *testing.T) {
 		Time   float64 `json:"time"`
 		TimeUs int64   `json:"time-us"`
 	}
-	testutil.Eventually(t, 5*time.Second, "the report", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the report", func() bool {
 		_, err := os.Stat(metaPath)
 		return err == nil
 	})

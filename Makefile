@@ -17,10 +17,18 @@ GOBUILD   := CGO_ENABLED=1 $(GO) build -trimpath -tags "$(BUILDTAGS)" -ldflags "
 
 all: build
 
-build: $(BIN)
+build: $(BIN) bin/isolate
 
 $(BIN): FORCE
 	$(GOBUILD) -o $@ ./cmd/mini-isolate
+
+# The quick isolate front end (cmd/isolate): a static C client of the
+# manager, which runs $(BIN) itself when no manager answers.
+CC        ?= gcc
+ISOLATE_C  = $(CC) -O2 -Wall -Wextra -static -DCONFIG_FILE='"$(CONFDIR)/isolate.conf"'
+bin/isolate: cmd/isolate/isolate.c
+	@mkdir -p bin
+	$(ISOLATE_C) -DMINI_ISOLATE='"$(CURDIR)/$(BIN)"' -o $@ $<
 
 deps:
 	@hack/install-deps.sh
@@ -58,7 +66,7 @@ test: deps
 # 1000000x) overrides every budget.
 FUZZ_TARGETS := FuzzDecodeSpec:./specconv:40000x FuzzJudgeAnnotations:./policy:150000x \
 	FuzzParseDirRule:./policy:60000x FuzzParseEnvRule:./policy:150000x \
-	FuzzParseConfig:./box:100000x FuzzIsolateArgs:./cmd/mini-isolate:80000x \
+	FuzzParseConfig:./box:100000x FuzzIsolateArgs:./isolatecmd:80000x \
 	FuzzParse:./profiles:1500x
 fuzz: deps $(TESTSUM)
 	@mkdir -p $(RESULTS)
@@ -133,13 +141,13 @@ SETUID  ?= 0
 GROUP   ?= isolate
 install: deps build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/mini-isolate
-	ln -sfn mini-isolate $(DESTDIR)$(PREFIX)/bin/isolate
+	$(ISOLATE_C) -DMINI_ISOLATE='"$(PREFIX)/bin/mini-isolate"' -o $(DESTDIR)$(PREFIX)/bin/isolate cmd/isolate/isolate.c
 	install -d -m 0755 $(DESTDIR)$(CONFDIR)
 	[ -e $(DESTDIR)$(CONFDIR)/isolate.conf ] || install -m 0644 hack/install/isolate.conf $(DESTDIR)$(CONFDIR)/isolate.conf
 	@if [ "$(SETUID)" = 1 ]; then \
 		getent group $(GROUP) >/dev/null || groupadd --system $(GROUP); \
-		chown root:$(GROUP) $(DESTDIR)$(PREFIX)/bin/mini-isolate; \
-		chmod 4750 $(DESTDIR)$(PREFIX)/bin/mini-isolate; \
+		chown root:$(GROUP) $(DESTDIR)$(PREFIX)/bin/mini-isolate $(DESTDIR)$(PREFIX)/bin/isolate; \
+		chmod 4750 $(DESTDIR)$(PREFIX)/bin/mini-isolate $(DESTDIR)$(PREFIX)/bin/isolate; \
 		echo "installed setuid root, for the members of group $(GROUP)"; \
 	fi
 

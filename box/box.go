@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	goruntime "runtime"
 	"slices"
 	"strconv"
@@ -39,6 +40,10 @@ type Manager struct {
 	// Verbose is isolate's -v count; messages go to Log.
 	Verbose int
 	Log     io.Writer
+	// Pool, when set, gives --init a spare container instead of a new
+	// one; Reaper, when set, tears retired boxes down in the background.
+	Pool   Pool
+	Reaper Reaper
 }
 
 // InitOptions are the options --init honours.
@@ -74,6 +79,9 @@ type RunOptions struct {
 	Stdio [3]*os.File
 	// Extra are the caller's fds from 3 up, for --inherit-fds.
 	Extra []*os.File
+	// CallerEnv is the caller's environment, for FullEnv and Env rules
+	// that inherit a variable.
+	CallerEnv []string
 }
 
 // Box is one box's names and paths.
@@ -98,10 +106,16 @@ func (m *Manager) Box(id int) (*Box, error) {
 }
 
 func (b *Box) sandboxDir() string { return filepath.Join(b.Dir, "box") }
-func (b *Box) rootfs() string     { return filepath.Join(b.Dir, "root") }
-func (b *Box) private() string    { return filepath.Join(b.Dir, ".mini-isolate") }
-func (b *Box) socket() string     { return filepath.Join(b.private(), "init.sock") }
-func (b *Box) stateFile() string  { return filepath.Join(b.private(), "container.json") }
+func (b *Box) hostname() string {
+	if b.ID < 0 {
+		return "box"
+	}
+	return "box-" + strconv.Itoa(b.ID)
+}
+func (b *Box) rootfs() string    { return filepath.Join(b.Dir, "root") }
+func (b *Box) private() string   { return filepath.Join(b.Dir, ".mini-isolate") }
+func (b *Box) socket() string    { return filepath.Join(b.private(), "init.sock") }
+func (b *Box) stateFile() string { return filepath.Join(b.private(), "container.json") }
 
 func (m *Manager) verbose(level int, format string, args ...any) {
 	if m.Verbose >= level && m.Log != nil {
@@ -111,7 +125,7 @@ func (m *Manager) verbose(level int, format string, args ...any) {
 
 // Init creates (or resets) box id and returns its directory.
 func (m *Manager) Init(ctx context.Context, id int, o InitOptions) (string, error) {
-	if m.Config.RestrictedInit && os.Getuid() != 0 {
+	if m.Config.RestrictedInit && m.CallerUID != 0 {
 		return "", errors.New("new sandboxes can be created only by root (restricted_init is set)")
 	}
 	b, err := m.Box(id)
@@ -123,7 +137,13 @@ func (m *Manager) Init(ctx context.Context, id int, o InitOptions) (string, erro
 		return "", err
 	}
 	defer lock.close()
-	if err := m.destroy(ctx, b); err != nil {
+	if rec, err := lock.read(); err == nil && rec != nil && rec.Container != "" {
+		b.Container = rec.Container
+	}
+	if err := m.retire(ctx, b); err != nil {
+		return "", err
+	}
+	if err := lock.write(nil); err != nil {
 		return "", err
 	}
 	if err := os.MkdirAll(m.Config.BoxRoot, 0o755); err != nil {
@@ -132,36 +152,77 @@ func (m *Manager) Init(ctx context.Context, id int, o InitOptions) (string, erro
 	if err := checkRootOnly(m.Config.BoxRoot); err != nil {
 		return "", fmt.Errorf("box root %w", err)
 	}
+	if err := m.initContainer(ctx, b); err != nil {
+		m.undoInit(ctx, b)
+		return "", err
+	}
+	if o.QuotaBlocks > 0 || o.QuotaInodes > 0 {
+		if err := setQuota(b.Dir, b.UID, o.QuotaBlocks, o.QuotaInodes); err != nil {
+			m.undoInit(ctx, b)
+			return "", err
+		}
+	}
+	if err := lock.write(&record{Owner: m.CallerUID, Cg: o.Cg, Initialized: true, Container: b.Container}); err != nil {
+		m.undoInit(ctx, b)
+		return "", err
+	}
+	return b.Dir, nil
+}
+
+// undoInit removes what a failed --init made: no half-made box stays.
+func (m *Manager) undoInit(ctx context.Context, b *Box) {
+	if err := m.Reap(ctx, b.Container, b.Dir); err != nil {
+		m.verbose(1, "%v", err)
+	}
+}
+
+// initContainer gives box b its directories and a container: a spare
+// from the pool when one is ready and the box's CPUs are not pinned,
+// else a new one.
+func (m *Manager) initContainer(ctx context.Context, b *Box) error {
+	if m.Pool != nil && m.Config.CPUs[b.ID] == "" && m.Config.Mems[b.ID] == "" {
+		if s := m.Pool.Take(); s != nil {
+			if err := m.adopt(ctx, b, s); err != nil {
+				m.discard(ctx, s.Container, b.Dir)
+				return err
+			}
+			m.verbose(2, "box %d: adopted spare %s", b.ID, s.Container)
+			return nil
+		}
+	}
+	if m.Pool != nil || m.Reaper != nil {
+		b.Container = newContainerName()
+	}
+	if err := m.makeDirs(b, m.CallerUID, m.CallerGID); err != nil {
+		return err
+	}
+	if _, err := m.container(ctx, b, nil, false); err != nil {
+		return err
+	}
+	return nil
+}
+
+// makeDirs makes a box's directories; its box directory is the owner's.
+func (m *Manager) makeDirs(b *Box, ownerUID, ownerGID int) error {
 	for _, d := range []struct {
 		path     string
 		mode     os.FileMode
 		uid, gid int
 	}{
 		{b.Dir, 0o755, 0, 0},
-		{b.sandboxDir(), 0o700, m.CallerUID, m.CallerGID},
+		{b.sandboxDir(), 0o700, ownerUID, ownerGID},
 		{b.rootfs(), 0o755, 0, 0},
 		{filepath.Join(b.Dir, "tmp"), 0o755, 0, 0},
 		{b.private(), 0o700, 0, 0},
 	} {
 		if err := os.Mkdir(d.path, d.mode); err != nil {
-			return "", fmt.Errorf("init box: %w", err)
+			return fmt.Errorf("init box: %w", err)
 		}
 		if err := os.Chown(d.path, d.uid, d.gid); err != nil {
-			return "", fmt.Errorf("init box: %w", err)
+			return fmt.Errorf("init box: %w", err)
 		}
 	}
-	if o.QuotaBlocks > 0 || o.QuotaInodes > 0 {
-		if err := setQuota(b.Dir, b.UID, o.QuotaBlocks, o.QuotaInodes); err != nil {
-			return "", err
-		}
-	}
-	if _, err := m.container(ctx, b, nil, false); err != nil {
-		return "", err
-	}
-	if err := lock.write(&record{Owner: m.CallerUID, Cg: o.Cg, Initialized: true}); err != nil {
-		return "", err
-	}
-	return b.Dir, nil
+	return nil
 }
 
 // Cleanup deletes box id; a box that does not exist is not an error.
@@ -188,7 +249,10 @@ func (m *Manager) Cleanup(ctx context.Context, id int, cg, wait bool) error {
 	if err := m.checkRecord(rec, cg); err != nil {
 		return err
 	}
-	if err := m.destroy(ctx, b); err != nil {
+	if rec.Container != "" {
+		b.Container = rec.Container
+	}
+	if err := m.retire(ctx, b); err != nil {
 		return err
 	}
 	return lock.write(nil)
@@ -199,21 +263,12 @@ func (m *Manager) checkRecord(rec *record, cg bool) error {
 		return fmt.Errorf("this box belongs to a different user (uid %d)", rec.Owner)
 	}
 	if rec.Cg != cg {
-		return errors.New("this box was initialized with an incompatible control group mode")
+		return errCgMode
 	}
 	return nil
 }
 
-// destroy removes the box's container and directory.
-func (m *Manager) destroy(ctx context.Context, b *Box) error {
-	if err := m.Runtime.Delete(ctx, b.Container, true); err != nil {
-		return fmt.Errorf("delete box container: %w", err)
-	}
-	if err := removeTree(b.Dir); err != nil {
-		return fmt.Errorf("remove box: %w", err)
-	}
-	return nil
-}
+var errCgMode = errors.New("this box was initialized with an incompatible control group mode")
 
 // Run runs one program in box id and returns its report.
 func (m *Manager) Run(ctx context.Context, id int, o *RunOptions) (*meta.Result, error) {
@@ -224,11 +279,14 @@ func (m *Manager) Run(ctx context.Context, id int, o *RunOptions) (*meta.Result,
 	if o.Limits.Memory > 0 && !o.Cg {
 		return nil, errors.New("--cg-mem requires --cg")
 	}
-	lock, err := m.lockForRun(id, o)
+	lock, rec, err := m.lockForRun(id, o)
 	if err != nil {
 		return nil, err
 	}
 	defer lock.close()
+	if rec.Container != "" {
+		b.Container = rec.Container
+	}
 	logrus.Debug("box: locked")
 	// The box belongs to its user while the program runs, and to the
 	// caller again afterwards, whatever happened.
@@ -311,7 +369,7 @@ func (m *Manager) run(ctx context.Context, b *Box, o *RunOptions) (*meta.Result,
 		Limits: limits,
 		Run: judgeinit.Run{
 			Args:           o.Args,
-			Env:            policy.Environment(o.FullEnv, o.Env, os.Environ()),
+			Env:            policy.Environment(o.FullEnv, o.Env, o.CallerEnv),
 			Cwd:            o.Chdir,
 			Stdin:          o.Stdin,
 			Stdout:         o.Stdout,
@@ -338,14 +396,14 @@ func (m *Manager) run(ctx context.Context, b *Box, o *RunOptions) (*meta.Result,
 }
 
 // lockForRun locks an initialised box that the caller may use.
-func (m *Manager) lockForRun(id int, o *RunOptions) (*boxLock, error) {
+func (m *Manager) lockForRun(id int, o *RunOptions) (*boxLock, *record, error) {
 	lock, err := lockBox(m.Config.LockRoot, id, false, o.Wait)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	notFound := errors.New("box not found, did you run `isolate --init'?")
 	if lock == nil {
-		return nil, notFound
+		return nil, nil, notFound
 	}
 	rec, err := lock.read()
 	switch {
@@ -359,9 +417,9 @@ func (m *Manager) lockForRun(id int, o *RunOptions) (*boxLock, error) {
 	}
 	if err != nil {
 		lock.close()
-		return nil, err
+		return nil, nil, err
 	}
-	return lock, nil
+	return lock, rec, nil
 }
 
 // rlimits are the run's, for the judge init.
@@ -387,6 +445,11 @@ func (m *Manager) cpus(b *Box) int {
 type containerState struct {
 	Key    string            `json:"key"`
 	Target *supervise.Target `json:"target"`
+	// Default says the container has the default directory rules and no
+	// shared network, as --init makes it: only such a container can be
+	// recycled as a spare. Uses counts the boxes that had it.
+	Default bool `json:"default,omitempty"`
+	Uses    int  `json:"uses,omitempty"`
 }
 
 // container returns the box's running container for the directory rules
@@ -400,11 +463,7 @@ func (m *Manager) container(ctx context.Context, b *Box, o *RunOptions, shareNet
 		}
 		rules = policy.ApplyDirRules(rules, o.Dirs)
 	}
-	// The judge init starts through /proc/self/fd: a box always has /proc,
-	// even when the rules drop it.
-	if !slices.ContainsFunc(rules, func(r policy.DirRule) bool { return r.In == "proc" }) {
-		rules = append(rules, policy.DirRule{In: "proc", Out: "proc", Flags: policy.DirFS})
-	}
+	rules = withProc(rules)
 	key, err := m.containerKey(b, rules, shareNet)
 	if err != nil {
 		return nil, err
@@ -429,14 +488,28 @@ func (m *Manager) container(ctx context.Context, b *Box, o *RunOptions, shareNet
 	if err != nil {
 		return nil, err
 	}
-	state, err := json.Marshal(containerState{Key: key, Target: target})
-	if err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(b.stateFile(), state, 0o600); err != nil {
+	def := !shareNet && reflect.DeepEqual(rules, defaultRules())
+	if err := writeState(b, containerState{Key: key, Target: target, Default: def}); err != nil {
 		return nil, err
 	}
 	return target, nil
+}
+
+// withProc adds /proc to the rules: the judge init starts through
+// /proc/self/fd, so a box always has it, even when the rules drop it.
+func withProc(rules []policy.DirRule) []policy.DirRule {
+	if !slices.ContainsFunc(rules, func(r policy.DirRule) bool { return r.In == "proc" }) {
+		rules = append(rules, policy.DirRule{In: "proc", Out: "proc", Flags: policy.DirFS})
+	}
+	return rules
+}
+
+func writeState(b *Box, st containerState) error {
+	data, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(b.stateFile(), data, 0o600)
 }
 
 // containerKey names everything a box container's config is made from, so
@@ -513,7 +586,7 @@ func (m *Manager) startContainer(ctx context.Context, b *Box, spec *specs.Spec) 
 func (m *Manager) spec(b *Box, mnts []specs.Mount, shareNet bool) (*specs.Spec, error) {
 	return policy.Spec(policy.SpecOptions{
 		Root:     b.rootfs(),
-		Hostname: b.Container,
+		Hostname: b.hostname(),
 		Args:     []string{"/box"},
 		Env:      []string{"PATH=/usr/local/bin:/usr/bin:/bin"},
 		Cwd:      "/box",

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -50,6 +51,27 @@ type Config struct {
 	// ExtendedMeta adds mini-isolate's own keys to every meta file, as
 	// --extended-meta does ("extended_meta = 1").
 	ExtendedMeta bool
+	// SpareBoxes is how many box containers the manager keeps made in
+	// advance for --init ("spare_boxes"); 0, the default, means no pool
+	// and no manager started on demand.
+	SpareBoxes int
+	// ManagerSocket is where the manager listens ("manager_socket";
+	// default <lock_root>/manager.sock), and ManagerIdle how long it
+	// stays up without a request ("manager_idle", seconds).
+	ManagerSocket string
+	ManagerIdle   int
+	// RecycleBoxes lets the manager make a cleaned-up box's container a
+	// spare again instead of tearing it down ("recycle_boxes", default
+	// 1): see Manager.Recycle for what is cleared.
+	RecycleBoxes bool
+}
+
+// Socket is the manager's socket.
+func (c *Config) Socket() string {
+	if c.ManagerSocket != "" {
+		return c.ManagerSocket
+	}
+	return c.LockRoot + "/manager.sock"
 }
 
 // Defaults used when no configuration file exists.
@@ -60,6 +82,7 @@ func defaultConfig() *Config {
 		LockRoot: "/run/mini-isolate/locks",
 		FirstUID: 60000, FirstGID: 60000, NumBoxes: 1000,
 		CPUs: map[int]string{}, Mems: map[int]string{},
+		ManagerIdle: 300, RecycleBoxes: true,
 	}
 }
 
@@ -82,6 +105,9 @@ func LoadConfig(trustEnv bool) (*Config, error) {
 	c, err := ParseConfig(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
 	}
 	c.Path = path
 	return c, nil
@@ -138,6 +164,16 @@ func ParseConfig(r io.Reader) (*Config, error) {
 			var n int
 			n, err = num()
 			c.ExtendedMeta = n != 0
+		case key == "spare_boxes":
+			c.SpareBoxes, err = num()
+		case key == "manager_socket":
+			c.ManagerSocket = val
+		case key == "manager_idle":
+			c.ManagerIdle, err = num()
+		case key == "recycle_boxes":
+			var n int
+			n, err = num()
+			c.RecycleBoxes = n != 0
 		case key == "syscall_flags", key == "subid_user":
 			// isolate 2.x keys for features mini-isolate provides its own way.
 		case strings.HasPrefix(key, "box") && (strings.HasSuffix(key, ".cpus") || strings.HasSuffix(key, ".mems")):
@@ -178,6 +214,10 @@ func (c *Config) validate(seenUID, seenGID bool) error {
 		return errors.New("num_boxes must be positive")
 	case c.FirstUID+c.NumBoxes > 1<<31-1 || c.FirstGID+c.NumBoxes > 1<<31-1:
 		return errors.New("first_uid/first_gid plus num_boxes overflows the uid range")
+	case c.ManagerSocket != "" && !strings.HasPrefix(c.ManagerSocket, "/"):
+		return errors.New("manager_socket must be an absolute path")
+	case c.SpareBoxes > 64:
+		return errors.New("spare_boxes must be at most 64")
 	}
 	return nil
 }
@@ -190,4 +230,5 @@ func (c *Config) Write(w io.Writer) {
 	}
 	fmt.Fprintf(w, "config file: %s\nbox_root: %s\nlock_root: %s\ncg_parent: %s\nfirst_uid: %d\nfirst_gid: %d\nnum_boxes: %d\nrestricted_init: %v\nextended_meta: %v\n",
 		src, c.BoxRoot, c.LockRoot, c.CgParent, c.FirstUID, c.FirstGID, c.NumBoxes, c.RestrictedInit, c.ExtendedMeta)
+	fmt.Fprintf(w, "spare_boxes: %d\nrecycle_boxes: %v\nmanager_socket: %s\nmanager_idle: %d\n", c.SpareBoxes, c.RecycleBoxes, c.Socket(), c.ManagerIdle)
 }

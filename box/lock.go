@@ -22,6 +22,9 @@ type record struct {
 	Owner       int  `json:"owner"`
 	Cg          bool `json:"cg"`
 	Initialized bool `json:"initialized"`
+	// Container is the box's container when it is not box-<id>: a spare
+	// the box adopted, or one named uniquely for a reaper's sake.
+	Container string `json:"container,omitempty"`
 }
 
 // boxLock is a box's lock file, held for the whole of an action.

@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"os"
+	goruntime "runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/opencontainers/cgroups/manager"
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/mini-isolate/mini-isolate/runtime/judged"
 	"github.com/mini-isolate/mini-isolate/runtime/meta"
@@ -150,4 +152,37 @@ func cgroupOf(c *libcontainer.Container) (cgroups.Manager, error) {
 	}
 	cfg := c.Config()
 	return manager.NewWithPaths(cfg.Cgroups, st.CgroupPaths)
+}
+
+// SetHostname changes the host name inside a running container's UTS
+// namespace: a spare box container gets its box's name when a box adopts
+// it. The change is made on a thread of its own, which exits afterwards:
+// it is left in the container's namespace.
+func (r *Runtime) SetHostname(id, name string) error {
+	c, err := r.load(id)
+	if err != nil {
+		return err
+	}
+	st, err := c.State()
+	if err != nil {
+		return fmt.Errorf("hostname of %s: %w", id, err)
+	}
+	ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/uts", st.InitProcessPid))
+	if err != nil {
+		return fmt.Errorf("hostname of %s: %w", id, err)
+	}
+	defer ns.Close()
+	done := make(chan error, 1)
+	go func() {
+		goruntime.LockOSThread() // never unlocked: the thread dies with us
+		if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWUTS); err != nil {
+			done <- err
+			return
+		}
+		done <- unix.Sethostname([]byte(name))
+	}()
+	if err := <-done; err != nil {
+		return fmt.Errorf("hostname of %s: %w", id, err)
+	}
+	return nil
 }

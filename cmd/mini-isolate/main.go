@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	goruntime "runtime"
 	"strings"
 	"time"
@@ -37,8 +36,6 @@ func main() {
 	}
 }
 
-func calledAsIsolate(argv0 string) bool { return filepath.Base(argv0) == "isolate" }
-
 func newApp() *cli.App {
 	app := &cli.App{
 		Name:                   "mini-isolate",
@@ -65,7 +62,7 @@ func newApp() *cli.App {
 			createCommand, startCommand, runCommand, stateCommand, killCommand, deleteCommand,
 			listCommand, psCommand, execCommand, pauseCommand, resumeCommand, updateCommand,
 			eventsCommand, featuresCommand, specCommand, checkpointCommand, restoreCommand,
-			superviseCommand, isolateCommand, profileCommand,
+			superviseCommand, isolateCommand, profileCommand, managerCommand,
 		},
 	}
 	for _, c := range app.Commands {

@@ -1,0 +1,128 @@
+package manager
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/mini-isolate/mini-isolate/box"
+)
+
+// refillDelay is how long the pool waits, after a spare was taken, before
+// it makes a new one.
+const refillDelay = 500 * time.Millisecond
+
+// pool keeps up to size spare box containers made in advance. Spares are
+// made one at a time, in the background, whenever one is missing; a
+// failure is retried after a pause, so that a broken host does not spin.
+type pool struct {
+	m    *box.Manager
+	size int
+
+	mu     sync.Mutex
+	spares []*box.Spare
+	wake   chan struct{} // a spare was taken
+	made   chan struct{} // a spare was made (for tests and Wait)
+}
+
+func newPool(m *box.Manager, size int) *pool {
+	return &pool{m: m, size: size, wake: make(chan struct{}, 1), made: make(chan struct{}, 1)}
+}
+
+// Take returns a spare, or nil when none is ready.
+func (p *pool) Take() *box.Spare {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.spares) == 0 {
+		return nil
+	}
+	s := p.spares[0]
+	p.spares = p.spares[1:]
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+	return s
+}
+
+// ready is how many spares wait.
+func (p *pool) ready() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.spares)
+}
+
+// fill makes spares until ctx ends.
+func (p *pool) fill(ctx context.Context) {
+	if p.size <= 0 {
+		return
+	}
+	pause := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		if p.ready() >= p.size {
+			select {
+			case <-p.wake:
+			case <-ctx.Done():
+			}
+			// A box taken is usually cleaned up soon and its
+			// container recycled: give it the time before making a
+			// new one.
+			select {
+			case <-time.After(refillDelay):
+			case <-ctx.Done():
+			}
+			continue
+		}
+		s, err := p.m.MakeSpare(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				logrus.Warnf("manager: spare box: %v", err)
+			}
+			select {
+			case <-time.After(pause):
+			case <-ctx.Done():
+			}
+			pause = min(2*pause, 30*time.Second)
+			continue
+		}
+		pause = 100 * time.Millisecond
+		p.mu.Lock()
+		p.spares = append(p.spares, s)
+		p.mu.Unlock()
+		select {
+		case p.made <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// recycle makes a retired box's container a spare when the pool has
+// room for it (box.Manager.Recycle); it returns where the box's
+// directory is when it did not.
+func (p *pool) recycle(l box.Leftover) (bool, string) {
+	if p.ready() >= p.size {
+		return false, l.Dir
+	}
+	s, dir, err := p.m.Recycle(context.Background(), l.Container, l.Dir)
+	if err != nil {
+		logrus.Debugf("manager: %v", err)
+		return false, dir
+	}
+	p.mu.Lock()
+	p.spares = append(p.spares, s)
+	p.mu.Unlock()
+	return true, ""
+}
+
+// drain destroys the spares no box took.
+func (p *pool) drain() {
+	p.mu.Lock()
+	spares := p.spares
+	p.spares = nil
+	p.mu.Unlock()
+	for _, s := range spares {
+		p.m.DiscardSpare(context.Background(), s)
+	}
+}

@@ -1,0 +1,105 @@
+package manager
+
+import (
+	"context"
+	"sync"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/mini-isolate/mini-isolate/box"
+)
+
+// reaper tears retired boxes down in the background, one at a time, in
+// the order they were retired.
+type reaper struct {
+	m *box.Manager
+	// recycle, when set, may make a retired box's container a spare
+	// again instead; it says whether it did.
+	recycle func(box.Leftover) (handled bool, dir string)
+
+	mu      sync.Mutex
+	queue   []box.Leftover
+	wake    chan struct{}
+	stopped chan struct{}
+	closing bool
+}
+
+func newReaper(m *box.Manager, recycle func(box.Leftover) (bool, string)) *reaper {
+	r := &reaper{m: m, recycle: recycle, wake: make(chan struct{}, 1), stopped: make(chan struct{})}
+	go r.loop()
+	return r
+}
+
+// Reap queues a container and its directory for teardown.
+func (r *reaper) Reap(container, dir string) {
+	r.mu.Lock()
+	r.queue = append(r.queue, box.Leftover{Container: container, Dir: dir})
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// sweep queues what a manager that died left under the box root: spares
+// nobody took and retired boxes not torn down.
+func (r *reaper) sweep() {
+	left, err := r.m.Leftovers()
+	if err != nil {
+		logrus.Warnf("manager: leftovers: %v", err)
+		return
+	}
+	for _, l := range left {
+		r.Reap(l.Container, l.Dir)
+	}
+}
+
+func (r *reaper) next() (box.Leftover, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.queue) == 0 {
+		return box.Leftover{}, false
+	}
+	l := r.queue[0]
+	r.queue = r.queue[1:]
+	return l, true
+}
+
+func (r *reaper) loop() {
+	defer close(r.stopped)
+	for {
+		l, ok := r.next()
+		if ok {
+			if r.recycle != nil {
+				done, dir := r.recycle(l)
+				if done {
+					continue
+				}
+				l.Dir = dir
+			}
+			if err := r.m.Reap(context.Background(), l.Container, l.Dir); err != nil {
+				logrus.Warnf("manager: reap %s: %v", l.Container, err)
+			}
+			continue
+		}
+		r.mu.Lock()
+		closing := r.closing
+		r.mu.Unlock()
+		if closing {
+			return
+		}
+		<-r.wake
+	}
+}
+
+// stop finishes the queue and ends the reaper.
+func (r *reaper) stop() {
+	r.mu.Lock()
+	r.closing = true
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+	<-r.stopped
+}

@@ -1,0 +1,208 @@
+package manager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+
+	"github.com/mini-isolate/mini-isolate/box"
+	"github.com/mini-isolate/mini-isolate/runtime"
+)
+
+// Server is the manager.
+type Server struct {
+	// Config is the configuration the manager serves: its boxes, its
+	// socket and its pool.
+	Config *box.Config
+	// Root is the runtime's state root ("" for the default).
+	Root string
+	// Idle is how long the manager stays up without a request; 0 is for
+	// ever.
+	Idle time.Duration
+
+	rt     *runtime.Runtime
+	pool   *pool
+	reaper *reaper
+	ln     *net.UnixListener
+	busy   atomic.Int64 // requests being served
+	last   atomic.Int64 // unix nanoseconds of the last request's end
+	conns  sync.WaitGroup
+}
+
+// ErrRunning is returned by Listen when another manager serves the socket.
+var ErrRunning = errors.New("a manager already serves this socket")
+
+// Listen takes the socket: a stale one, that nobody serves, is replaced.
+func (s *Server) Listen() error {
+	path := s.Config.Socket()
+	if c, err := net.Dial("unix", path); err == nil {
+		c.Close()
+		return ErrRunning
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("manager socket: %w", err)
+	}
+	_ = os.Remove(path)
+	// Only root may connect: the socket runs anything as anyone.
+	old := unix.Umask(0o077)
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	unix.Umask(old)
+	if err != nil {
+		return fmt.Errorf("manager socket: %w", err)
+	}
+	ln.SetUnlinkOnClose(true)
+	s.ln = ln
+	return nil
+}
+
+// Serve serves requests until ctx is cancelled or the manager has been
+// idle for s.Idle, then discards its spares, finishes what the reaper has
+// and returns.
+func (s *Server) Serve(ctx context.Context) error {
+	rt, err := runtime.New(s.Root, false)
+	if err != nil {
+		return err
+	}
+	s.rt = rt
+	m := s.boxManager(0, 0)
+	s.pool = newPool(m, s.Config.SpareBoxes)
+	var recycle func(box.Leftover) (bool, string)
+	if s.Config.RecycleBoxes && s.Config.SpareBoxes > 0 {
+		recycle = s.pool.recycle
+	}
+	s.reaper = newReaper(m, recycle)
+	s.reaper.sweep() // what a manager that died left behind
+	s.last.Store(time.Now().UnixNano())
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go s.pool.fill(ctx)
+	go s.watchIdle(ctx, cancel)
+	go func() {
+		<-ctx.Done()
+		s.ln.Close()
+	}()
+	for {
+		c, err := s.ln.AcceptUnix()
+		if err != nil {
+			break
+		}
+		s.conns.Add(1)
+		go s.serveConn(ctx, c)
+	}
+	s.conns.Wait()
+	s.pool.drain()
+	s.reaper.stop()
+	return nil
+}
+
+// watchIdle ends the manager once nothing has happened for s.Idle.
+func (s *Server) watchIdle(ctx context.Context, stop func()) {
+	if s.Idle <= 0 {
+		return
+	}
+	t := time.NewTicker(min(s.Idle/4, time.Second))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		idleSince := time.Unix(0, s.last.Load())
+		if s.busy.Load() == 0 && time.Since(idleSince) >= s.Idle {
+			logrus.Debugf("manager: idle for %v, exiting", s.Idle)
+			stop()
+			return
+		}
+	}
+}
+
+// boxManager is a box manager acting for the given caller.
+func (s *Server) boxManager(uid, gid int) *box.Manager {
+	m := &box.Manager{Config: s.Config, Runtime: s.rt, CallerUID: uid, CallerGID: gid}
+	if s.pool != nil {
+		m.Pool = s.pool
+	}
+	if s.reaper != nil {
+		m.Reaper = s.reaper
+	}
+	return m
+}
+
+// serveConn serves one connection: its requests in order. A reader
+// takes them off the connection as they come, so that a client that goes
+// away cancels what it asked for.
+func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
+	defer s.conns.Done()
+	cn := newConn(c)
+	defer cn.close()
+	if err := checkPeer(c); err != nil {
+		_ = cn.write(&Reply{Error: err.Error()})
+		return
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	reqs := make(chan *incoming, 16)
+	go func() {
+		defer close(reqs)
+		defer cancel()
+		for {
+			in, err := cn.next()
+			if err != nil {
+				if !errors.Is(err, io.EOF) && ctx.Err() == nil {
+					_ = cn.write(&Reply{Error: err.Error()})
+				}
+				return
+			}
+			select {
+			case reqs <- in:
+			case <-ctx.Done():
+				in.close()
+				return
+			}
+		}
+	}()
+	for in := range reqs {
+		s.busy.Add(1)
+		err := s.dispatch(ctx, cn, in)
+		in.close()
+		s.busy.Add(-1)
+		s.last.Store(time.Now().UnixNano())
+		if err != nil {
+			return
+		}
+	}
+}
+
+// checkPeer refuses a client that is not root: the socket's mode already
+// does, unless someone changed it.
+func checkPeer(c *net.UnixConn) error {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var cred *unix.Ucred
+	var cerr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	}); err != nil {
+		return err
+	}
+	if cerr != nil {
+		return cerr
+	}
+	if cred.Uid != 0 {
+		return errors.New("the manager serves root only")
+	}
+	return nil
+}

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // DefaultConfigPath is the system configuration's usual place.
@@ -30,8 +32,11 @@ const ConfigEnv = "MINI_ISOLATE_CONFIG"
 
 // Config is isolate's configuration file.
 type Config struct {
-	// Path is where the configuration came from ("" for the defaults).
-	Path string
+	// Path is where the configuration came from ("" for the defaults),
+	// and Version tells one content of that file from another (device,
+	// inode, size and modification time), so that a manager started
+	// with an older content is not used.
+	Path, Version string
 	// BoxRoot holds a directory per box; it and its parents must be
 	// writable by root alone.
 	BoxRoot string
@@ -110,7 +115,17 @@ func LoadConfig(trustEnv bool) (*Config, error) {
 		path = abs
 	}
 	c.Path = path
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err == nil {
+		c.Version = FileVersion(&st)
+	}
 	return c, nil
+}
+
+// FileVersion is how a configuration file's content is told apart
+// (Config.Version): the isolate client computes the same string.
+func FileVersion(st *unix.Stat_t) string {
+	return fmt.Sprintf("%d:%d:%d:%d.%09d", st.Dev, st.Ino, st.Size, st.Mtim.Sec, st.Mtim.Nsec)
 }
 
 // ParseConfig reads isolate's syntax: "key = value" lines, blank lines and
@@ -134,70 +149,75 @@ func ParseConfig(r io.Reader) (*Config, error) {
 		num := func() (int, error) {
 			n, err := strconv.Atoi(val)
 			if err != nil || n < 0 {
-				return 0, fmt.Errorf("line %d: %s: %q is not a non-negative integer", line, key, val)
+				return 0, fmt.Errorf("%s: %q is not a non-negative integer", key, val)
 			}
 			return n, nil
 		}
-		var err error
-		switch {
-		case key == "box_root":
-			c.BoxRoot = val
-		case key == "lock_root":
-			c.LockRoot = val
-		case key == "cg_root":
-			c.CgRoot = val
-		case key == "cg_parent":
-			c.CgParent = strings.Trim(val, "/")
-		case key == "first_uid":
-			c.FirstUID, err = num()
-			seenUID = true
-		case key == "first_gid":
-			c.FirstGID, err = num()
-			seenGID = true
-		case key == "num_boxes":
-			c.NumBoxes, err = num()
-		case key == "restricted_init":
-			var n int
-			n, err = num()
-			c.RestrictedInit = n != 0
-		case key == "extended_meta":
-			var n int
-			n, err = num()
-			c.ExtendedMeta = n != 0
-		case key == "spare_boxes":
-			c.SpareBoxes, err = num()
-		case key == "manager_socket":
-			c.ManagerSocket = val
-		case key == "manager_idle":
-			c.ManagerIdle, err = num()
-		case key == "recycle_boxes":
-			var n int
-			n, err = num()
-			c.RecycleBoxes = n != 0
-		case key == "syscall_flags", key == "subid_user":
-			// isolate 2.x keys for features mini-isolate provides its own way.
-		case strings.HasPrefix(key, "box") && (strings.HasSuffix(key, ".cpus") || strings.HasSuffix(key, ".mems")):
-			idText, field, _ := strings.Cut(strings.TrimPrefix(key, "box"), ".")
-			id, perr := strconv.Atoi(idText)
-			if perr != nil || id < 0 {
-				return nil, fmt.Errorf("line %d: unknown configuration item %s", line, key)
-			}
-			if field == "cpus" {
-				c.CPUs[id] = val
-			} else {
-				c.Mems[id] = val
-			}
-		default:
-			return nil, fmt.Errorf("line %d: unknown configuration item %s", line, key)
-		}
-		if err != nil {
-			return nil, err
+		if err := c.set(key, val, num, &seenUID, &seenGID); err != nil {
+			return nil, fmt.Errorf("line %d: %w", line, err)
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
 	}
 	return c, c.validate(seenUID, seenGID)
+}
+
+// set sets one key; num parses its value as a non-negative integer.
+func (c *Config) set(key, val string, num func() (int, error), seenUID, seenGID *bool) error {
+	var err error
+	switch {
+	case key == "box_root":
+		c.BoxRoot = val
+	case key == "lock_root":
+		c.LockRoot = val
+	case key == "cg_root":
+		c.CgRoot = val
+	case key == "cg_parent":
+		c.CgParent = strings.Trim(val, "/")
+	case key == "first_uid":
+		c.FirstUID, err = num()
+		*seenUID = true
+	case key == "first_gid":
+		c.FirstGID, err = num()
+		*seenGID = true
+	case key == "num_boxes":
+		c.NumBoxes, err = num()
+	case key == "restricted_init":
+		var n int
+		n, err = num()
+		c.RestrictedInit = n != 0
+	case key == "extended_meta":
+		var n int
+		n, err = num()
+		c.ExtendedMeta = n != 0
+	case key == "spare_boxes":
+		c.SpareBoxes, err = num()
+	case key == "manager_socket":
+		c.ManagerSocket = val
+	case key == "manager_idle":
+		c.ManagerIdle, err = num()
+	case key == "recycle_boxes":
+		var n int
+		n, err = num()
+		c.RecycleBoxes = n != 0
+	case key == "syscall_flags", key == "subid_user":
+		// isolate 2.x keys for features mini-isolate provides its own way.
+	case strings.HasPrefix(key, "box") && (strings.HasSuffix(key, ".cpus") || strings.HasSuffix(key, ".mems")):
+		idText, field, _ := strings.Cut(strings.TrimPrefix(key, "box"), ".")
+		id, perr := strconv.Atoi(idText)
+		if perr != nil || id < 0 {
+			return fmt.Errorf("unknown configuration item %s", key)
+		}
+		if field == "cpus" {
+			c.CPUs[id] = val
+		} else {
+			c.Mems[id] = val
+		}
+	default:
+		return fmt.Errorf("unknown configuration item %s", key)
+	}
+	return err
 }
 
 func (c *Config) validate(seenUID, seenGID bool) error {

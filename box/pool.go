@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/sirupsen/logrus"
@@ -338,7 +339,7 @@ func (m *Manager) boxFile(id int, rel string) (string, owner, func(), error) {
 		return "", owner{}, nil, err
 	}
 	clean := filepath.Clean("/" + rel)
-	if rel == "" || clean == "/" || filepath.IsAbs(rel) {
+	if rel == "" || clean == "/" || filepath.IsAbs(rel) || slices.Contains(strings.Split(rel, "/"), "..") {
 		return "", owner{}, nil, fmt.Errorf("path %q: want a file in the box, relative to it", rel)
 	}
 	lock, rec, err := m.lockForRun(id, &RunOptions{Cg: false})

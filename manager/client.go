@@ -66,6 +66,7 @@ type IsolateCall struct {
 	UID, GID    int
 	Groups      []int
 	Config      string
+	Version     string
 	Root        string
 	Stdio       [3]*os.File
 	Dir         *os.File
@@ -80,7 +81,7 @@ var ErrRefused = errors.New("the manager declined the invocation")
 // Isolate forwards an invocation and returns isolate's exit status.
 func (c *Client) Isolate(ctx context.Context, call *IsolateCall) (int, error) {
 	req := &Request{Op: "isolate", UID: call.UID, GID: call.GID, Groups: call.Groups,
-		NArgs: len(call.Args), NEnv: len(call.Env), Config: call.Config, Root: call.Root}
+		NArgs: len(call.Args), NEnv: len(call.Env), Config: call.Config, ConfigVersion: call.Version, Root: call.Root}
 	files := append([]*os.File{call.Stdio[0], call.Stdio[1], call.Stdio[2], call.Dir}, call.Extra...)
 	if err := c.send(req, append(append([]string{}, call.Args...), call.Env...), files); err != nil {
 		return 0, err

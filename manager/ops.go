@@ -19,6 +19,12 @@ func (s *Server) dispatch(ctx context.Context, cn *conn, in *incoming) error {
 	switch in.Op {
 	case "ping":
 		rep = &Reply{OK: true}
+	case "bad":
+		rep = &Reply{Error: in.Path} // a request that did not decode
+	case "shutdown":
+		// Ends the manager once the requests being served are done.
+		s.stop()
+		rep = &Reply{OK: true}
 	case "isolate":
 		rep = s.isolate(ctx, in)
 	case "init", "cleanup", "put", "get", "run":
@@ -36,6 +42,13 @@ func (s *Server) dispatch(ctx context.Context, cn *conn, in *incoming) error {
 func (s *Server) isolate(ctx context.Context, in *incoming) *Reply {
 	if in.Config != s.Config.Path || in.Root != s.Root {
 		return &Reply{Refused: true, Error: fmt.Sprintf("this manager serves configuration %q and state root %q", s.Config.Path, s.Root)}
+	}
+	if in.ConfigVersion != s.Config.Version {
+		// The configuration changed since the manager read it: the
+		// caller runs this invocation itself, and the manager, with its
+		// spares made for the old one, goes away.
+		s.stop()
+		return &Reply{Refused: true, Error: "the configuration changed; this manager is stopping"}
 	}
 	if len(in.fds) < 4 {
 		return &Reply{Error: "an isolate invocation needs stdin, stdout, stderr and its directory"}

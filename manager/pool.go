@@ -25,10 +25,11 @@ type pool struct {
 	spares []*box.Spare
 	wake   chan struct{} // a spare was taken
 	made   chan struct{} // a spare was made (for tests and Wait)
+	filled chan struct{} // fill has returned
 }
 
 func newPool(m *box.Manager, size int) *pool {
-	return &pool{m: m, size: size, wake: make(chan struct{}, 1), made: make(chan struct{}, 1)}
+	return &pool{m: m, size: size, wake: make(chan struct{}, 1), made: make(chan struct{}, 1), filled: make(chan struct{})}
 }
 
 // Take returns a spare, or nil when none is ready.
@@ -56,6 +57,7 @@ func (p *pool) ready() int {
 
 // fill makes spares until ctx ends.
 func (p *pool) fill(ctx context.Context) {
+	defer close(p.filled)
 	if p.size <= 0 {
 		return
 	}
@@ -88,6 +90,11 @@ func (p *pool) fill(ctx context.Context) {
 			continue
 		}
 		pause = 100 * time.Millisecond
+		if ctx.Err() != nil {
+			// Made while the manager was stopping: nobody will take it.
+			p.m.DiscardSpare(context.Background(), s)
+			return
+		}
 		p.mu.Lock()
 		p.spares = append(p.spares, s)
 		p.mu.Unlock()
@@ -116,8 +123,9 @@ func (p *pool) recycle(l box.Leftover) (bool, string) {
 	return true, ""
 }
 
-// drain destroys the spares no box took.
+// drain destroys the spares no box took, once fill has stopped.
 func (p *pool) drain() {
+	<-p.filled
 	p.mu.Lock()
 	spares := p.spares
 	p.spares = nil

@@ -36,7 +36,7 @@ const (
 // Request is one request line.
 type Request struct {
 	// Op is the operation: isolate, init, put, get, run, batch, cleanup,
-	// ping.
+	// ping, shutdown.
 	Op string `json:"op"`
 
 	// An isolate invocation: the caller's identity, and how many
@@ -44,12 +44,13 @@ type Request struct {
 	// descriptors passed are the caller's stdin, stdout, stderr and
 	// working directory; the rest its fds from 3 up. Config is the path of
 	// the configuration the caller read, which must be the manager's.
-	UID    int    `json:"uid,omitempty"`
-	GID    int    `json:"gid,omitempty"`
-	Groups []int  `json:"groups,omitempty"`
-	NArgs  int    `json:"nargs,omitempty"`
-	NEnv   int    `json:"nenv,omitempty"`
-	Config string `json:"config,omitempty"`
+	UID           int    `json:"uid,omitempty"`
+	GID           int    `json:"gid,omitempty"`
+	Groups        []int  `json:"groups,omitempty"`
+	NArgs         int    `json:"nargs,omitempty"`
+	NEnv          int    `json:"nenv,omitempty"`
+	Config        string `json:"config,omitempty"`
+	ConfigVersion string `json:"configVersion,omitempty"`
 	// Root is the runtime state root the caller uses ("" for the
 	// default), which must be the manager's too.
 	Root string `json:"root,omitempty"`
@@ -128,6 +129,7 @@ type fdReader struct{ cn *conn }
 func (r fdReader) Read(p []byte) (int, error) {
 	oob := make([]byte, unix.CmsgSpace(maxFDs*4))
 	n, oobn, _, _, err := r.cn.c.ReadMsgUnix(p, oob)
+	n, oobn = max(n, 0), max(oobn, 0)
 	if oobn > 0 {
 		msgs, perr := unix.ParseSocketControlMessage(oob[:oobn])
 		if perr == nil {
@@ -153,10 +155,17 @@ func (cn *conn) read() (*Request, error) {
 	}
 	var r Request
 	if err := json.Unmarshal(line, &r); err != nil {
-		return nil, fmt.Errorf("request: %w", err)
+		return nil, &badRequest{fmt.Errorf("request: %w", err)}
 	}
 	return &r, nil
 }
+
+// badRequest is a request line that does not decode: it is answered with
+// an error, and the connection goes on with the next line.
+type badRequest struct{ err error }
+
+func (e *badRequest) Error() string { return e.err.Error() }
+func (e *badRequest) Unwrap() error { return e.err }
 
 // incoming is a request with what came with it: an invocation's strings
 // and the descriptors passed.

@@ -31,6 +31,9 @@ type Server struct {
 	Idle time.Duration
 
 	rt     *runtime.Runtime
+	stop   context.CancelFunc
+	mu     sync.Mutex
+	open   map[*net.UnixConn]bool // connections being served
 	pool   *pool
 	reaper *reaper
 	ln     *net.UnixListener
@@ -85,20 +88,32 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.last.Store(time.Now().UnixNano())
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	s.stop = cancel
 	go s.pool.fill(ctx)
 	go s.watchIdle(ctx, cancel)
 	go func() {
 		<-ctx.Done()
 		s.ln.Close()
 	}()
+	s.open = map[*net.UnixConn]bool{}
 	for {
 		c, err := s.ln.AcceptUnix()
 		if err != nil {
 			break
 		}
 		s.conns.Add(1)
-		go s.serveConn(ctx, c)
+		s.mu.Lock()
+		s.open[c] = true
+		s.mu.Unlock()
+		// Requests are not cancelled by a shutdown: they finish first.
+		go s.serveConn(context.WithoutCancel(ctx), c)
 	}
+	// Stop reading new requests; those being served finish.
+	s.mu.Lock()
+	for c := range s.open {
+		_ = c.SetReadDeadline(time.Now())
+	}
+	s.mu.Unlock()
 	s.conns.Wait()
 	s.pool.drain()
 	s.reaper.stop()
@@ -144,6 +159,11 @@ func (s *Server) boxManager(uid, gid int) *box.Manager {
 // away cancels what it asked for.
 func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 	defer s.conns.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.open, c)
+		s.mu.Unlock()
+	}()
 	cn := newConn(c)
 	defer cn.close()
 	if err := checkPeer(c); err != nil {
@@ -155,13 +175,23 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 	reqs := make(chan *incoming, 16)
 	go func() {
 		defer close(reqs)
-		defer cancel()
 		for {
 			in, err := cn.next()
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return // the manager is stopping: finish what runs
+			}
+			var bad *badRequest
+			if errors.As(err, &bad) {
+				in = &incoming{Request: &Request{Op: "bad", Path: bad.Error()}}
+				err = nil
+			}
 			if err != nil {
+				// The client went away, or spoke nonsense: what it
+				// asked for is cancelled.
 				if !errors.Is(err, io.EOF) && ctx.Err() == nil {
 					_ = cn.write(&Reply{Error: err.Error()})
 				}
+				cancel()
 				return
 			}
 			select {

@@ -115,6 +115,10 @@ static void putjson(struct buf *b, const char *s)
 	put(b, "\"", 1);
 }
 
+/* version is the configuration file's content version, as mini-isolate
+ * computes it (box.FileVersion): device, inode, size, modification time. */
+static char version[128];
+
 /* config finds the configuration's path ("" when it does not exist, as
  * mini-isolate says of built-in defaults) and its manager socket. */
 static void config(char *path, size_t pathlen, char *socket, size_t socklen)
@@ -142,6 +146,12 @@ static void config(char *path, size_t pathlen, char *socket, size_t socklen)
 	}
 	if (!realpath(p, path))
 		snprintf(path, pathlen, "%s", p);
+	struct stat st;
+
+	if (fstat(fileno(f), &st) == 0)
+		snprintf(version, sizeof(version), "%llu:%llu:%lld:%lld.%09ld", (unsigned long long)st.st_dev,
+			 (unsigned long long)st.st_ino, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+			 st.st_mtim.tv_nsec);
 	while (fgets(line, sizeof(line), f)) {
 		char *k = line, *v = strchr(line, '=');
 
@@ -217,6 +227,8 @@ static void request(struct buf *b, const char *cfg, int argc, char **argv)
 		putf(b, "%s%u", i ? "," : "", (unsigned)groups[i]);
 	putf(b, "],\"nargs\":%d,\"nenv\":%d,\"config\":", argc - 1, nenv);
 	putjson(b, cfg);
+	put(b, ",\"configVersion\":", 17);
+	putjson(b, version);
 	put(b, "}\n", 2);
 	for (int i = 1; i < argc; i++)
 		put(b, argv[i], strlen(argv[i]) + 1);

@@ -80,7 +80,7 @@ func forwardIsolate(argv []string, root string, setuid bool) (int, bool) {
 	}
 	defer dir.Close()
 	call := &manager.IsolateCall{
-		Args: argv, Env: os.Environ(), UID: os.Getuid(), GID: os.Getgid(), Config: cfg.Path, Root: root,
+		Args: argv, Env: os.Environ(), UID: os.Getuid(), GID: os.Getgid(), Config: cfg.Path, Version: cfg.Version, Root: root,
 		Stdio: [3]*os.File{os.Stdin, os.Stdout, os.Stderr}, Dir: dir,
 	}
 	if setuid {

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/mini-isolate/mini-isolate/manager"
 )
 
 // The box scenarios time isolate's command line (`--init`, `--run`,
@@ -55,11 +57,12 @@ const (
 
 // boxFrontEnd is one implementation of isolate's command line.
 type boxFrontEnd struct {
-	label string
-	argv  []string // the command before isolate's options: [isolate] or [mini-isolate --root R isolate]
-	env   []string // added to the environment, e.g. the configuration path
-	box   int
-	cg    bool
+	socket string // the manager's, for a manager's front end
+	label  string
+	argv   []string // the command before isolate's options: [isolate] or [mini-isolate --root R isolate]
+	env    []string // added to the environment, e.g. the configuration path
+	box    int
+	cg     bool
 }
 
 // command returns the argv running the front end on its box with args.
@@ -137,6 +140,45 @@ num_boxes = %d
 `, filepath.Join(dir, "boxes"), filepath.Join(dir, "locks"), cgParent, boxFirstID, boxFirstID, box+1)
 }
 
+// managerFront is the manager's front end: the C client with a
+// configuration of its own that asks for spare boxes, under dir/managed.
+// The client starts the manager on its first call; stopManager ends it.
+func managerFront(cfg *config, dir, miPath, cgParent string, cg bool) (*boxFrontEnd, error) {
+	client := cfg.client
+	if client == "" {
+		client = filepath.Join(filepath.Dir(miPath), "isolate")
+		if _, err := os.Stat(client); err != nil {
+			fmt.Printf("manager: not measured: no client at %s (make build makes it)\n", client)
+			return nil, nil
+		}
+	}
+	managed := filepath.Join(dir, "managed")
+	if err := os.MkdirAll(managed, 0o700); err != nil {
+		return nil, err
+	}
+	conf := boxConfig(managed, cgParent+"-m", cfg.isolateBox+1) +
+		fmt.Sprintf("spare_boxes = %d\nmanager_idle = 600\n", cfg.spares)
+	path := filepath.Join(managed, "isolate.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		return nil, err
+	}
+	return &boxFrontEnd{label: labelManager, argv: []string{client}, env: []string{"MINI_ISOLATE_CONFIG=" + path},
+		box: cfg.isolateBox, cg: cg, socket: filepath.Join(managed, "locks", "manager.sock")}, nil
+}
+
+// stopManager ends the manager a front end started.
+func stopManager(f *boxFrontEnd) {
+	if f == nil || f.socket == "" {
+		return
+	}
+	c, err := manager.Dial(f.socket)
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	_, _ = c.Do(&manager.Request{Op: "shutdown"})
+}
+
 // boxMode decides whether the box scenarios pass --cg. flag is -box-cg;
 // measured says whether isolate is measured and isolateCg whether it could
 // initialise a --cg box here (isolate 2.x's --cg needs cgroup v2; 1.x's
@@ -166,6 +208,10 @@ type boxSetup struct {
 	mode      string // which --cg mode and why, for the tables
 	// isolate says whether isolate is among the subjects.
 	isolate bool
+	// manager is mini-isolate's front end through the manager (the C
+	// client), nil when there is no client.
+	manager      *boxFrontEnd
+	isolateFront *boxFrontEnd
 }
 
 // setupBoxes writes mini-isolate's box configuration under dir, decides
@@ -192,8 +238,17 @@ func setupBoxes(ctx context.Context, cfg *config, r *runner, dir, miPath, stateR
 		box:   cfg.isolateBox,
 		cg:    cg,
 	}}
+	mgr, err := managerFront(cfg, dir, miPath, cgParent, cg)
+	if err != nil {
+		return nil, err
+	}
+	if mgr != nil {
+		fronts = append(fronts, mgr)
+		st.manager = mgr
+	}
 	if withIsolate {
-		fronts = append(fronts, &boxFrontEnd{label: labelIsolate, argv: []string{iso.path}, box: cfg.isolateBox, cg: cg})
+		st.isolateFront = &boxFrontEnd{label: labelIsolate, argv: []string{iso.path}, box: cfg.isolateBox, cg: cg}
+		fronts = append(fronts, st.isolateFront)
 	}
 	for _, f := range fronts {
 		if err := f.probe(ctx, r, filepath.Join(dir, "probe.meta")); err != nil {
@@ -328,7 +383,7 @@ func (b *boxScenarios) cold() *scenario {
 // boxMedians are the medians a box scenario's final line compares, in ms;
 // NaN for a subject without a successful run.
 type boxMedians struct {
-	mi, isolate, bare float64
+	mi, manager, isolate, bare float64
 	// isolateMeasured and bareMeasured say whether isolate and the bare
 	// fork and exec were subjects at all.
 	isolateMeasured, bareMeasured bool
@@ -348,6 +403,7 @@ func medianOr(xs []float64) float64 {
 func boxResultMedians(res *result, isolateMeasured bool) boxMedians {
 	b := boxMedians{
 		mi:              medianOr(res.ms[labelMI]),
+		manager:         medianOr(res.ms[labelManager]),
 		isolate:         medianOr(res.ms[labelIsolate]),
 		bare:            medianOr(res.ms[labelBare]),
 		isolateMeasured: isolateMeasured,
@@ -379,8 +435,14 @@ func fmtRatio(a, b float64) string {
 func (b boxMedians) headline(what string) string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "bench: %s: mini-isolate %s", what, fmtMs(b.mi))
+	if !math.IsNaN(b.manager) && b.manager > 0 {
+		fmt.Fprintf(&sb, ", mini-isolate manager %s", fmtMs(b.manager))
+	}
 	if b.isolateMeasured {
 		fmt.Fprintf(&sb, ", isolate %s, ratio %s", fmtMs(b.isolate), fmtRatio(b.mi, b.isolate))
+		if !math.IsNaN(b.manager) && b.manager > 0 {
+			fmt.Fprintf(&sb, " (manager %s)", fmtRatio(b.manager, b.isolate))
+		}
 	} else {
 		sb.WriteString(", isolate not measured")
 	}

@@ -397,6 +397,7 @@ func (env *judgeEnv) newJudged() *judged {
 // kind).
 const (
 	labelMI         = "mini-isolate"
+	labelManager    = "mini-isolate manager"
 	labelIsolate    = "isolate"
 	labelHostRusage = "host rusage"
 	labelMITimeUs   = "mini-isolate time-us"

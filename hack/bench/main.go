@@ -68,7 +68,15 @@ const (
 	scenarioAccuracy  = "accuracy"
 )
 
-var allScenarios = []string{scenarioStartup, scenarioPrecision, scenarioAccuracy, scenarioIsolateWarm, scenarioIsolateCold}
+var allScenarios = []string{scenarioStartup, scenarioPrecision, scenarioAccuracy, scenarioIsolateWarm, scenarioIsolateCold,
+	scenarioAPI, scenarioThroughput, scenarioSupervision}
+
+// Throughput windows: their number per front end and their length.
+const (
+	throughputWindows = 3
+	throughputWindow  = 5 * time.Second
+	supervisionRounds = 5
+)
 
 // config is the parsed command line.
 type config struct {
@@ -89,6 +97,10 @@ type config struct {
 	isolateSet    bool // -isolate, -isolate-bin or $ISOLATE named it
 	isolateBox    int
 	boxCg         string
+	client        string // the C isolate client, for the manager subjects
+	spares        int    // spare_boxes of the manager subjects' configuration
+	goals         bool   // check the performance goals and fail when one is missed
+	plot          string // the plot's path
 	order         string
 	maxFailures   int
 	keep          bool
@@ -122,6 +134,10 @@ func parseFlags(args []string, getenv func(string) string) (*config, error) {
 	fs.StringVar(&c.isolate, "isolate-bin", isolateDefault, "the same as -isolate")
 	fs.IntVar(&c.isolateBox, "isolate-box", 90, "box id the precision and isolate-* scenarios use (and clean up) with isolate, and the isolate-* ones with mini-isolate's private boxes")
 	fs.StringVar(&c.boxCg, "box-cg", boxCgAuto, "--cg in the isolate-* scenarios: auto (as isolate supports it here; on without isolate), on or off")
+	fs.StringVar(&c.client, "client", "", "the isolate client (cmd/isolate) for the manager subjects; default: isolate beside -runtime; empty or missing: no manager subjects")
+	fs.IntVar(&c.spares, "spares", 2, "spare_boxes of the manager subjects' configuration")
+	fs.BoolVar(&c.goals, "goals", true, "check the performance goals (docs/performance.md) and exit 1 when one is missed")
+	fs.StringVar(&c.plot, "plot", "", "plot of the latency distributions (default: the CSV's path with .png)")
 	fs.StringVar(&c.order, "order", orderBalanced, "run order within rounds: balanced (every runtime follows every runtime equally often) or rotate")
 	fs.IntVar(&c.maxFailures, "max-failures", 3, "failed runs after which a runtime is dropped; 0 never drops")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary bundle and state roots")
@@ -163,6 +179,9 @@ func parseFlags(args []string, getenv func(string) string) (*config, error) {
 	}
 	if c.csvPath == "" {
 		c.csvPath = filepath.Join("bench-results", "bench-"+time.Now().UTC().Format("20060102T150405Z")+".csv")
+	}
+	if c.plot == "" {
+		c.plot = strings.TrimSuffix(c.csvPath, ".csv") + ".png"
 	}
 	return c, nil
 }
@@ -358,8 +377,24 @@ func bench(ctx context.Context, cfg *config) (failed bool, err error) {
 		idPrefix:      idPrefix,
 		progressEvery: 10,
 	}
+	if boxes != nil {
+		defer stopManager(boxes.manager)
+	}
+	failed, runErr, err := runAll(ctx, cfg, r, scenarios, opt, rec, boxes, miPath, tmp, st)
+	if err != nil {
+		return true, err
+	}
+	fmt.Printf("host: load average at the end %s\n", loadAverage())
+	fmt.Printf("bench: every run is in %s\n", rec.path)
+	return failed, runErr
+}
+
+// runAll runs the scenarios and the manager's extras, prints every table,
+// the goals and the plot, and says whether a run failed or a goal was
+// missed.
+func runAll(ctx context.Context, cfg *config, r *runner, scenarios []*scenario, opt options, rec *csvRecorder,
+	boxes *boxSetup, miPath, tmp string, st *startupSetup) (failed bool, runErr, err error) {
 	var results []*result
-	var runErr error
 	for _, sc := range scenarios {
 		res, err := runScenario(ctx, r, sc, opt, rec)
 		results = append(results, res)
@@ -368,12 +403,28 @@ func bench(ctx context.Context, cfg *config) (failed bool, err error) {
 			break
 		}
 	}
-	if failed, err = printResults(results, cfg, st, boxes); err != nil {
-		return true, err
+	in := goalInputs{}
+	if runErr == nil && boxes != nil && boxes.manager != nil {
+		in.throughput, in.supervision, runErr = managerExtras(ctx, cfg, r, boxes, progsFor(cfg, miPath), tmp, rec)
 	}
-	fmt.Printf("host: load average at the end %s\n", loadAverage())
-	fmt.Printf("bench: every run is in %s\n", rec.path)
-	return failed, runErr
+	if failed, err = printResults(results, cfg, st, boxes); err != nil {
+		return true, runErr, err
+	}
+	throughputTable(os.Stdout, in.throughput, throughputWindow)
+	supervisionTable(os.Stdout, in.supervision)
+	in.byName = map[string]*result{}
+	for _, res := range results {
+		in.byName[res.sc.name] = res
+	}
+	if missed := printGoals(os.Stdout, goals(in)); missed && cfg.goals && runErr == nil {
+		failed = true
+	}
+	if err := plotResults(cfg.plot, results); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: plot: %v\n", err)
+	} else {
+		fmt.Printf("bench: plot of the distributions in %s\n", cfg.plot)
+	}
+	return failed, runErr, nil
 }
 
 // benchPlan is the scenarios to run and what the report's header needs.
@@ -397,7 +448,8 @@ func plan(ctx context.Context, cfg *config, r *runner, tmp, progsDir, miPath, id
 		p.header = p.st.subjects
 		p.scenarios = append(p.scenarios, p.st.scenarios...)
 	}
-	boxing := cfg.scenarios[scenarioIsolateWarm] || cfg.scenarios[scenarioIsolateCold]
+	boxing := cfg.scenarios[scenarioIsolateWarm] || cfg.scenarios[scenarioIsolateCold] ||
+		cfg.scenarios[scenarioAPI] || cfg.scenarios[scenarioThroughput] || cfg.scenarios[scenarioSupervision]
 	var iso *isolateSandbox
 	if cfg.scenarios[scenarioPrecision] || boxing {
 		iso, p.isolateStatus = findIsolate(ctx, cfg.isolate, cfg.isolateBox, "", cfg.timeout)
@@ -421,8 +473,44 @@ func plan(ctx context.Context, cfg *config, r *runner, tmp, progsDir, miPath, id
 			return nil, err
 		}
 		p.scenarios = append(p.scenarios, p.boxes.scenarios...)
+		if cfg.scenarios[scenarioAPI] && p.boxes.manager != nil {
+			p.scenarios = append(p.scenarios, apiScenario(p.boxes.manager))
+		}
 	}
 	return p, nil
+}
+
+// managerExtras runs the throughput and supervision scenarios, which are
+// not rounds of single runs.
+func managerExtras(ctx context.Context, cfg *config, r *runner, boxes *boxSetup, progs, tmp string, rec *csvRecorder) (*throughput, []supervisionCost, error) {
+	var t *throughput
+	if cfg.scenarios[scenarioThroughput] {
+		fronts := []*boxFrontEnd{boxes.manager}
+		if boxes.isolateFront != nil {
+			fronts = append(fronts, boxes.isolateFront)
+		}
+		t = runThroughput(ctx, r, fronts, throughputWindow, throughputWindows, rec)
+	}
+	var costs []supervisionCost
+	if cfg.scenarios[scenarioSupervision] {
+		if progs == "" {
+			return t, nil, errors.New("supervision: the test programs' sources are needed (-progs)")
+		}
+		var err error
+		if costs, err = measureSupervision(ctx, boxes.manager, progs, cfg.cc, tmp, supervisionRounds, rec); err != nil {
+			return t, costs, fmt.Errorf("supervision: %w", err)
+		}
+	}
+	return t, costs, rec.flush()
+}
+
+// progsFor finds the test programs' sources, or "" without them.
+func progsFor(cfg *config, miPath string) string {
+	dir, err := findProgs(cfg.progs, miPath)
+	if err != nil {
+		return ""
+	}
+	return dir
 }
 
 // judgeScenarios sets up the precision and accuracy scenarios, which run

@@ -54,6 +54,10 @@ type scenario struct {
 	measure func(s *subject, id string, out runResult) (float64, error)
 	// print, if set, replaces printTable for this scenario's results.
 	print func(w io.Writer, res *result, warmup int) error
+	// call, if set, replaces command and steps: it makes one run of s
+	// itself and returns its value in ms, its exit status and whether it
+	// failed (for runs that are not commands, such as API calls).
+	call func(ctx context.Context, r *runner, s *subject, id string) (float64, int, error)
 }
 
 // startupScenario times `<rt> run` of a bundle whose process is /bin/true.
@@ -201,6 +205,9 @@ func runOnce(ctx context.Context, r *runner, sc *scenario, s *subject, id string
 		if err := sc.before(ctx, r, s, id); err != nil {
 			return math.NaN(), -1, fmt.Errorf("preparing the run: %w", err)
 		}
+	}
+	if sc.call != nil {
+		return sc.call(ctx, r, s, id)
 	}
 	var out runResult
 	if sc.steps != nil {

@@ -1,0 +1,337 @@
+package main_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mini-isolate/mini-isolate/internal/testutil"
+	"github.com/mini-isolate/mini-isolate/manager"
+	"github.com/mini-isolate/mini-isolate/policy"
+)
+
+// managedEnv is an isolate environment whose configuration asks for spare
+// boxes: the front end starts a manager on its first call.
+type managedEnv struct {
+	*isoEnv
+	socket string
+}
+
+func newManagedEnv(t *testing.T, spares int) *managedEnv {
+	t.Helper()
+	e := newIsoEnv(t)
+	f, err := os.OpenFile(e.conf, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "spare_boxes = %d\nmanager_idle = 600\n", spares)
+	f.Close()
+	m := &managedEnv{isoEnv: e, socket: filepath.Join(filepath.Dir(e.conf), "locks", "manager.sock")}
+	t.Cleanup(func() { m.stop(t) })
+	return m
+}
+
+// stop ends the manager and checks that nothing it made is left: no
+// container in the state root, no spare or retired box directory.
+func (m *managedEnv) stop(t *testing.T) {
+	for id := 0; id < 100; id++ {
+		if _, err := os.Stat(filepath.Join(m.boxRoot, strconv.Itoa(id))); err == nil {
+			m.iso("-b", strconv.Itoa(id), "--cleanup")
+		}
+	}
+	if pid := m.pid(); pid > 0 {
+		if c, err := manager.Dial(m.socket); err == nil {
+			_, _ = c.Do(&manager.Request{Op: "shutdown"})
+			c.Close()
+		}
+		testutil.Eventually(t, 30*time.Second, "the manager to exit", func() bool { return syscall.Kill(pid, 0) != nil })
+	}
+	for _, d := range []string{".spares", ".trash"} {
+		if left, _ := filepath.Glob(filepath.Join(m.boxRoot, d, "*")); len(left) > 0 {
+			t.Errorf("left in %s: %v", d, left)
+		}
+	}
+	if out := m.r.Run("list", "-q").Stdout; strings.TrimSpace(out) != "" {
+		t.Errorf("containers left: %q", out)
+	}
+}
+
+// pid finds the manager serving the socket, or 0.
+func (m *managedEnv) pid() int {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		env, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if strings.HasSuffix(string(cmd), "manager\x00") && strings.Contains(string(env), m.conf) {
+			return pid
+		}
+	}
+	return 0
+}
+
+// spares lists the spare directories waiting.
+func (m *managedEnv) spares() []string {
+	entries, _ := os.ReadDir(filepath.Join(m.boxRoot, ".spares"))
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+func (m *managedEnv) waitSpares(t *testing.T, n int) {
+	t.Helper()
+	testutil.Eventually(t, testutil.Slack(60*time.Second), fmt.Sprintf("%d spare boxes", n), func() bool { return len(m.spares()) >= n })
+}
+
+func TestManagerServesIsolate(t *testing.T) {
+	m := newManagedEnv(t, 2)
+	m.init(t, 3) // starts the manager
+	if m.pid() == 0 {
+		t.Fatal("no manager after --init with spare_boxes set")
+	}
+	m.waitSpares(t, 2)
+	m.iso("-b", "3", "--cleanup")
+	spare := m.spares()[0]
+	boxDir := m.init(t, 3)
+	record, _ := os.ReadFile(filepath.Join(filepath.Dir(m.conf), "locks", "3"))
+	if !strings.Contains(string(record), `"container":"sbx-`) {
+		t.Errorf("box 3 was not given a spare: record %s (spares were %v, first %s)", record, m.spares(), spare)
+	}
+	copyProg(t, boxDir, "sleeper")
+	res, meta := m.run(t, 3, []string{"-p"}, "/bin/sh", "-c", "hostname; id -u; echo out > /box/f")
+	if res.Code != 0 || meta["exitcode"] != "0" {
+		t.Fatalf("run: exit %d %q, meta %v", res.Code, res.Stderr, meta)
+	}
+	if want := fmt.Sprintf("box-3\n%d\n", isoFirstUID+3); res.Stdout != want {
+		t.Errorf("stdout %q, want %q: the adopted spare must look like box 3", res.Stdout, want)
+	}
+	if data, err := os.ReadFile(filepath.Join(boxDir, "f")); err != nil || string(data) != "out\n" {
+		t.Errorf("the program's file: %q %v", data, err)
+	}
+	if res := m.iso("-b", "3", "--cleanup"); res.Code != 0 {
+		t.Errorf("--cleanup: %s", res.Stderr)
+	}
+}
+
+// TestManagerKilled kills the manager with spares made and a retired box
+// waiting: the next call starts a new one, which tears down what the
+// first left, and the box that was in use still works.
+func TestManagerKilled(t *testing.T) {
+	m := newManagedEnv(t, 2)
+	m.init(t, 4)
+	m.init(t, 5)
+	m.waitSpares(t, 2)
+	m.iso("-b", "5", "--cleanup")
+	old := m.pid()
+	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 30*time.Second, "the manager to die", func() bool { return syscall.Kill(old, 0) != nil })
+	if res, meta := m.run(t, 4, nil, "/bin/true"); res.Code != 0 || meta["exitcode"] != "0" {
+		t.Fatalf("a run after the manager died: exit %d %q %v", res.Code, res.Stderr, meta)
+	}
+	if m.pid() == 0 || m.pid() == old {
+		t.Fatal("no new manager")
+	}
+	// The new manager's spares, and nothing of the old one's.
+	m.waitSpares(t, 2)
+	testutil.Eventually(t, testutil.Slack(30*time.Second), "the old spares to be torn down", func() bool {
+		out := m.r.Run("list", "-q").Stdout
+		return len(strings.Fields(out)) == 3 // box 4 and two spares
+	})
+	m.iso("-b", "4", "--cleanup")
+}
+
+// TestManagerKilledDuringRun kills the manager while it supervises a run:
+// the run ends with it, the caller is told, and the box can be used again.
+func TestManagerKilledDuringRun(t *testing.T) {
+	m := newManagedEnv(t, 1)
+	boxDir := m.init(t, 6)
+	copyProg(t, boxDir, "sleeper")
+	cmd := m.r.Command(t.Context(), "isolate", "-b", "6", "-w", "60", "--run", "--", "./sleeper")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 30*time.Second, "the sleeper to start", func() bool { return pgrep("sleeper") > 0 })
+	if err := syscall.Kill(m.pid(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if cmd.ProcessState.ExitCode() != 2 {
+		t.Errorf("the caller of a run whose manager died: %v, want exit 2", err)
+	}
+	testutil.Eventually(t, 30*time.Second, "the sleeper to be killed", func() bool { return pgrep("sleeper") == 0 })
+	if res, meta := m.run(t, 6, nil, "/bin/true"); res.Code != 0 || meta["exitcode"] != "0" {
+		t.Errorf("the next run: exit %d %q %v", res.Code, res.Stderr, meta)
+	}
+	m.iso("-b", "6", "--cleanup")
+}
+
+// TestManagerPoolExhausted inits more boxes at once than there are spares:
+// those without one get a container made on the spot.
+func TestManagerPoolExhausted(t *testing.T) {
+	m := newManagedEnv(t, 1)
+	m.init(t, 7)
+	m.waitSpares(t, 1)
+	var wg sync.WaitGroup
+	codes := make([]int, 4)
+	for i := range codes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i] = m.iso("-b", strconv.Itoa(10+i), "--init").Code
+		}()
+	}
+	wg.Wait()
+	for i, c := range codes {
+		if c != 0 {
+			t.Errorf("--init of box %d: exit %d", 10+i, c)
+		}
+		if res, meta := m.run(t, 10+i, nil, "/bin/true"); res.Code != 0 || meta["exitcode"] != "0" {
+			t.Errorf("box %d: exit %d %q", 10+i, res.Code, res.Stderr)
+		}
+		m.iso("-b", strconv.Itoa(10+i), "--cleanup")
+	}
+	m.iso("-b", "7", "--cleanup")
+}
+
+// TestManagerConfigChange changes the configuration while the manager has
+// spares: the next call runs without it, the manager goes away, and the
+// one after starts a manager for the new configuration.
+func TestManagerConfigChange(t *testing.T) {
+	m := newManagedEnv(t, 1)
+	m.init(t, 8)
+	m.waitSpares(t, 1)
+	old := m.pid()
+	f, err := os.OpenFile(m.conf, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(f, "# changed")
+	f.Close()
+	if res, meta := m.run(t, 8, nil, "/bin/true"); res.Code != 0 || meta["exitcode"] != "0" {
+		t.Fatalf("a run after the change: exit %d %q", res.Code, res.Stderr)
+	}
+	testutil.Eventually(t, 30*time.Second, "the old manager to exit", func() bool { return syscall.Kill(old, 0) != nil })
+	m.init(t, 9)
+	if m.pid() == 0 || m.pid() == old {
+		t.Error("no manager for the new configuration")
+	}
+	m.iso("-b", "8", "--cleanup")
+	m.iso("-b", "9", "--cleanup")
+}
+
+// TestManagerRace has two callers race for one box: one runs, the other
+// is told the box is in use; neither leaves anything half made.
+func TestManagerRace(t *testing.T) {
+	m := newManagedEnv(t, 1)
+	boxDir := m.init(t, 11)
+	copyProg(t, boxDir, "sleeper")
+	first := m.r.Command(t.Context(), "isolate", "-b", "11", "-w", "2", "--run", "--", "./sleeper")
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 30*time.Second, "the first run to start", func() bool { return pgrep("sleeper") > 0 })
+	res := m.iso("-b", "11", "--run", "--", "/bin/true")
+	if res.Code != 2 || !strings.Contains(res.Stderr, "in use") {
+		t.Errorf("a second run on a busy box: exit %d %q", res.Code, res.Stderr)
+	}
+	res = m.iso("-b", "11", "--init")
+	if res.Code != 2 || !strings.Contains(res.Stderr, "in use") {
+		t.Errorf("an --init of a busy box: exit %d %q", res.Code, res.Stderr)
+	}
+	_ = first.Wait()
+	if res, meta := m.run(t, 11, nil, "/bin/true"); res.Code != 0 || meta["exitcode"] != "0" {
+		t.Errorf("the box after the race: exit %d %q", res.Code, res.Stderr)
+	}
+	m.iso("-b", "11", "--cleanup")
+}
+
+// pgrep returns a process running name, or 0.
+func pgrep(name string) int {
+	out, _ := exec.Command("pgrep", "-x", name).Output()
+	pid, _ := strconv.Atoi(strings.Fields(string(out) + " 0")[0])
+	return pid
+}
+
+// TestManagerAPI drives the native API: files in and out, runs with
+// limits and stdin, a batch, and bad requests.
+func TestManagerAPI(t *testing.T) {
+	m := newManagedEnv(t, 1)
+	m.init(t, 12) // starts the manager
+	c, err := manager.Dial(m.socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sleeper, err := os.ReadFile(filepath.Join(testutil.Programs(t), "sleeper"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		req     manager.Request
+		status  string // the report's, or "" for none
+		errPart string // the error's, or "" for success
+	}{
+		{"put a program", manager.Request{Op: "put", Box: 12, Path: "sleeper", Data: sleeper, Mode: 0o755}, "", ""},
+		{"put through ..", manager.Request{Op: "put", Box: 12, Path: "../x", Data: []byte("x")}, "", "want a file in the box"},
+		{"put an absolute path", manager.Request{Op: "put", Box: 12, Path: "/etc/x", Data: []byte("x")}, "", "want a file in the box"},
+		{"run with stdin data", manager.Request{Op: "run", Box: 12, Run: &manager.RunSpec{
+			Args: []string{"/bin/sh", "-c", "cat > out.txt"}, StdinData: []byte("hello\n"),
+			Limits: limits(t, `{"processes": 4}`)}}, "OK", ""},
+		{"get the output", manager.Request{Op: "get", Box: 12, Path: "out.txt"}, "", ""},
+		{"a time limit", manager.Request{Op: "run", Box: 12, Run: &manager.RunSpec{
+			Args: []string{"./sleeper"}, Limits: limits(t, `{"wallTime": 0.3}`)}}, "TO", ""},
+		{"no program", manager.Request{Op: "run", Box: 12, Run: &manager.RunSpec{}}, "", "no program"},
+		{"an absurd limit", manager.Request{Op: "run", Box: 12, Run: &manager.RunSpec{
+			Args: []string{"/bin/true"}, Limits: policy.Limits{Time: policy.Duration(-5 * time.Second)}}}, "", "want seconds"},
+		{"a box not initialised", manager.Request{Op: "run", Box: 13, Run: &manager.RunSpec{Args: []string{"/bin/true"}}}, "", "did you run"},
+		{"an unknown operation", manager.Request{Op: "frobnicate"}, "", "unknown operation"},
+	} {
+		rep, err := c.Do(&tc.req)
+		switch {
+		case tc.errPart != "" && (err == nil || !strings.Contains(err.Error(), tc.errPart)):
+			t.Errorf("%s: error %v, want one about %q", tc.name, err, tc.errPart)
+		case tc.errPart == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.status != "" && (rep.Report == nil || string(rep.Report.Status) != tc.status):
+			t.Errorf("%s: report %+v, want status %s", tc.name, rep.Report, tc.status)
+		case tc.name == "get the output" && string(rep.Data) != "hello\n":
+			t.Errorf("get: %q", rep.Data)
+		}
+	}
+	var got []string
+	err = c.Batch(&manager.Request{Box: 12, Runs: []*manager.RunSpec{
+		{Args: []string{"/bin/true"}}, {Args: []string{"/bin/false"}}, {Args: []string{"/bin/true"}},
+	}}, func(r *manager.Reply) { got = append(got, string(r.Report.Status)) })
+	if err != nil || strings.Join(got, " ") != "OK RE OK" {
+		t.Errorf("batch: %v %v, want OK RE OK", got, err)
+	}
+	if _, err := c.Do(&manager.Request{Op: "cleanup", Box: 12}); err != nil {
+		t.Errorf("cleanup: %v", err)
+	}
+}
+
+// limits parses limits as the API's JSON gives them.
+func limits(t *testing.T, js string) policy.Limits {
+	t.Helper()
+	var l policy.Limits
+	if err := json.Unmarshal([]byte(js), &l); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}

@@ -1,0 +1,71 @@
+package manager
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"os"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestReadBounded(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		max   int
+		want  string
+		error error
+	}{
+		{"abc\n", 10, "abc", nil},
+		{"\n", 10, "", nil},
+		{"abcdef\n", 3, "", errTooLong},
+		{"abc", 10, "", errors.New("unexpected EOF")},
+		{strings.Repeat("x", 100000) + "\n", 200000, strings.Repeat("x", 100000), nil},
+	} {
+		got, err := readBounded(bufio.NewReaderSize(strings.NewReader(tc.in), 16), '\n', tc.max)
+		if (err == nil) != (tc.error == nil) || string(got) != tc.want {
+			t.Errorf("%.20q (max %d): %.20q %v, want %.20q %v", tc.in, tc.max, got, err, tc.want, tc.error)
+		}
+	}
+}
+
+// TestConnNext sends an isolate invocation with its strings and a
+// descriptor through a socket pair, then a line that does not decode.
+func TestConnNext(t *testing.T) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := os.NewFile(uintptr(fds[0]), "a"), os.NewFile(uintptr(fds[1]), "b")
+	ca, _ := net.FileConn(a)
+	cb, _ := net.FileConn(b)
+	a.Close()
+	b.Close()
+	client := &Client{c: ca.(*net.UnixConn), in: bufio.NewReader(ca)}
+	server := newConn(cb.(*net.UnixConn))
+	defer client.Close()
+	defer server.close()
+	devnull, _ := os.Open(os.DevNull)
+	defer devnull.Close()
+	req := &Request{Op: "isolate", NArgs: 2, NEnv: 1}
+	if err := client.send(req, []string{"--run", "a b", "X=1"}, []*os.File{devnull}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.c.Write([]byte("{not json\n")); err != nil {
+		t.Fatal(err)
+	}
+	in, err := server.next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(in.strs, "|") != "--run|a b|X=1" || len(in.fds) != 1 {
+		t.Errorf("strings %q, %d descriptors", in.strs, len(in.fds))
+	}
+	in.close()
+	var bad *badRequest
+	if _, err := server.next(); !errors.As(err, &bad) {
+		t.Errorf("a line that is not JSON: %v, want a bad request", err)
+	}
+}

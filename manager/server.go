@@ -17,6 +17,7 @@ import (
 
 	"github.com/mini-isolate/mini-isolate/box"
 	"github.com/mini-isolate/mini-isolate/runtime"
+	"github.com/mini-isolate/mini-isolate/runtime/hostfile"
 )
 
 // Server is the manager.
@@ -57,9 +58,11 @@ func (s *Server) Listen() error {
 	}
 	_ = os.Remove(path)
 	// Only root may connect: the socket runs anything as anyone.
-	old := unix.Umask(0o077)
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
-	unix.Umask(old)
+	var ln *net.UnixListener
+	err := hostfile.WithUmask(0o077, func() (err error) {
+		ln, err = net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("manager socket: %w", err)
 	}

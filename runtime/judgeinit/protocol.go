@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mini-isolate/mini-isolate/runtime/hostfile"
 )
 
 // Arg is the argument that makes the binary run the judge init: it is
@@ -304,9 +306,7 @@ func Listen(path string) (*os.File, error) {
 		return nil, fmt.Errorf("box socket: %w", err)
 	}
 	f := os.NewFile(uintptr(fd), path)
-	old := unix.Umask(0o177)
-	err = unix.Bind(fd, &unix.SockaddrUnix{Name: path})
-	unix.Umask(old)
+	err = hostfile.WithUmask(0o177, func() error { return unix.Bind(fd, &unix.SockaddrUnix{Name: path}) })
 	if err == nil {
 		err = unix.Listen(fd, 4)
 	}

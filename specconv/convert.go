@@ -3,12 +3,14 @@ package specconv
 import (
 	"fmt"
 	"os"
+	goruntime "runtime"
 
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/configs"
 	lcspecconv "github.com/opencontainers/runc/libcontainer/specconv"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
 )
 
 // Options are the runtime flags that shape a container's configuration.
@@ -22,11 +24,35 @@ type Options struct {
 
 // Config converts a validated spec into libcontainer's configuration.
 // libcontainer resolves relative paths and records the bundle from the
-// working directory, so Config changes into bundle first, as runc does.
+// working directory, so the conversion runs in bundle, as runc's does; but
+// on a thread of its own, with a working directory of its own: a
+// long-lived caller that creates containers concurrently (the box
+// manager) must not have its directory changed under it, nor left in a
+// bundle that is later removed.
 func Config(spec *specs.Spec, bundle string, opts Options) (*configs.Config, error) {
-	if err := os.Chdir(bundle); err != nil {
-		return nil, fmt.Errorf("bundle: %w", err)
+	type result struct {
+		cfg *configs.Config
+		err error
 	}
+	done := make(chan result, 1)
+	go func() {
+		goruntime.LockOSThread() // never unlocked: the thread dies with us
+		if err := unix.Unshare(unix.CLONE_FS); err != nil {
+			done <- result{nil, fmt.Errorf("bundle: unshare the working directory: %w", err)}
+			return
+		}
+		if err := unix.Chdir(bundle); err != nil {
+			done <- result{nil, fmt.Errorf("bundle: %w", &os.PathError{Op: "chdir", Path: bundle, Err: err})}
+			return
+		}
+		cfg, err := config(spec, opts)
+		done <- result{cfg, err}
+	}()
+	r := <-done
+	return r.cfg, r.err
+}
+
+func config(spec *specs.Spec, opts Options) (*configs.Config, error) {
 	if spec.Linux != nil {
 		for i := range spec.Linux.Devices {
 			// major:minor mean nothing for a FIFO (the spec requires them

@@ -118,3 +118,29 @@ func TestDecode(t *testing.T) {
 		t.Errorf("unknown fields must be ignored: %v", err)
 	}
 }
+
+// TestConfigKeepsTheWorkingDirectory: conversion resolves paths in the
+// bundle, as runc's does, without changing the caller's directory, which
+// a long-lived caller (the box manager) shares among goroutines.
+func TestConfigKeepsTheWorkingDirectory(t *testing.T) {
+	before, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle := t.TempDir()
+	spec := &specs.Spec{Version: specs.Version, Root: &specs.Root{Path: "rootfs"}, Process: &specs.Process{Args: []string{"true"}, Cwd: "/"},
+		Linux: &specs.Linux{}}
+	cfg, err := Config(spec, bundle, Options{ID: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Rootfs != filepath.Join(bundle, "rootfs") {
+		t.Errorf("rootfs %q, want it in the bundle %s", cfg.Rootfs, bundle)
+	}
+	if after, _ := os.Getwd(); after != before {
+		t.Errorf("working directory %s after, was %s", after, before)
+	}
+	if _, err := Config(spec, filepath.Join(bundle, "missing"), Options{ID: "t"}); err == nil {
+		t.Error("a missing bundle: no error")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
@@ -70,17 +71,42 @@ var createFlags = []cli.Flag{
 	&cli.StringFlag{Name: "meta-format", Usage: "format of the report: isolate or json"},
 }
 
+// enterBundle makes the bundle the working directory, as runc does: the
+// hooks that create runs inherit it.
+func enterBundle(c *cli.Context) error {
+	if b := c.String("bundle"); b != "" {
+		if err := os.Chdir(b); err != nil {
+			return fmt.Errorf("bundle: %w", err)
+		}
+	}
+	return nil
+}
+
+// absPath makes a path given on the command line absolute; "" and "-"
+// (stdout) are kept.
+func absPath(p string) string {
+	if p == "" || p == "-" {
+		return p
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
+}
+
+// createOpts are the create flags, their paths made absolute: create
+// changes into the bundle.
 func createOpts(c *cli.Context) runtime.CreateOpts {
 	return runtime.CreateOpts{
-		Bundle:        c.String("bundle"),
-		PidFile:       c.String("pid-file"),
+		Bundle:        absPath(c.String("bundle")),
+		PidFile:       absPath(c.String("pid-file")),
 		ConsoleSocket: c.String("console-socket"),
 		PidfdSocket:   c.String("pidfd-socket"),
 		NoPivot:       c.Bool("no-pivot"),
 		NoNewKeyring:  c.Bool("no-new-keyring"),
 		PreserveFDs:   c.Int("preserve-fds"),
 		Stdio:         runtime.OSStdio(),
-		Meta:          c.String("meta"),
+		Meta:          absPath(c.String("meta")),
 		MetaFormat:    c.String("meta-format"),
 	}
 }
@@ -91,7 +117,11 @@ var createCommand = &cli.Command{
 	ArgsUsage: "<container-id>",
 	Flags:     createFlags,
 	Action: containerAction(func(c *cli.Context, rt *runtime.Runtime, id string) error {
-		return rt.Create(c.Context, id, createOpts(c))
+		o := createOpts(c)
+		if err := enterBundle(c); err != nil {
+			return err
+		}
+		return rt.Create(c.Context, id, o)
 	}),
 }
 
@@ -106,6 +136,9 @@ var runCommand = &cli.Command{
 	}, createFlags...),
 	Action: containerAction(func(c *cli.Context, rt *runtime.Runtime, id string) error {
 		o := createOpts(c)
+		if err := enterBundle(c); err != nil {
+			return err
+		}
 		o.Detach = c.Bool("detach")
 		o.Keep = c.Bool("keep")
 		status, err := rt.Run(c.Context, id, o)

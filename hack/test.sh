@@ -71,7 +71,10 @@ done
 for stage in "$@"; do
 	if [[ ! -f $RESULTS/$stage.sum && ${rcs[$stage]} != 0 ]]; then
 		echo "$stage failed; from its log:"
-		grep -E 'FAIL|^Failures:|^  [a-z0-9-]+: ' "$RESULTS/$stage.log" | tail -n 10 | sed 's/^/  /'
+		lines=$(grep -E 'FAIL|^Failures:|^  [a-z0-9-]+: ' "$RESULTS/$stage.log" | tail -n 10)
+		# Nothing it recognises (gofmt's or vet's complaint, say): its end.
+		[[ -n $lines ]] || lines=$(tail -n 10 "$RESULTS/$stage.log")
+		echo "$lines" | sed 's/^/  /'
 	fi
 done
 for off in ${NOT_RUN:-}; do

@@ -405,8 +405,16 @@ static void child_main(int sock, struct run *r)
 		if (r->fds[i] >= 0 && dup2(r->fds[i], (int)i) < 0)
 			child_fail(sock, JI_STAGE_SETUP, errno, "dup2");
 	}
-	/* Received fds have arbitrary numbers: lift them out of the way of
-	 * their targets before placing them at 3, 4, ... */
+	/* Received fds, and our connection, have arbitrary numbers: lift
+	 * them out of the way of their targets before placing them at 3, 4,
+	 * ...; a connection left at 3 would be overwritten, and the exec
+	 * report written to the program's fd instead. */
+	if (r->nextra) {
+		int high = fcntl(sock, F_DUPFD_CLOEXEC, 3 + JI_MAX_FDS + 8);
+		if (high < 0)
+			child_fail(sock, JI_STAGE_SETUP, errno, "dup");
+		sock = high;
+	}
 	for (int k = 0; k < r->nextra; k++) {
 		int high = fcntl(r->extra[k], F_DUPFD_CLOEXEC, 3 + JI_MAX_FDS + 8);
 		if (high < 0)

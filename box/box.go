@@ -82,6 +82,10 @@ type RunOptions struct {
 	// CallerEnv is the caller's environment, for FullEnv and Env rules
 	// that inherit a variable.
 	CallerEnv []string
+	// Started, when set, is called once the sandbox holds Stdio and
+	// Extra: a caller that wires runs to each other with pipes closes
+	// its own ends then, so that each side sees the other's end of file.
+	Started func()
 }
 
 // Box is one box's names and paths.
@@ -389,6 +393,9 @@ func (m *Manager) run(ctx context.Context, b *Box, o *RunOptions) (*meta.Result,
 		return nil, err
 	}
 	defer sup.Close()
+	if o.Started != nil {
+		o.Started()
+	}
 	logrus.Debug("box: run started")
 	res := sup.Wait(ctx)
 	logrus.Debug("box: run over")

@@ -328,3 +328,21 @@ func secondsArg(o *isoOption, val string) (policy.Duration, error) {
 	// Milliseconds, truncated, as isolate keeps them.
 	return policy.Duration(time.Duration(f*1000) * time.Millisecond), nil
 }
+
+// RunArgs is one --run command line, parsed.
+type RunArgs struct {
+	Box int
+	Cg  bool
+	Run box.RunOptions
+}
+
+// ParseRun parses isolate's options for a run and the program after
+// them ("-b 1 --cg -t 1 -- ./a.out"), as --run takes them; --run itself
+// is implied.
+func ParseRun(args []string) (*RunArgs, error) {
+	a, err := parseIsolateArgs(append([]string{"--run"}, args...))
+	if err != nil {
+		return nil, err
+	}
+	return &RunArgs{Box: a.boxID, Cg: a.cg, Run: a.run}, nil
+}

@@ -52,6 +52,19 @@ type CreateOpts struct {
 	// file ("-" for stdout); MetaFormat is isolate or json. Both override
 	// the annotations.
 	Meta, MetaFormat string
+	// WallTime, when positive, caps a judged container's wall-time limit:
+	// an interaction's limit covers all its parties.
+	WallTime time.Duration
+	// InheritStdio gives Stdio to the process as they are in the
+	// foreground too, as a detached run does, instead of copying through
+	// pipes of its own: end of file and EPIPE then pass straight between
+	// the process and whoever holds the other ends.
+	InheritStdio bool
+	// Started, when set, is called once run's process holds Stdio: a
+	// caller that wired it to another with pipes closes its own ends then.
+	Started func()
+	// Report, when set, receives a judged run's report as it is filed.
+	Report func(*meta.Result)
 
 	// BoxListener makes the container a box: its process is replaced by
 	// a judge init that serves runs, one per connection accepted on this
@@ -185,6 +198,9 @@ func (l *launch) prepare() error {
 	if l.judge, err = judged.Settings(spec, l.o.Meta, l.o.MetaFormat); err != nil {
 		return err
 	}
+	if w := policy.Duration(l.o.WallTime); l.judge != nil && w > 0 && (l.judge.Limits.WallTime == 0 || l.judge.Limits.WallTime > w) {
+		l.judge.Limits.WallTime = w
+	}
 	if l.cfg, err = specconv.Config(spec, bundle, specconv.Options{
 		ID: l.id, SystemdCgroup: l.r.SystemdCgroup, NoPivotRoot: l.o.NoPivot, NoNewKeyring: l.o.NoNewKeyring,
 	}); err != nil {
@@ -276,7 +292,7 @@ func (l *launch) start() error {
 	if l.js != nil && l.js.State.Capture() {
 		// The supervisor relays stdout and stderr and counts them.
 		l.process.Stdin, l.process.Stdout, l.process.Stderr = o.Stdio.In, l.js.OutW, l.js.ErrW
-	} else if l.stdio, err = setupStdio(l.process, l.cfg, o.Stdio, l.spec.Process.Terminal, l.detach, o.ConsoleSocket); err != nil {
+	} else if l.stdio, err = setupStdio(l.process, l.cfg, o.Stdio, l.spec.Process.Terminal, l.detach || o.InheritStdio, o.ConsoleSocket); err != nil {
 		l.stdio = &stdioSetup{}
 		return err
 	}
@@ -342,6 +358,9 @@ func (l *launch) runToEnd(ctx context.Context) (int, error) {
 	if l.detach {
 		return 0, nil
 	}
+	if l.o.Started != nil {
+		l.o.Started()
+	}
 	logrus.Debug("run: process started")
 	var report chan *meta.Result
 	if l.sup != nil {
@@ -359,6 +378,9 @@ func (l *launch) runToEnd(ctx context.Context) (int, error) {
 	if l.sup != nil {
 		res := <-report
 		l.sup.Close()
+		if l.o.Report != nil {
+			l.o.Report(res)
+		}
 		judged.File(l.r.stateDir(l.id), l.js.State, res)
 	}
 	if !l.o.Keep {

@@ -49,7 +49,7 @@ func (r *signalRelay) wait(p *libcontainer.Process, io *stdioSetup) (int, error)
 		case unix.SIGWINCH:
 			io.resize()
 		case unix.SIGCHLD:
-			if status, ok := reapUntil(pid); ok {
+			if status, ok := reapPid(pid); ok {
 				// Wait flushes libcontainer's own pipes; the status is ours.
 				_, _ = p.Wait()
 				return status, nil
@@ -73,17 +73,19 @@ func (r *signalRelay) wait(p *libcontainer.Process, io *stdioSetup) (int, error)
 	return -1, nil
 }
 
-// reapUntil reaps every exited child and reports pid's status if it was one.
-func reapUntil(pid int) (int, bool) {
-	status, found := -1, false
+// reapPid reaps pid if it exited and reports its status. It reaps no
+// other child: a process may run several containers at once (an
+// interaction's parties), and each relay waits for its own.
+func reapPid(pid int) (int, bool) {
 	for {
 		var ws unix.WaitStatus
-		got, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
-		if err != nil || got <= 0 {
-			return status, found
+		got, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil || got != pid:
+			return -1, false
 		}
-		if got == pid {
-			status, found = utils.ExitStatus(ws), true
-		}
+		return utils.ExitStatus(ws), true
 	}
 }

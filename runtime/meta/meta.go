@@ -63,6 +63,9 @@ type Result struct {
 	TimeSystem time.Duration `json:"-"`
 	// Wall time from the exec of the program until its last process was gone.
 	TimeWall time.Duration `json:"-"`
+	// Ended is CLOCK_MONOTONIC when the last process was gone, for callers
+	// that order runs (interact); not part of the report.
+	Ended time.Duration `json:"-"`
 
 	MaxRSSKB     int64 `json:"max-rss"`
 	CgMemKB      int64 `json:"cg-mem"`

@@ -417,6 +417,7 @@ func (s *Supervisor) report(started bool, start time.Duration, exit *judgeinit.E
 	}
 	if start > 0 && end > start {
 		r.TimeWall = end - start
+		r.Ended = end
 	}
 	var why string
 	if failure != nil {

@@ -62,7 +62,7 @@ func newApp() *cli.App {
 			createCommand, startCommand, runCommand, stateCommand, killCommand, deleteCommand,
 			listCommand, psCommand, execCommand, pauseCommand, resumeCommand, updateCommand,
 			eventsCommand, featuresCommand, specCommand, checkpointCommand, restoreCommand,
-			superviseCommand, isolateCommand, profileCommand, managerCommand,
+			superviseCommand, isolateCommand, profileCommand, managerCommand, interactCommand,
 		},
 	}
 	for _, c := range app.Commands {

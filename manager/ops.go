@@ -1,13 +1,16 @@
 package manager
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/mini-isolate/mini-isolate/box"
+	"github.com/mini-isolate/mini-isolate/interact"
 	"github.com/mini-isolate/mini-isolate/isolatecmd"
 	"github.com/mini-isolate/mini-isolate/policy"
 	"github.com/mini-isolate/mini-isolate/runtime/meta"
@@ -31,6 +34,8 @@ func (s *Server) dispatch(ctx context.Context, cn *conn, in *incoming) error {
 		rep = s.native(ctx, in.Request)
 	case "batch":
 		return s.batch(ctx, cn, in.Request)
+	case "interact":
+		rep = s.interact(ctx, in.Request)
 	default:
 		rep = &Reply{Error: fmt.Sprintf("unknown operation %q", in.Op)}
 	}
@@ -141,6 +146,50 @@ func (s *Server) run(ctx context.Context, m *box.Manager, id int, cg bool, spec 
 		o.Stdio[0] = f
 	}
 	return m.Run(ctx, id, o)
+}
+
+// interact runs an interaction of boxes and replies with its verdict,
+// its reports and, when asked for, its transcript.
+func (s *Server) interact(ctx context.Context, r *Request) *Reply {
+	m := s.boxManager(0, 0)
+	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return &Reply{Error: err.Error()}
+	}
+	defer devnull.Close()
+	var parties []interact.Party
+	for i, p := range r.Parties {
+		if p.Stdin != "" || p.Stdout != "" || p.StdinData != nil {
+			return &Reply{Error: fmt.Sprintf("interact: party %d: its stdin and stdout are the pipes", i)}
+		}
+		o, err := runOptions(&p.RunSpec, p.Cg)
+		if err != nil {
+			return &Reply{Error: fmt.Sprintf("interact: party %d: %v", i, err)}
+		}
+		o.Stdio[2] = devnull
+		parties = append(parties, &interact.BoxParty{M: m, Name: fmt.Sprintf("party %d", i), ID: p.Box, Opts: *o})
+	}
+	if len(parties) < 2 {
+		return &Reply{Error: "interact: want an interactor and at least one solution"}
+	}
+	o := interact.Options{WallTime: time.Duration(r.WallTime)}
+	switch r.Channels {
+	case "", "stdio":
+		o.Channels = interact.Stdio
+	case "fds":
+		o.Channels = interact.FDs
+	default:
+		return &Reply{Error: fmt.Sprintf("interact: channels %q: want stdio or fds", r.Channels)}
+	}
+	var transcript bytes.Buffer
+	if r.TranscriptLimit > 0 {
+		o.Transcript, o.TranscriptLimit = &transcript, r.TranscriptLimit
+	}
+	res, err := interact.Run(ctx, parties[0], parties[1:], o)
+	if err != nil {
+		return &Reply{Error: fmt.Sprintf("interact: %v", err)}
+	}
+	return &Reply{OK: true, Interaction: res, Data: transcript.Bytes()}
 }
 
 // stdinFile holds data for a program's stdin: an unlinked file in the

@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mini-isolate/mini-isolate/interact"
 	"github.com/mini-isolate/mini-isolate/policy"
 	"github.com/mini-isolate/mini-isolate/runtime/meta"
 )
@@ -35,8 +36,8 @@ const (
 
 // Request is one request line.
 type Request struct {
-	// Op is the operation: isolate, init, put, get, run, batch, cleanup,
-	// ping, shutdown.
+	// Op is the operation: isolate, init, put, get, run, batch, interact,
+	// cleanup, ping, shutdown.
 	Op string `json:"op"`
 
 	// An isolate invocation: the caller's identity, and how many
@@ -66,6 +67,24 @@ type Request struct {
 	Max  int64      `json:"max,omitempty"`
 	Run  *RunSpec   `json:"run,omitempty"`
 	Runs []*RunSpec `json:"runs,omitempty"`
+
+	// An interaction: the parties, the interactor (or manager) first,
+	// each a run in a box of its own; how they are wired ("stdio" or
+	// "fds", as `mini-isolate interact --channels`); the wall limit of
+	// the whole; and, when positive, the size limit of a transcript,
+	// which the reply's Data holds.
+	Parties         []*PartySpec    `json:"parties,omitempty"`
+	Channels        string          `json:"channels,omitempty"`
+	WallTime        policy.Duration `json:"wallTime,omitempty"`
+	TranscriptLimit int64           `json:"transcriptLimit,omitempty"`
+}
+
+// PartySpec is one party of an interaction: a run in its own box. Its
+// stdin and stdout are the pipes; its stderr may go to a file.
+type PartySpec struct {
+	Box int  `json:"box"`
+	Cg  bool `json:"cg,omitempty"`
+	RunSpec
 }
 
 // RunSpec is one run of the native API: the program and its arguments,
@@ -107,6 +126,8 @@ type Reply struct {
 	Index  int          `json:"index,omitempty"`
 	// Done ends a batch.
 	Done bool `json:"done,omitempty"`
+	// Interaction is an interaction's verdict and reports.
+	Interaction *interact.Result `json:"interaction,omitempty"`
 }
 
 // conn is one client connection: lines in, with descriptors, lines out.

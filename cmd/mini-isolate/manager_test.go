@@ -187,18 +187,18 @@ func TestManagerPoolExhausted(t *testing.T) {
 	m.init(t, 7)
 	m.waitSpares(t, 1)
 	var wg sync.WaitGroup
-	codes := make([]int, 4)
-	for i := range codes {
+	inits := make([]testutil.Result, 4)
+	for i := range inits {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			codes[i] = m.iso("-b", strconv.Itoa(10+i), "--init").Code
+			inits[i] = m.iso("-b", strconv.Itoa(10+i), "--init")
 		}()
 	}
 	wg.Wait()
-	for i, c := range codes {
-		if c != 0 {
-			t.Errorf("--init of box %d: exit %d", 10+i, c)
+	for i, res := range inits {
+		if res.Code != 0 {
+			t.Errorf("--init of box %d: exit %d: %s", 10+i, res.Code, res.Stderr)
 		}
 		if res, meta := m.run(t, 10+i, nil, "/bin/true"); res.Code != 0 || meta["exitcode"] != "0" {
 			t.Errorf("box %d: exit %d %q", 10+i, res.Code, res.Stderr)
@@ -334,4 +334,68 @@ func limits(t *testing.T, js string) policy.Limits {
 		t.Fatal(err)
 	}
 	return l
+}
+
+// TestManagerInteract runs interactions through the native API: boxes
+// made and filled through it, the verdict, both reports and the
+// transcript in one reply.
+func TestManagerInteract(t *testing.T) {
+	m := newManagedEnv(t, 1)
+	m.init(t, 14) // starts the manager
+	c, err := manager.Dial(m.socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Do(&manager.Request{Op: "init", Box: 15}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(id int, name, script string) {
+		if _, err := c.Do(&manager.Request{Op: "put", Box: id, Path: name, Data: []byte(script), Mode: 0o755}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(14, "i.sh", `echo 6; read x; [ "$x" = 36 ] && exit 0; exit 1`)
+	put(14, "square.sh", "read a; echo $((a*a))")
+	put(15, "square.sh", "read a; echo $((a*a))")
+	put(15, "double.sh", "read a; echo $((a+a))")
+	party := func(id int, script string) *manager.PartySpec {
+		return &manager.PartySpec{Box: id, RunSpec: manager.RunSpec{Args: []string{"/bin/sh", script}, Limits: limits(t, `{"time": 1}`)}}
+	}
+	for _, tc := range []struct {
+		name    string
+		req     manager.Request
+		verdict string
+		errPart string
+	}{
+		{"accepted, recorded", manager.Request{Op: "interact", Parties: []*manager.PartySpec{party(14, "i.sh"), party(15, "square.sh")},
+			TranscriptLimit: 4096}, "OK", ""},
+		{"a wrong answer", manager.Request{Op: "interact", Parties: []*manager.PartySpec{party(14, "i.sh"), party(15, "double.sh")}}, "WA", ""},
+		{"a deadlock", manager.Request{Op: "interact", WallTime: policy.Duration(300 * time.Millisecond),
+			Parties: []*manager.PartySpec{party(14, "square.sh"), party(15, "square.sh")}}, "TO", ""},
+		{"one box twice", manager.Request{Op: "interact", Parties: []*manager.PartySpec{party(14, "i.sh"), party(14, "i.sh")}}, "", "given twice"},
+		{"a redirected stdin", manager.Request{Op: "interact", Parties: []*manager.PartySpec{party(14, "i.sh"),
+			{Box: 15, RunSpec: manager.RunSpec{Args: []string{"/bin/true"}, Stdin: "in.txt"}}}}, "", "are the pipes"},
+		{"no solution", manager.Request{Op: "interact", Parties: []*manager.PartySpec{party(14, "i.sh")}}, "", "at least one solution"},
+		{"unknown channels", manager.Request{Op: "interact", Channels: "carrier-pigeon",
+			Parties: []*manager.PartySpec{party(14, "i.sh"), party(15, "square.sh")}}, "", "want stdio or fds"},
+	} {
+		rep, err := c.Do(&tc.req)
+		switch {
+		case tc.errPart != "" && (err == nil || !strings.Contains(err.Error(), tc.errPart)):
+			t.Errorf("%s: error %v, want one about %q", tc.name, err, tc.errPart)
+		case tc.errPart == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.verdict != "" && (rep.Interaction == nil || rep.Interaction.Verdict.Verdict != tc.verdict):
+			data, _ := json.Marshal(rep.Interaction)
+			t.Errorf("%s: %s, want %s", tc.name, data, tc.verdict)
+		case tc.verdict == "OK" && !strings.Contains(string(rep.Data), `interactor -> solution: "6\n"`):
+			t.Errorf("%s: transcript %q", tc.name, rep.Data)
+		case tc.verdict != "" && (rep.Interaction.Interactor == nil || len(rep.Interaction.Users) != 1):
+			t.Errorf("%s: reports %+v", tc.name, rep.Interaction)
+		}
+	}
+	if _, err := c.Do(&manager.Request{Op: "cleanup", Box: 15}); err != nil {
+		t.Fatal(err)
+	}
 }

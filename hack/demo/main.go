@@ -1,9 +1,11 @@
-// Command demo judges the example problem the way a contest judge would,
+// Command demo judges the example problems the way a contest judge would,
 // with nothing but the mini-isolate binary: each solution is compiled in a
 // bundle that `mini-isolate spec --profile LANG --stage compile` writes,
 // then run on every test in a bundle for the run stage, and its output is
-// compared with the expected one. It prints a verdict table and one full
-// meta report, and fails when a solution's verdicts are not the ones its
+// compared with the expected one; in an interactive problem (one with an
+// interactor.c) it talks to the interactor instead, through `mini-isolate
+// interact`. It prints a verdict table and one full meta report per
+// problem, and fails when a solution's verdicts are not the ones its
 // "expect:" line announces.
 //
 //	go run ./hack/demo -bin bin/mini-isolate
@@ -38,12 +40,18 @@ var languages = map[string]string{
 
 func main() {
 	bin := flag.String("bin", "bin/mini-isolate", "mini-isolate binary")
-	problem := flag.String("problem", "examples/sum", "problem directory: tests/N.in, tests/N.out and solutions/")
+	problems := flag.String("problem", "examples/sum,examples/guess",
+		"problem directories, comma-separated: tests/N.in, tests/N.out (or an interactor.c) and solutions/")
 	keep := flag.Bool("keep", false, "keep the work directory (bundles, outputs, reports)")
 	flag.Parse()
-	if err := run(*bin, *problem, *keep); err != nil {
-		fmt.Fprintln(os.Stderr, "demo:", err)
-		os.Exit(1)
+	for i, problem := range strings.Split(*problems, ",") {
+		if i > 0 {
+			fmt.Println()
+		}
+		if err := run(*bin, problem, *keep); err != nil {
+			fmt.Fprintln(os.Stderr, "demo:", err)
+			os.Exit(1)
+		}
 	}
 }
 
@@ -71,6 +79,9 @@ type judge struct {
 	bin, root, work string
 	profiles        *profiles.Set
 	runs            int
+	// interactors are an interactive problem's interactor bundles, by
+	// test; nil for a batch problem.
+	interactors map[string]string
 }
 
 func run(bin, problem string, keep bool) error {
@@ -81,7 +92,7 @@ func run(bin, problem string, keep bool) error {
 	if err != nil {
 		return err
 	}
-	tests, err := loadTests(filepath.Join(problem, "tests"))
+	tests, err := loadTests(filepath.Join(problem, "tests"), interactive(problem))
 	if err != nil {
 		return err
 	}
@@ -103,6 +114,11 @@ func run(bin, problem string, keep bool) error {
 		defer os.RemoveAll(work)
 	}
 	j := &judge{bin: bin, root: filepath.Join(work, "state"), work: work, profiles: set}
+	if interactive(problem) {
+		if err := j.prepareInteractor(problem, tests); err != nil {
+			return err
+		}
+	}
 
 	fmt.Printf("Judging %d solutions of %s on %d tests (limits: %s)\n\n", len(sols), problem, len(tests), strings.Join(problemLimits, " "))
 	start := time.Now()
@@ -143,7 +159,7 @@ func run(bin, problem string, keep bool) error {
 	return nil
 }
 
-func loadTests(dir string) ([]test, error) {
+func loadTests(dir string, interactive bool) ([]test, error) {
 	ins, err := filepath.Glob(filepath.Join(dir, "*.in"))
 	if err != nil {
 		return nil, err
@@ -152,7 +168,7 @@ func loadTests(dir string) ([]test, error) {
 	for _, in := range ins {
 		name := strings.TrimSuffix(filepath.Base(in), ".in")
 		out := strings.TrimSuffix(in, ".in") + ".out"
-		if _, err := os.Stat(out); err != nil {
+		if _, err := os.Stat(out); err != nil && !interactive {
 			return nil, fmt.Errorf("test %s: %w", name, err)
 		}
 		tests = append(tests, test{name: name, in: in, out: out})
@@ -260,6 +276,16 @@ func (j *judge) judge(problem string, s *solution, tests []test) (string, error)
 		return "", err
 	}
 	for _, t := range tests {
+		if j.interactors != nil {
+			m, err := j.interact(j.interactors[t.name], bundle)
+			if err != nil {
+				return "", err
+			}
+			s.verdicts = append(s.verdicts, m["verdict"])
+			s.metas = append(s.metas, m["_raw"])
+			s.times = append(s.times, m["time"])
+			continue
+		}
 		in, err := os.Open(t.in)
 		if err != nil {
 			return "", err

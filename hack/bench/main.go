@@ -69,7 +69,7 @@ const (
 )
 
 var allScenarios = []string{scenarioStartup, scenarioPrecision, scenarioAccuracy, scenarioIsolateWarm, scenarioIsolateCold,
-	scenarioAPI, scenarioThroughput, scenarioSupervision}
+	scenarioAPI, scenarioThroughput, scenarioSupervision, scenarioInteract}
 
 // Throughput windows: their number per front end and their length.
 const (
@@ -405,13 +405,14 @@ func runAll(ctx context.Context, cfg *config, r *runner, scenarios []*scenario, 
 	}
 	in := goalInputs{}
 	if runErr == nil && boxes != nil && boxes.manager != nil {
-		in.throughput, in.supervision, runErr = managerExtras(ctx, cfg, r, boxes, progsFor(cfg, miPath), tmp, rec)
+		in.extras, runErr = managerExtras(ctx, cfg, r, boxes, progsFor(cfg, miPath), tmp, rec)
 	}
 	if failed, err = printResults(results, cfg, st, boxes); err != nil {
 		return true, runErr, err
 	}
 	throughputTable(os.Stdout, in.throughput, throughputWindow)
 	supervisionTable(os.Stdout, in.supervision)
+	interactTable(os.Stdout, in.interact)
 	in.byName = map[string]*result{}
 	for _, res := range results {
 		in.byName[res.sc.name] = res
@@ -449,7 +450,8 @@ func plan(ctx context.Context, cfg *config, r *runner, tmp, progsDir, miPath, id
 		p.scenarios = append(p.scenarios, p.st.scenarios...)
 	}
 	boxing := cfg.scenarios[scenarioIsolateWarm] || cfg.scenarios[scenarioIsolateCold] ||
-		cfg.scenarios[scenarioAPI] || cfg.scenarios[scenarioThroughput] || cfg.scenarios[scenarioSupervision]
+		cfg.scenarios[scenarioAPI] || cfg.scenarios[scenarioThroughput] || cfg.scenarios[scenarioSupervision] ||
+		cfg.scenarios[scenarioInteract]
 	var iso *isolateSandbox
 	if cfg.scenarios[scenarioPrecision] || boxing {
 		iso, p.isolateStatus = findIsolate(ctx, cfg.isolate, cfg.isolateBox, "", cfg.timeout)
@@ -480,28 +482,40 @@ func plan(ctx context.Context, cfg *config, r *runner, tmp, progsDir, miPath, id
 	return p, nil
 }
 
-// managerExtras runs the throughput and supervision scenarios, which are
-// not rounds of single runs.
-func managerExtras(ctx context.Context, cfg *config, r *runner, boxes *boxSetup, progs, tmp string, rec *csvRecorder) (*throughput, []supervisionCost, error) {
-	var t *throughput
+// extras are the results of the scenarios that are not rounds of
+// single runs.
+type extras struct {
+	throughput  *throughput
+	supervision []supervisionCost
+	interact    []interactCost
+}
+
+// managerExtras runs the throughput, supervision and interact scenarios,
+// which are not rounds of single runs.
+func managerExtras(ctx context.Context, cfg *config, r *runner, boxes *boxSetup, progs, tmp string, rec *csvRecorder) (extras, error) {
+	var x extras
 	if cfg.scenarios[scenarioThroughput] {
 		fronts := []*boxFrontEnd{boxes.manager}
 		if boxes.isolateFront != nil {
 			fronts = append(fronts, boxes.isolateFront)
 		}
-		t = runThroughput(ctx, r, fronts, throughputWindow, throughputWindows, rec)
+		x.throughput = runThroughput(ctx, r, fronts, throughputWindow, throughputWindows, rec)
 	}
-	var costs []supervisionCost
+	if (cfg.scenarios[scenarioSupervision] || cfg.scenarios[scenarioInteract]) && progs == "" {
+		return x, errors.New("supervision, interact: the test programs' sources are needed (-progs)")
+	}
+	var err error
 	if cfg.scenarios[scenarioSupervision] {
-		if progs == "" {
-			return t, nil, errors.New("supervision: the test programs' sources are needed (-progs)")
-		}
-		var err error
-		if costs, err = measureSupervision(ctx, boxes.manager, progs, cfg.cc, tmp, supervisionRounds, rec); err != nil {
-			return t, costs, fmt.Errorf("supervision: %w", err)
+		if x.supervision, err = measureSupervision(ctx, boxes.manager, progs, cfg.cc, tmp, supervisionRounds, rec); err != nil {
+			return x, fmt.Errorf("supervision: %w", err)
 		}
 	}
-	return t, costs, rec.flush()
+	if cfg.scenarios[scenarioInteract] {
+		if x.interact, err = measureInteract(ctx, boxes.manager, progs, cfg.cc, tmp, interactRuns, rec); err != nil {
+			return x, fmt.Errorf("interact: %w", err)
+		}
+	}
+	return x, rec.flush()
 }
 
 // progsFor finds the test programs' sources, or "" without them.

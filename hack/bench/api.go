@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"time"
@@ -150,4 +151,39 @@ func cycles(ctx context.Context, r *runner, f *boxFrontEnd, d time.Duration) (do
 	}
 	wg.Wait()
 	return done, failed
+}
+
+// boxesWithProgram compiles progs/NAME.c and puts it, as ./NAME, into
+// each of boxes, which it initialises through the manager's API. cleanup
+// removes the boxes; the caller closes the client.
+func boxesWithProgram(ctx context.Context, mgr *boxFrontEnd, cc, progs, tmp, name string, boxes ...int) (c *manager.Client, cleanup func(), err error) {
+	bin := filepath.Join(tmp, name)
+	if out, err := exec.CommandContext(ctx, cc, "-O2", "-static", "-o", bin, filepath.Join(progs, name+".c")).CombinedOutput(); err != nil {
+		return nil, nil, fmt.Errorf("compiling %s.c: %v: %s", name, err, out)
+	}
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c, err = waitDial(mgr.socket); err != nil {
+		return nil, nil, err
+	}
+	var made []int
+	cleanup = func() {
+		for _, id := range made {
+			_, _ = c.Do(&manager.Request{Op: "cleanup", Box: id, Cg: mgr.cg})
+		}
+	}
+	for _, id := range boxes {
+		if _, err = c.Do(&manager.Request{Op: "init", Box: id, Cg: mgr.cg}); err == nil {
+			made = append(made, id)
+			_, err = c.Do(&manager.Request{Op: "put", Box: id, Path: name, Data: data, Mode: 0o755})
+		}
+		if err != nil {
+			cleanup()
+			c.Close()
+			return nil, nil, err
+		}
+	}
+	return c, cleanup, nil
 }

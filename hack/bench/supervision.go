@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -34,26 +33,12 @@ type supervisionCost struct {
 // measureSupervision runs the burner rounds times through the manager's
 // API and returns each run's cost.
 func measureSupervision(ctx context.Context, mgr *boxFrontEnd, progs, cc, tmp string, rounds int, rec *csvRecorder) ([]supervisionCost, error) {
-	burn := filepath.Join(tmp, "burn")
-	if out, err := exec.CommandContext(ctx, cc, "-O2", "-static", "-o", burn, filepath.Join(progs, "burn.c")).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("compiling burn.c: %v: %s", err, out)
-	}
-	prog, err := os.ReadFile(burn)
-	if err != nil {
-		return nil, err
-	}
-	c, err := waitDial(mgr.socket)
+	c, cleanup, err := boxesWithProgram(ctx, mgr, cc, progs, tmp, "burn", apiBox)
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
-	if _, err := c.Do(&manager.Request{Op: "init", Box: apiBox, Cg: mgr.cg}); err != nil {
-		return nil, err
-	}
-	defer c.Do(&manager.Request{Op: "cleanup", Box: apiBox, Cg: mgr.cg})
-	if _, err := c.Do(&manager.Request{Op: "put", Box: apiBox, Path: "burn", Data: prog, Mode: 0o755}); err != nil {
-		return nil, err
-	}
+	defer cleanup()
 	mgrPid, err := pidOfSocketOwner(mgr.socket)
 	if err != nil {
 		return nil, err

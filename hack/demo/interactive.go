@@ -73,11 +73,5 @@ func (j *judge) interact(interactor, solution string) (map[string]string, error)
 	if err != nil {
 		return nil, fmt.Errorf("mini-isolate interact: %v: %s", runErr, strings.TrimSpace(stderr.String()))
 	}
-	m := map[string]string{"_raw": string(data)}
-	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok {
-			m[k] = v
-		}
-	}
-	return m, nil
+	return parseMeta(data), nil
 }

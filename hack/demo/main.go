@@ -343,13 +343,19 @@ func (j *judge) judged(bundle string, in io.Reader) (map[string]string, string, 
 		// means mini-isolate itself failed.
 		return nil, "", fmt.Errorf("mini-isolate run: %v: %s", runErr, strings.TrimSpace(stderr.String()))
 	}
+	return parseMeta(data), out.String(), nil
+}
+
+// parseMeta reads a report in isolate's format, with the raw text under
+// "_raw".
+func parseMeta(data []byte) map[string]string {
 	m := map[string]string{"_raw": string(data)}
 	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
 		if k, v, ok := strings.Cut(line, ":"); ok {
 			m[k] = v
 		}
 	}
-	return m, out.String(), nil
+	return m
 }
 
 // limitedBuffer keeps the first max bytes written to it and drops the

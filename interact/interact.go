@@ -13,6 +13,7 @@ import (
 	"github.com/mini-isolate/mini-isolate/box"
 	"github.com/mini-isolate/mini-isolate/policy"
 	"github.com/mini-isolate/mini-isolate/runtime"
+	"github.com/mini-isolate/mini-isolate/runtime/judgeinit"
 	"github.com/mini-isolate/mini-isolate/runtime/meta"
 )
 
@@ -118,7 +119,7 @@ const (
 type Options struct {
 	Channels Channels
 	// WallTime bounds the whole interaction: every party's wall limit is
-	// at most this. 0 leaves the parties' own.
+	// at most this. It is required.
 	WallTime time.Duration
 	// Stdin and Stdout are the interactor's with FDs (nil: /dev/null).
 	Stdin, Stdout *os.File
@@ -140,10 +141,26 @@ type Result struct {
 	TranscriptCut   bool  `json:"transcriptCut,omitempty"`
 }
 
-// checkBoxes refuses two parties in one box.
-func checkBoxes(parties []Party) error {
+// check refuses what cannot run, before anything runs: a wall limit is
+// missing (a deadlock would never end), two parties share a box, a bundle
+// is given fd channels, or there are more channels than a run takes.
+func check(interactor Party, users []Party, o Options) error {
+	if o.WallTime <= 0 {
+		return ErrNoWallTime
+	}
+	if o.Channels == Stdio && len(users) != 1 {
+		return fmt.Errorf("%d solutions on stdin and stdout: use fd channels", len(users))
+	}
+	if o.Channels == FDs {
+		if _, ok := interactor.(*BundleParty); ok {
+			return fmt.Errorf("%s: a bundle takes no fd channels: run the manager in a box", interactor)
+		}
+		if 2*len(users) > judgeinit.MaxExtraFiles {
+			return fmt.Errorf("%d users: at most %d, two fds each", len(users), judgeinit.MaxExtraFiles/2)
+		}
+	}
 	seen := map[int]bool{}
-	for _, p := range parties {
+	for _, p := range append([]Party{interactor}, users...) {
 		if b, ok := p.(*BoxParty); ok {
 			if seen[b.ID] {
 				return fmt.Errorf("box %d is given twice: each party needs a box of its own", b.ID)
@@ -154,6 +171,9 @@ func checkBoxes(parties []Party) error {
 	return nil
 }
 
+// ErrNoWallTime is returned for an interaction without a wall limit.
+var ErrNoWallTime = errors.New("an interaction needs a wall-time limit: a deadlock would never end")
+
 // ErrNoUsers is returned for an interaction without a user.
 var ErrNoUsers = errors.New("an interaction needs at least one solution")
 
@@ -163,12 +183,13 @@ func Run(ctx context.Context, interactor Party, users []Party, o Options) (*Resu
 	if len(users) == 0 {
 		return nil, ErrNoUsers
 	}
-	if o.Channels == Stdio && len(users) != 1 {
-		return nil, fmt.Errorf("%d solutions on stdin and stdout: use fd channels", len(users))
-	}
-	if err := checkBoxes(append([]Party{interactor}, users...)); err != nil {
+	if err := check(interactor, users, o); err != nil {
 		return nil, err
 	}
+	// A party that cannot start ends the others: their reports would be
+	// dropped anyway.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	n, err := wire(users, o)
 	if err != nil {
 		return nil, err
@@ -182,6 +203,9 @@ func Run(ctx context.Context, interactor Party, users []Party, o Options) (*Resu
 		w := n.wiring[i]
 		w.Started = sync.OnceFunc(func() { n.release(i) })
 		*out, errs[i] = p.Run(ctx, w)
+		if errs[i] != nil {
+			cancel()
+		}
 		w.Started()
 	}
 	wg.Add(len(users) + 1)
@@ -194,8 +218,11 @@ func Run(ctx context.Context, interactor Party, users []Party, o Options) (*Resu
 	// drain what is left and stop.
 	n.relays.Wait()
 	n.closeAll()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
+	// The first failure is the cause; the others' are cancellations.
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
 	}
 	endings := make([]Ending, len(users))
 	for i, u := range res.Users {

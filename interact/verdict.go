@@ -62,8 +62,9 @@ type Ending struct {
 //  3. An interactor killed at its wall-time limit while a solution still
 //     ran: the interaction took too long, TO for that solution. (The
 //     interactor was waiting for it, or both were.)
-//  4. An interactor that died of SIGPIPE after a solution had ended
-//     blames that solution: its RE stands, else WA (it stopped reading).
+//  4. An interactor that died of SIGPIPE blames the solution, which
+//     stopped reading (with several users, the one that ended first):
+//     its RE stands, else WA.
 //  5. Any other interactor failure (exit 3, an exit status other than
 //     0, 1 and 2, a signal, a limit) is a judge error: never a verdict
 //     against the contestant.
@@ -71,7 +72,8 @@ type Ending struct {
 //  7. An interactor that exited 1 or 2 decides: WA or PE. A solution
 //     that failed after it (of SIGPIPE or EPIPE, writing to it) does not
 //     change that.
-//  8. A solution that ended in error otherwise gets RE.
+//  8. A solution that ended in error otherwise gets RE; one killed by
+//     SIGPIPE after the interactor ended takes the interactor's verdict.
 //  9. Otherwise: OK.
 func Decide(interactor *meta.Result, users []Ending) Verdict {
 	if v, ok := sandboxFailure(interactor, users); ok {
@@ -109,7 +111,7 @@ func Decide(interactor *meta.Result, users []Ending) Verdict {
 		return Verdict{PresentationError, "the interactor says: presentation error", -1}
 	}
 	for i, u := range users {
-		if u.Status != meta.OK {
+		if u.Status != meta.OK && !diedOfSIGPIPE(u.Result) {
 			return Verdict{RuntimeError, "the solution: " + u.Message, i}
 		}
 	}
@@ -138,14 +140,18 @@ func sandboxFailure(interactor *meta.Result, users []Ending) (Verdict, bool) {
 // 0, 1 or 2.
 func interactorFailed(interactor *meta.Result, code int, users []Ending) Verdict {
 	if diedOfSIGPIPE(interactor) {
+		// With one solution only it reads what the interactor writes:
+		// it stopped reading, whatever the clocks say (it may even have
+		// closed its stdin and gone on running). With several, the one
+		// that ended first is taken.
 		for i, u := range users {
-			if !u.BeforeInteractor {
+			if len(users) > 1 && !u.BeforeInteractor {
 				continue
 			}
 			if u.Status != meta.OK {
 				return Verdict{RuntimeError, "the solution: " + u.Message, i}
 			}
-			return Verdict{WrongAnswer, "the solution ended while the interactor still wrote to it", i}
+			return Verdict{WrongAnswer, "the solution stopped reading while the interactor still wrote to it", i}
 		}
 	}
 	switch {

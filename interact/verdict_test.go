@@ -57,7 +57,10 @@ func TestDecide(t *testing.T) {
 		{"RE after the interactor accepted", exited(0), []Ending{after(exited(7))}, RuntimeError, 0},
 		{"the interactor's SIGPIPE after a solution RE", signaled(13), []Ending{first(exited(7))}, RuntimeError, 0},
 		{"the interactor's SIGPIPE after the solution quit", signaled(13), []Ending{first(exited(0))}, WrongAnswer, 0},
-		{"the interactor's SIGPIPE with the solution alive", signaled(13), []Ending{after(exited(0))}, JudgeError, -1},
+		{"the interactor's SIGPIPE with the solution alive (it closed its stdin)", signaled(13), []Ending{after(exited(0))}, WrongAnswer, 0},
+		{"the interactor's SIGPIPE, no user ended first", signaled(13), []Ending{after(exited(0)), after(exited(0))}, JudgeError, -1},
+		{"the interactor's SIGPIPE after the second user ended", signaled(13), []Ending{after(exited(0)), first(exited(0))}, WrongAnswer, 1},
+		{"SIGPIPE after the interactor accepted", exited(0), []Ending{after(signaled(13))}, Accepted, -1},
 		{"the second user's RE", exited(0), []Ending{after(exited(0)), after(exited(3))}, RuntimeError, 1},
 		{"the second user's TO before the first's RE", exited(0), []Ending{first(exited(3)), after(limited(meta.TimedOut))}, TimeLimit, 1},
 	} {

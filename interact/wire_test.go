@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/mini-isolate/mini-isolate/runtime/meta"
 )
@@ -82,6 +83,7 @@ func TestWiring(t *testing.T) {
 			for _, u := range tc.users {
 				users = append(users, hostParty(u))
 			}
+			tc.o.WallTime = 10 * time.Second // host parties do not enforce it
 			res, err := Run(t.Context(), hostParty(tc.interactor), users, tc.o)
 			if err != nil {
 				t.Fatal(err)
@@ -105,10 +107,25 @@ func TestWiring(t *testing.T) {
 }
 
 func TestRunBadInput(t *testing.T) {
-	if _, err := Run(t.Context(), hostParty("true"), nil, Options{}); !errors.Is(err, ErrNoUsers) {
-		t.Errorf("no users: %v", err)
+	ok := Options{WallTime: time.Second}
+	for _, tc := range []struct {
+		name  string
+		users []Party
+		o     Options
+		want  string
+	}{
+		{"no users", nil, ok, ErrNoUsers.Error()},
+		{"no wall limit", []Party{hostParty("true")}, Options{}, "needs a wall-time limit"},
+		{"two users on stdio", []Party{hostParty("true"), hostParty("true")}, ok, "use fd channels"},
+		{"one box twice", []Party{&BoxParty{ID: 1}, &BoxParty{ID: 1}}, Options{WallTime: time.Second, Channels: FDs}, "box 1 is given twice"},
+		{"too many users", make([]Party, 40), Options{WallTime: time.Second, Channels: FDs}, "at most 32"},
+	} {
+		if _, err := Run(t.Context(), hostParty("true"), tc.users, tc.o); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error about %q", tc.name, err, tc.want)
+		}
 	}
-	if _, err := Run(t.Context(), hostParty("true"), []Party{hostParty("true"), hostParty("true")}, Options{}); err == nil {
-		t.Error("two users on stdio: no error")
+	if _, err := Run(t.Context(), &BundleParty{Name: "manager", Bundle: "b"}, []Party{hostParty("true")},
+		Options{WallTime: time.Second, Channels: FDs}); err == nil || !strings.Contains(err.Error(), "no fd channels") {
+		t.Errorf("a bundle manager on fd channels: %v", err)
 	}
 }

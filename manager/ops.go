@@ -148,6 +148,10 @@ func (s *Server) run(ctx context.Context, m *box.Manager, id int, cg bool, spec 
 	return m.Run(ctx, id, o)
 }
 
+// maxTranscript bounds an interaction's transcript: it travels in the
+// reply line, base64-encoded, within the client's line limit.
+const maxTranscript = 8 << 20
+
 // interact runs an interaction of boxes and replies with its verdict,
 // its reports and, when asked for, its transcript.
 func (s *Server) interact(ctx context.Context, r *Request) *Reply {
@@ -157,8 +161,14 @@ func (s *Server) interact(ctx context.Context, r *Request) *Reply {
 		return &Reply{Error: err.Error()}
 	}
 	defer devnull.Close()
+	if r.TranscriptLimit > maxTranscript {
+		return &Reply{Error: fmt.Sprintf("interact: transcriptLimit %d: at most %d (the reply holds it)", r.TranscriptLimit, maxTranscript)}
+	}
 	var parties []interact.Party
 	for i, p := range r.Parties {
+		if p == nil {
+			return &Reply{Error: fmt.Sprintf("interact: party %d is null", i)}
+		}
 		if p.Stdin != "" || p.Stdout != "" || p.StdinData != nil {
 			return &Reply{Error: fmt.Sprintf("interact: party %d: its stdin and stdout are the pipes", i)}
 		}

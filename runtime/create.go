@@ -60,8 +60,10 @@ type CreateOpts struct {
 	// pipes of its own: end of file and EPIPE then pass straight between
 	// the process and whoever holds the other ends.
 	InheritStdio bool
-	// Started, when set, is called once run's process holds Stdio: a
-	// caller that wired it to another with pipes closes its own ends then.
+	// Started, when set, is called once run's process holds Stdio (not
+	// when a supervisor copies its output, which needs Stdio.Out to the
+	// end): a caller that wired it to another with pipes closes its own
+	// ends then, or once Run returns.
 	Started func()
 	// Report, when set, receives a judged run's report as it is filed.
 	Report func(*meta.Result)
@@ -358,7 +360,9 @@ func (l *launch) runToEnd(ctx context.Context) (int, error) {
 	if l.detach {
 		return 0, nil
 	}
-	if l.o.Started != nil {
+	// With captured output the supervisor copies into Stdio.Out until the
+	// end: the caller's ends stay open until Run returns.
+	if l.o.Started != nil && (l.js == nil || !l.js.State.Capture()) {
 		l.o.Started()
 	}
 	logrus.Debug("run: process started")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -19,6 +20,10 @@ import (
 	"github.com/mini-isolate/mini-isolate/runtime/hostfile"
 	"github.com/mini-isolate/mini-isolate/runtime/meta"
 )
+
+// maxTranscript bounds --transcript-limit: the transcript is held in
+// memory until the end.
+const maxTranscript = 256 << 20
 
 // partySeparator separates the interactor's command line from each
 // solution's.
@@ -39,7 +44,7 @@ solution i, from 0) and 4+2i (to it). The interactor exits 0 (accepted),
 docs/interactive.md has the verdict rules. Exit status: 0 accepted, 1
 another verdict, 2 a judge error.`,
 	Flags: []cli.Flag{
-		&cli.StringFlag{Name: "wall-time", Usage: "wall-clock limit of the whole interaction in `SECONDS` (0: the runs' own)"},
+		&cli.StringFlag{Name: "wall-time", Usage: "wall-clock limit of the whole interaction in `SECONDS` (required: it ends a deadlock)"},
 		&cli.StringFlag{Name: "channels", Value: "", Usage: "stdio (one solution) or fds (default: stdio for one solution, fds for several)"},
 		&cli.StringFlag{Name: "transcript", Usage: "record both directions of the exchange in `FILE`"},
 		&cli.IntFlag{Name: "transcript-limit", Value: 1 << 20, Usage: "the transcript's size limit in `BYTES`"},
@@ -134,7 +139,7 @@ func interactParties(m *box.Manager, rt *runtime.Runtime, segments [][]string, c
 		if i > 0 {
 			name = "solution"
 			if len(segments) > 2 {
-				name = fmt.Sprintf("solution %d", i-1)
+				name = fmt.Sprintf("solution %d", i) // user i in the report
 			}
 		}
 		if dir, ok := bundleSegment(seg); ok {
@@ -193,18 +198,23 @@ func interactOptions(c *cli.Context, users int) (interact.Options, error) {
 	default:
 		return o, fmt.Errorf("--channels %q: want stdio or fds", ch)
 	}
-	if w := c.String("wall-time"); w != "" {
-		d, err := policy.ParseSeconds(w)
-		if err != nil {
-			return o, fmt.Errorf("--wall-time: %w", err)
-		}
-		o.WallTime = time.Duration(d)
+	w := c.String("wall-time")
+	if w == "" {
+		return o, fmt.Errorf("--wall-time: %w", interact.ErrNoWallTime)
+	}
+	d, err := policy.ParseSeconds(w)
+	if err != nil || d <= 0 {
+		return o, fmt.Errorf("--wall-time %q: want a positive number of seconds", w)
+	}
+	o.WallTime = time.Duration(d)
+	if o.Channels == interact.FDs && c.String("meta") == "-" {
+		return o, errors.New("--meta -: with fd channels stdout is the manager's; name a file")
 	}
 	if o.Channels == interact.FDs {
 		o.Stdin, o.Stdout = os.Stdin, os.Stdout
 	}
-	if o.TranscriptLimit = int64(c.Int("transcript-limit")); o.TranscriptLimit < 1 {
-		return o, fmt.Errorf("--transcript-limit %d: want a size of at least 1 byte", o.TranscriptLimit)
+	if o.TranscriptLimit = int64(c.Int("transcript-limit")); o.TranscriptLimit < 1 || o.TranscriptLimit > maxTranscript {
+		return o, fmt.Errorf("--transcript-limit %d: want 1 byte to %d MiB (it is kept in memory)", o.TranscriptLimit, maxTranscript>>20)
 	}
 	return o, nil
 }

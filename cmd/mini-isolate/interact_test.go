@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -65,6 +66,9 @@ func (e *interactEnv) interact(t *testing.T, flags []string, interactor, solutio
 	writeFile(t, filepath.Join(e.idir, "i.sh"), interactor, 0o755)
 	writeFile(t, filepath.Join(e.sdir, "s.sh"), solution, 0o755)
 	metaPath := filepath.Join(t.TempDir(), "meta")
+	if !slices.Contains(flags, "--wall-time") {
+		flags = append(flags, "--wall-time", "20")
+	}
 	args := append([]string{"interact", "--meta", metaPath}, flags...)
 	args = append(args, "--", "-b", strconv.Itoa(e.ibox), "--processes=8")
 	args = append(append(args, iopts...), "--", "/bin/sh", "i.sh", ":::", "-b", strconv.Itoa(e.sbox), "--processes=8")
@@ -221,7 +225,7 @@ func TestInteractManagerAndUsers(t *testing.T) {
 	writeFile(t, filepath.Join(e.sdir, "u.sh"), user, 0o755)
 	writeFile(t, filepath.Join(u2, "u.sh"), user, 0o755)
 	metaPath := filepath.Join(t.TempDir(), "meta")
-	res := e.r.Run("interact", "--meta", metaPath, "--",
+	res := e.r.Run("interact", "--wall-time", "20", "--meta", metaPath, "--",
 		"-b", "30", "--", "/bin/sh", "m.sh", ":::", "-b", "31", "--", "/bin/sh", "u.sh", ":::", "-b", "32", "--", "/bin/sh", "u.sh")
 	m := testutil.ParseMeta(t, metaPath)
 	if res.Code != 0 || m["verdict"] != "OK" || res.Stdout != "40 60\n" {
@@ -239,7 +243,7 @@ func TestInteractJSON(t *testing.T) {
 	e := newInteractEnv(t)
 	writeFile(t, filepath.Join(e.idir, "i.sh"), guessInteractor, 0o755)
 	writeFile(t, filepath.Join(e.sdir, "s.sh"), guessSolution, 0o755)
-	res := e.r.Run("interact", "--meta", "-", "--meta-format", "json", "--",
+	res := e.r.Run("interact", "--wall-time", "20", "--meta", "-", "--meta-format", "json", "--",
 		"-b", "30", "--", "/bin/sh", "i.sh", ":::", "-b", "31", "--", "/bin/sh", "s.sh")
 	for _, want := range []string{`"verdict": "OK"`, `"interactor": {`, `"users": [`, `"exitcode": 0`} {
 		if !strings.Contains(res.Stdout, want) {
@@ -262,11 +266,25 @@ func TestInteractBadInput(t *testing.T) {
 		{"a redirected wired stdin", append(append([]string{"-b", "30"}, run...), append([]string{":::", "-b", "31", "-i", "in"}, run...)...), "stdin and stdout are the pipes"},
 		{"an unknown isolate option", append(append([]string{"-b", "30", "--bogus"}, run...), append([]string{":::", "-b", "31"}, run...)...), "bogus"},
 		{"two solutions on stdio", append(append(append([]string{"-b", "30"}, run...), append([]string{":::", "-b", "31"}, run...)...), append([]string{":::", "-b", "32"}, run...)...), "fd channels"},
+		{"no wall limit", append(append([]string{"-b", "30"}, run...), append([]string{":::", "-b", "31"}, run...)...), "needs a wall-time limit"},
+		{"a wall limit of 0", append(append([]string{"-b", "30"}, run...), append([]string{":::", "-b", "31"}, run...)...), "want a positive number"},
+		{"an absurd transcript limit", append(append([]string{"-b", "30"}, run...), append([]string{":::", "-b", "31"}, run...)...), "want 1 byte to 256 MiB"},
+		{"a bundle manager on fd channels", append(append([]string{"--bundle", "/nonexistent"}, ":::", "-b", "31"), run...), "no fd channels"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := []string{"interact"}
-			if tc.name == "two solutions on stdio" {
+			switch tc.name {
+			case "two solutions on stdio":
 				args = append(args, "--channels", "stdio")
+			case "a wall limit of 0":
+				args = append(args, "--wall-time", "0")
+			case "an absurd transcript limit":
+				args = append(args, "--transcript-limit", "1099511627776")
+			case "a bundle manager on fd channels":
+				args = append(args, "--channels", "fds")
+			}
+			if tc.name != "no wall limit" && tc.name != "a wall limit of 0" {
+				args = append(args, "--wall-time", "5")
 			}
 			res := e.r.Run(append(append(args, "--"), tc.args...)...)
 			lines := strings.Split(strings.TrimSpace(res.Stderr), "\n")
@@ -288,6 +306,8 @@ func TestInteractBundles(t *testing.T) {
 	}
 	asker, _ := testutil.JudgeBundle(t, []string{"sh", "-c", `echo 6; read x; [ "$x" = 36 ] && exit 0; exit 1`}, judge, nil)
 	reader, _ := testutil.JudgeBundle(t, []string{"sh", "-c", "read a; read b"}, judge, nil)
+	counted, _ := testutil.JudgeBundle(t, []string{"sh", "-c", "read a; echo $((a*a))"},
+		map[string]string{"judge": "true", "time": "2", "wall-time": "10", "output-limit": "1000"}, nil)
 	writeFile(t, filepath.Join(e.idir, "i.sh"), `echo 6; read x; [ "$x" = 36 ] && exit 0; exit 1`, 0o755)
 	for _, tc := range []struct {
 		name    string
@@ -299,6 +319,7 @@ func TestInteractBundles(t *testing.T) {
 		{"two bundles, a wrong answer", []string{"--bundle", asker, ":::", "--bundle=" + square("$((a+a))")}, "WA", 0},
 		{"a box and a bundle", []string{"-b", "30", "--", "/bin/sh", "i.sh", ":::", "--bundle", square("$((a*a))")}, "OK", 0},
 		{"the interaction's wall limit caps a bundle's", []string{"--bundle", reader, ":::", "--bundle", reader}, "TO", 3 * time.Second},
+		{"a bundle whose output the supervisor counts", []string{"--bundle", asker, ":::", "--bundle", counted}, "OK", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			metaPath := filepath.Join(t.TempDir(), "meta")

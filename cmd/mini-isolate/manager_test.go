@@ -359,6 +359,7 @@ func TestManagerInteract(t *testing.T) {
 	put(14, "square.sh", "read a; echo $((a*a))")
 	put(15, "square.sh", "read a; echo $((a*a))")
 	put(15, "double.sh", "read a; echo $((a+a))")
+	wall := policy.Duration(20 * time.Second)
 	party := func(id int, script string) *manager.PartySpec {
 		return &manager.PartySpec{Box: id, RunSpec: manager.RunSpec{Args: []string{"/bin/sh", script}, Limits: limits(t, `{"time": 1}`)}}
 	}
@@ -369,15 +370,19 @@ func TestManagerInteract(t *testing.T) {
 		errPart string
 	}{
 		{"accepted, recorded", manager.Request{Op: "interact", Parties: []*manager.PartySpec{party(14, "i.sh"), party(15, "square.sh")},
-			TranscriptLimit: 4096}, "OK", ""},
-		{"a wrong answer", manager.Request{Op: "interact", Parties: []*manager.PartySpec{party(14, "i.sh"), party(15, "double.sh")}}, "WA", ""},
+			TranscriptLimit: 4096, WallTime: wall}, "OK", ""},
+		{"a wrong answer", manager.Request{Op: "interact", WallTime: wall, Parties: []*manager.PartySpec{party(14, "i.sh"), party(15, "double.sh")}}, "WA", ""},
+		{"no wall limit", manager.Request{Op: "interact", Parties: []*manager.PartySpec{party(14, "i.sh"), party(15, "square.sh")}}, "", "wall-time limit"},
+		{"a null party", manager.Request{Op: "interact", WallTime: wall, Parties: []*manager.PartySpec{party(14, "i.sh"), nil}}, "", "party 1 is null"},
+		{"a huge transcript", manager.Request{Op: "interact", WallTime: wall, TranscriptLimit: 1 << 40,
+			Parties: []*manager.PartySpec{party(14, "i.sh"), party(15, "square.sh")}}, "", "at most"},
 		{"a deadlock", manager.Request{Op: "interact", WallTime: policy.Duration(300 * time.Millisecond),
 			Parties: []*manager.PartySpec{party(14, "square.sh"), party(15, "square.sh")}}, "TO", ""},
-		{"one box twice", manager.Request{Op: "interact", Parties: []*manager.PartySpec{party(14, "i.sh"), party(14, "i.sh")}}, "", "given twice"},
-		{"a redirected stdin", manager.Request{Op: "interact", Parties: []*manager.PartySpec{party(14, "i.sh"),
+		{"one box twice", manager.Request{Op: "interact", WallTime: wall, Parties: []*manager.PartySpec{party(14, "i.sh"), party(14, "i.sh")}}, "", "given twice"},
+		{"a redirected stdin", manager.Request{Op: "interact", WallTime: wall, Parties: []*manager.PartySpec{party(14, "i.sh"),
 			{Box: 15, RunSpec: manager.RunSpec{Args: []string{"/bin/true"}, Stdin: "in.txt"}}}}, "", "are the pipes"},
-		{"no solution", manager.Request{Op: "interact", Parties: []*manager.PartySpec{party(14, "i.sh")}}, "", "at least one solution"},
-		{"unknown channels", manager.Request{Op: "interact", Channels: "carrier-pigeon",
+		{"no solution", manager.Request{Op: "interact", WallTime: wall, Parties: []*manager.PartySpec{party(14, "i.sh")}}, "", "at least one solution"},
+		{"unknown channels", manager.Request{Op: "interact", WallTime: wall, Channels: "carrier-pigeon",
 			Parties: []*manager.PartySpec{party(14, "i.sh"), party(15, "square.sh")}}, "", "want stdio or fds"},
 	} {
 		rep, err := c.Do(&tc.req)

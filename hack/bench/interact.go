@@ -42,28 +42,13 @@ type interactCost map[string]time.Duration
 // interleaved round by round. The sandboxes' set-up is in the interact
 // times: a few ms against about a second of exchange.
 func measureInteract(ctx context.Context, mgr *boxFrontEnd, progs, cc, tmp string, rounds int, rec *csvRecorder) ([]interactCost, error) {
-	prog := filepath.Join(tmp, "pingpong")
-	if out, err := exec.CommandContext(ctx, cc, "-O2", "-static", "-o", prog, filepath.Join(progs, "pingpong.c")).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("compiling pingpong.c: %v: %s", err, out)
-	}
-	data, err := os.ReadFile(prog)
-	if err != nil {
-		return nil, err
-	}
-	c, err := waitDial(mgr.socket)
+	c, cleanup, err := boxesWithProgram(ctx, mgr, cc, progs, tmp, "pingpong", interactBoxA, interactBoxB)
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
-	for _, id := range []int{interactBoxA, interactBoxB} {
-		if _, err := c.Do(&manager.Request{Op: "init", Box: id, Cg: mgr.cg}); err != nil {
-			return nil, err
-		}
-		defer c.Do(&manager.Request{Op: "cleanup", Box: id, Cg: mgr.cg})
-		if _, err := c.Do(&manager.Request{Op: "put", Box: id, Path: "pingpong", Data: data, Mode: 0o755}); err != nil {
-			return nil, err
-		}
-	}
+	defer cleanup()
+	prog := filepath.Join(tmp, "pingpong")
 	var costs []interactCost
 	for i := 0; i < rounds && ctx.Err() == nil; i++ {
 		cost := interactCost{}
@@ -123,7 +108,7 @@ func apiPingPong(c *manager.Client, cg bool, transcript int64) (time.Duration, e
 		return p
 	}
 	t0 := time.Now()
-	rep, err := c.Do(&manager.Request{Op: "interact", TranscriptLimit: transcript,
+	rep, err := c.Do(&manager.Request{Op: "interact", TranscriptLimit: transcript, WallTime: policy.Duration(60 * time.Second),
 		Parties: []*manager.PartySpec{party(interactBoxA, "serve", strconv.Itoa(interactTrips)), party(interactBoxB, "echo")}})
 	took := time.Since(t0)
 	if err != nil {

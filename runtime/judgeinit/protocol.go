@@ -297,6 +297,9 @@ func NewPair() (*Conn, *os.File, error) {
 	return conn, os.NewFile(uintptr(fds[1]), "judge-init"), nil
 }
 
+// MaxExtraFiles is how many fds from 3 up a run may be given.
+const MaxExtraFiles = maxFDs
+
 // Listen makes the listening socket of a box at path (mode 0600, so only
 // root reaches it): its file goes to the init, started with ListenArgs.
 func Listen(path string) (*os.File, error) {

@@ -184,6 +184,19 @@ func quoteAll(args []string) []string {
 	return q
 }
 
+// mkfifos makes FIFOs of mode 0666 in dir, whatever the umask.
+func mkfifos(t *testing.T, dir string, names ...string) {
+	t.Helper()
+	for _, f := range names {
+		if err := syscall.Mkfifo(filepath.Join(dir, f), 0o666); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(filepath.Join(dir, f), 0o666); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestClientCMSCommunication: CMS's Communication task type: a manager box
 // and a user box run at once, linked by FIFOs (mode 0666) in a host
 // directory (mode 0755) bound into both with --dir=/fifo0=<dir>:rw; the
@@ -194,14 +207,7 @@ func TestClientCMSCommunication(t *testing.T) {
 	if err := os.Mkdir(fifos, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"m_to_u0", "u0_to_m"} {
-		if err := syscall.Mkfifo(filepath.Join(fifos, f), 0o666); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chmod(filepath.Join(fifos, f), 0o666); err != nil {
-			t.Fatal(err)
-		}
-	}
+	mkfifos(t, fifos, "m_to_u0", "u0_to_m")
 	e.init(t, 24, "--cg")
 	e.init(t, 25, "--cg")
 	rule := "--dir=/fifo0=" + fifos + ":rw"

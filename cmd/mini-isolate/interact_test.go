@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -353,14 +352,7 @@ func TestInteractOrchestratorFIFOs(t *testing.T) {
 	if err := os.Chmod(chans, 0o777); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"to-solution", "to-interactor"} {
-		if err := syscall.Mkfifo(filepath.Join(chans, f), 0o666); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chmod(filepath.Join(chans, f), 0o666); err != nil {
-			t.Fatal(err)
-		}
-	}
+	mkfifos(t, chans, "to-solution", "to-interactor")
 	share := func(s *specs.Spec) {
 		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/chan", Type: "bind", Source: chans, Options: []string{"rbind", "rw"}})
 	}

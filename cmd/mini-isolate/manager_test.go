@@ -64,6 +64,19 @@ func (m *managedEnv) stop(t *testing.T) {
 	}
 }
 
+// client initialises box id, which starts the manager, and connects to
+// it; the connection closes when the test ends.
+func (m *managedEnv) client(t *testing.T, id int) *manager.Client {
+	t.Helper()
+	m.init(t, id)
+	c, err := manager.Dial(m.socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 // pid finds the manager serving the socket, or 0.
 func (m *managedEnv) pid() int {
 	entries, _ := os.ReadDir("/proc")
@@ -271,12 +284,7 @@ func pgrep(name string) int {
 // limits and stdin, a batch, and bad requests.
 func TestManagerAPI(t *testing.T) {
 	m := newManagedEnv(t, 1)
-	m.init(t, 12) // starts the manager
-	c, err := manager.Dial(m.socket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := m.client(t, 12)
 	sleeper, err := os.ReadFile(filepath.Join(testutil.Programs(t), "sleeper"))
 	if err != nil {
 		t.Fatal(err)
@@ -341,12 +349,7 @@ func limits(t *testing.T, js string) policy.Limits {
 // transcript in one reply.
 func TestManagerInteract(t *testing.T) {
 	m := newManagedEnv(t, 1)
-	m.init(t, 14) // starts the manager
-	c, err := manager.Dial(m.socket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := m.client(t, 14)
 	if _, err := c.Do(&manager.Request{Op: "init", Box: 15}); err != nil {
 		t.Fatal(err)
 	}

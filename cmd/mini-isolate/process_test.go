@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mini-isolate/mini-isolate/internal/testutil"
+	"github.com/mini-isolate/mini-isolate/runtime/proc"
 )
 
 // recvPty accepts one connection on the console socket and returns the pty
@@ -274,7 +275,7 @@ func TestPauseResume(t *testing.T) {
 // value: tests pass the v1 and the v2 name of one setting.
 func cgroupFile(t *testing.T, pid int, files ...string) (name, value string) {
 	t.Helper()
-	for _, dir := range testutil.CgroupDirsOf(pid) {
+	for _, dir := range proc.CgroupDirs(pid) {
 		for _, f := range files {
 			if data, err := os.ReadFile(filepath.Join(dir, f)); err == nil {
 				return f, strings.TrimSpace(string(data))
@@ -304,7 +305,7 @@ func TestUpdate(t *testing.T) {
 	}
 	// cpu.idle came with Linux 5.15: measured here, not assumed.
 	hasIdle := false
-	for _, d := range testutil.CgroupDirsOf(pid) {
+	for _, d := range proc.CgroupDirs(pid) {
 		if _, err := os.Stat(filepath.Join(d, "cpu.idle")); err == nil {
 			hasIdle = true
 		}
@@ -571,7 +572,7 @@ func TestUpdateJudged(t *testing.T) {
 	// The run's value, and the container's (the run cgroup's parent).
 	read := func(files ...string) (run, outer string) {
 		f, run := cgroupFile(t, prog, files...)
-		for _, d := range testutil.CgroupDirsOf(prog) {
+		for _, d := range proc.CgroupDirs(prog) {
 			if data, err := os.ReadFile(filepath.Join(filepath.Dir(d), f)); err == nil {
 				return run, strings.TrimSpace(string(data))
 			}

@@ -1,66 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/mini-isolate/mini-isolate/runtime/proc"
 )
-
-// cgroupMounts maps each v1 controller, and "" for cgroup2, to its mount
-// point.
-func cgroupMounts() map[string]string {
-	m := map[string]string{}
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return m
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		pre, post, ok := strings.Cut(sc.Text(), " - ")
-		fields, rest := strings.Fields(pre), strings.Fields(post)
-		if !ok || len(fields) < 5 || len(rest) < 3 {
-			continue
-		}
-		switch rest[0] {
-		case "cgroup2":
-			m[""] = fields[4]
-		case "cgroup":
-			for _, opt := range strings.Split(rest[2], ",") {
-				if _, seen := m[opt]; !seen {
-					m[opt] = fields[4]
-				}
-			}
-		}
-	}
-	return m
-}
-
-// cgroupDirs lists the directories of pid's cgroups.
-func cgroupDirs(pid int) []string {
-	if pid <= 0 {
-		return nil
-	}
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
-	if err != nil {
-		return nil
-	}
-	mounts := cgroupMounts()
-	var dirs []string
-	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		parts := strings.SplitN(l, ":", 3)
-		if len(parts) != 3 {
-			continue
-		}
-		ctrl := strings.Split(parts[1], ",")[0]
-		if mp, ok := mounts[ctrl]; ok {
-			dirs = append(dirs, filepath.Join(mp, parts[2]))
-		}
-	}
-	return dirs
-}
 
 // cgroupValue reads a cgroup file of pid's, by its v1 or v2 name
 // ("memory.limit_in_bytes|memory.max"): the first that exists.
@@ -69,7 +16,7 @@ func cgroupValue(pid int, names string) string {
 		return "no process"
 	}
 	for _, name := range strings.Split(names, "|") {
-		for _, d := range cgroupDirs(pid) {
+		for _, d := range proc.CgroupDirs(pid) {
 			if data, err := os.ReadFile(filepath.Join(d, name)); err == nil {
 				return strings.TrimSpace(string(data))
 			}
@@ -81,7 +28,7 @@ func cgroupValue(pid int, names string) string {
 // makeSubCgroup makes a child cgroup in each of pid's cgroups, for exec
 // --cgroup.
 func makeSubCgroup(pid int, name string) error {
-	dirs := cgroupDirs(pid)
+	dirs := proc.CgroupDirs(pid)
 	if len(dirs) == 0 {
 		return fmt.Errorf("no cgroups for pid %d", pid)
 	}
@@ -97,7 +44,7 @@ func makeSubCgroup(pid int, name string) error {
 // any sub-cgroup made in it), deepest first.
 func removeCgroups(id string) {
 	seen := map[string]bool{}
-	for _, mp := range cgroupMounts() {
+	for _, mp := range proc.CgroupMounts() {
 		if seen[mp] {
 			continue
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/mini-isolate/mini-isolate/runtime/proc"
 	"github.com/mini-isolate/mini-isolate/specconv"
 )
 
@@ -343,60 +344,6 @@ func DefaultSpec(args []string) *specs.Spec {
 	return spec
 }
 
-// cgroupMounts maps each cgroup controller (and "" for the v2 hierarchy,
-// "name=systemd" for named v1 ones) to its mount point.
-func cgroupMounts() map[string]string {
-	m := map[string]string{}
-	data, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return m
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		pre, post, ok := strings.Cut(line, " - ")
-		if !ok {
-			continue
-		}
-		fs, f := strings.Fields(post), strings.Fields(pre)
-		if len(fs) < 3 || len(f) < 5 {
-			continue
-		}
-		switch fs[0] {
-		case "cgroup2":
-			m[""] = f[4]
-		case "cgroup":
-			for _, opt := range strings.Split(fs[2], ",") {
-				switch opt {
-				case "rw", "ro", "relatime", "noatime", "nosuid", "nodev", "noexec", "clone_children", "xattr":
-				default:
-					m[opt] = f[4]
-				}
-			}
-		}
-	}
-	return m
-}
-
-// CgroupDirsOf returns the cgroup directories of a live process.
-func CgroupDirsOf(pid int) []string {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
-	if err != nil {
-		return nil
-	}
-	mounts := cgroupMounts()
-	var dirs []string
-	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		parts := strings.SplitN(line, ":", 3)
-		if len(parts) != 3 {
-			continue
-		}
-		ctrl := strings.Split(parts[1], ",")[0]
-		if mp, ok := mounts[ctrl]; ok {
-			dirs = append(dirs, filepath.Join(mp, parts[2]))
-		}
-	}
-	return dirs
-}
-
 // CgroupDirs returns the cgroup directories a container named id would
 // have (at /id, or at id below this process's own cgroup, which is where
 // libcontainer puts it in a hierarchy where we are not at the root) that
@@ -404,9 +351,9 @@ func CgroupDirsOf(pid int) []string {
 func CgroupDirs(id string) []string {
 	var found []string
 	seen := map[string]bool{}
-	for _, own := range CgroupDirsOf(os.Getpid()) {
+	for _, own := range proc.CgroupDirs(os.Getpid()) {
 		mp := own
-		for _, m := range cgroupMounts() {
+		for _, m := range proc.CgroupMounts() {
 			if strings.HasPrefix(own, m) && len(m) > 0 {
 				mp = m
 			}

@@ -95,15 +95,7 @@ func IsolateMeta(r *meta.Result, cg, extended bool) []byte {
 		verdict()
 	}
 	if extended {
-		kv("time-user", meta.Seconds(r.TimeUser))
-		kv("time-system", meta.Seconds(r.TimeSystem))
-		kv("time-us", strconv.FormatInt(r.Time.Microseconds(), 10))
-		kv("time-wall-us", strconv.FormatInt(r.TimeWall.Microseconds(), 10))
-		kv("mem-peak", strconv.FormatInt(r.MemPeak, 10))
-		kv("pids-peak", strconv.FormatInt(r.PidsPeak, 10))
-		if r.Limit != "" {
-			kv("limit", r.Limit)
-		}
+		r.ExtendedKeys(kv)
 	}
 	return b.Bytes()
 }

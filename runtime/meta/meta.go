@@ -85,6 +85,21 @@ func Seconds(d time.Duration) string {
 	return fmt.Sprintf("%d.%03d", ms/1000, ms%1000)
 }
 
+// ExtendedKeys gives mini-isolate's own keys, which isolate's reports do
+// not have, to kv in their order: split CPU times, microseconds, peaks,
+// and the limit that decided.
+func (r *Result) ExtendedKeys(kv func(key, value string)) {
+	kv("time-user", Seconds(r.TimeUser))
+	kv("time-system", Seconds(r.TimeSystem))
+	kv("time-us", strconv.FormatInt(r.Time.Microseconds(), 10))
+	kv("time-wall-us", strconv.FormatInt(r.TimeWall.Microseconds(), 10))
+	kv("mem-peak", strconv.FormatInt(r.MemPeak, 10))
+	kv("pids-peak", strconv.FormatInt(r.PidsPeak, 10))
+	if r.Limit != "" {
+		kv("limit", r.Limit)
+	}
+}
+
 // FormatIsolate renders the report in isolate's format: one key:value per
 // line, isolate's keys first, then mini-isolate's own.
 func (r *Result) FormatIsolate() []byte {
@@ -114,15 +129,7 @@ func (r *Result) FormatIsolate() []byte {
 	if r.Message != "" {
 		kv("message", r.Message)
 	}
-	kv("time-user", Seconds(r.TimeUser))
-	kv("time-system", Seconds(r.TimeSystem))
-	kv("time-us", strconv.FormatInt(r.Time.Microseconds(), 10))
-	kv("time-wall-us", strconv.FormatInt(r.TimeWall.Microseconds(), 10))
-	kv("mem-peak", strconv.FormatInt(r.MemPeak, 10))
-	kv("pids-peak", strconv.FormatInt(r.PidsPeak, 10))
-	if r.Limit != "" {
-		kv("limit", r.Limit)
-	}
+	r.ExtendedKeys(kv)
 	if r.OutputBytes > 0 {
 		kv("output-bytes", strconv.FormatInt(r.OutputBytes, 10))
 	}

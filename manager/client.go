@@ -28,6 +28,26 @@ func Dial(socket string) (*Client, error) {
 	return &Client{c: c, in: bufio.NewReaderSize(c, 64<<10)}, nil
 }
 
+// ServerPID is the pid of the manager at the other end, from the
+// socket's peer credentials.
+func (c *Client) ServerPID() (int, error) {
+	raw, err := c.c.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var cred *unix.Ucred
+	var credErr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	}); err != nil {
+		return 0, err
+	}
+	if credErr != nil {
+		return 0, fmt.Errorf("manager socket: %w", credErr)
+	}
+	return int(cred.Pid), nil
+}
+
 // Close ends the connection; a request still running is cancelled.
 func (c *Client) Close() error { return c.c.Close() }
 

@@ -64,6 +64,19 @@ func (m *managedEnv) stop(t *testing.T) {
 	}
 }
 
+// startSleeper initialises box id and starts the sleeper there through the
+// front end, with wall-time limit wall, and returns once it runs.
+func (m *managedEnv) startSleeper(t *testing.T, id int, wall string) *exec.Cmd {
+	t.Helper()
+	copyProg(t, m.init(t, id), "sleeper")
+	cmd := m.r.Command(t.Context(), "isolate", "-b", strconv.Itoa(id), "-w", wall, "--run", "--", "./sleeper")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 30*time.Second, "the sleeper to start", func() bool { return pgrep("sleeper") > 0 })
+	return cmd
+}
+
 // client initialises box id, which starts the manager, and connects to
 // it; the connection closes when the test ends.
 func (m *managedEnv) client(t *testing.T, id int) *manager.Client {
@@ -79,19 +92,13 @@ func (m *managedEnv) client(t *testing.T, id int) *manager.Client {
 
 // pid finds the manager serving the socket, or 0.
 func (m *managedEnv) pid() int {
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		env, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
-		cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		if strings.HasSuffix(string(cmd), "manager\x00") && strings.Contains(string(env), m.conf) {
-			return pid
-		}
+	c, err := manager.Dial(m.socket)
+	if err != nil {
+		return 0
 	}
-	return 0
+	defer c.Close()
+	pid, _ := c.ServerPID()
+	return pid
 }
 
 // spares lists the spare directories waiting.
@@ -172,13 +179,7 @@ func TestManagerKilled(t *testing.T) {
 // the run ends with it, the caller is told, and the box can be used again.
 func TestManagerKilledDuringRun(t *testing.T) {
 	m := newManagedEnv(t, 1)
-	boxDir := m.init(t, 6)
-	copyProg(t, boxDir, "sleeper")
-	cmd := m.r.Command(t.Context(), "isolate", "-b", "6", "-w", "60", "--run", "--", "./sleeper")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	testutil.Eventually(t, 30*time.Second, "the sleeper to start", func() bool { return pgrep("sleeper") > 0 })
+	cmd := m.startSleeper(t, 6, "60")
 	if err := syscall.Kill(m.pid(), syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -251,13 +252,7 @@ func TestManagerConfigChange(t *testing.T) {
 // is told the box is in use; neither leaves anything half made.
 func TestManagerRace(t *testing.T) {
 	m := newManagedEnv(t, 1)
-	boxDir := m.init(t, 11)
-	copyProg(t, boxDir, "sleeper")
-	first := m.r.Command(t.Context(), "isolate", "-b", "11", "-w", "2", "--run", "--", "./sleeper")
-	if err := first.Start(); err != nil {
-		t.Fatal(err)
-	}
-	testutil.Eventually(t, 30*time.Second, "the first run to start", func() bool { return pgrep("sleeper") > 0 })
+	first := m.startSleeper(t, 11, "2")
 	res := m.iso("-b", "11", "--run", "--", "/bin/true")
 	if res.Code != 2 || !strings.Contains(res.Stderr, "in use") {
 		t.Errorf("a second run on a busy box: exit %d %q", res.Code, res.Stderr)

@@ -39,7 +39,7 @@ func measureSupervision(ctx context.Context, mgr *boxFrontEnd, progs, cc, tmp st
 	}
 	defer c.Close()
 	defer cleanup()
-	mgrPid, err := pidOfSocketOwner(mgr.socket)
+	mgrPid, err := c.ServerPID()
 	if err != nil {
 		return nil, err
 	}
@@ -136,23 +136,4 @@ func procRSS(pid int) int64 {
 		}
 	}
 	return 0
-}
-
-// pidOfSocketOwner finds the manager: the process whose command line runs
-// "manager" with the socket's configuration.
-func pidOfSocketOwner(socket string) (int, error) {
-	entries, _ := os.ReadDir("/proc")
-	conf := filepath.Join(filepath.Dir(filepath.Dir(socket)), "isolate.conf")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		env, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
-		if strings.HasSuffix(string(cmd), "manager\x00") && strings.Contains(string(env), conf) {
-			return pid, nil
-		}
-	}
-	return 0, fmt.Errorf("no manager process serves %s", socket)
 }

@@ -142,8 +142,9 @@ type Result struct {
 }
 
 // check refuses what cannot run, before anything runs: a wall limit is
-// missing (a deadlock would never end), two parties share a box, a bundle
-// is given fd channels, or there are more channels than a run takes.
+// missing (a deadlock would never end), two parties share a box, a box
+// party redirects a pipe, a bundle is given fd channels, or there are
+// more channels than a run takes.
 func check(interactor Party, users []Party, o Options) error {
 	if o.WallTime <= 0 {
 		return ErrNoWallTime
@@ -160,12 +161,17 @@ func check(interactor Party, users []Party, o Options) error {
 		}
 	}
 	seen := map[int]bool{}
-	for _, p := range append([]Party{interactor}, users...) {
-		if b, ok := p.(*BoxParty); ok {
-			if seen[b.ID] {
-				return fmt.Errorf("box %d is given twice: each party needs a box of its own", b.ID)
-			}
-			seen[b.ID] = true
+	for i, p := range append([]Party{interactor}, users...) {
+		b, ok := p.(*BoxParty)
+		if !ok {
+			continue
+		}
+		if seen[b.ID] {
+			return fmt.Errorf("box %d is given twice: each party needs a box of its own", b.ID)
+		}
+		seen[b.ID] = true
+		if wired := i > 0 || o.Channels == Stdio; wired && (b.Opts.Stdin != "" || b.Opts.Stdout != "") {
+			return fmt.Errorf("%s: its stdin and stdout are the pipes to the other side: they take no redirection", b)
 		}
 	}
 	return nil

@@ -169,8 +169,8 @@ func (s *Server) interact(ctx context.Context, r *Request) *Reply {
 		if p == nil {
 			return &Reply{Error: fmt.Sprintf("interact: party %d is null", i)}
 		}
-		if p.Stdin != "" || p.Stdout != "" || p.StdinData != nil {
-			return &Reply{Error: fmt.Sprintf("interact: party %d: its stdin and stdout are the pipes", i)}
+		if p.StdinData != nil {
+			return &Reply{Error: fmt.Sprintf("interact: party %d: its stdin and stdout are the pipes: no stdinData", i)}
 		}
 		o, err := runOptions(&p.RunSpec, p.Cg)
 		if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -82,18 +83,15 @@ func runInteract(c *cli.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	parties, err := interactParties(m, rt, segments, o.Channels)
+	parties, err := interactParties(m, rt, segments)
 	if err != nil {
 		return 0, err
 	}
-	var transcript *os.File
-	if path := c.String("transcript"); path != "" {
-		if transcript, err = os.CreateTemp("", "transcript-"); err != nil {
-			return 0, err
-		}
-		defer os.Remove(transcript.Name())
-		defer transcript.Close()
-		o.Transcript = transcript
+	// The transcript is kept in memory until the end anyway: it goes to
+	// its file in one write, as the report does.
+	var transcript bytes.Buffer
+	if c.String("transcript") != "" {
+		o.Transcript = &transcript
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGINT, unix.SIGTERM, unix.SIGHUP)
 	defer stop()
@@ -101,9 +99,8 @@ func runInteract(c *cli.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if transcript != nil {
-		data, _ := os.ReadFile(transcript.Name())
-		if err := hostfile.Write(c.String("transcript"), data, 0o644); err != nil {
+	if o.Transcript != nil {
+		if err := hostfile.Write(c.String("transcript"), transcript.Bytes(), 0o644); err != nil {
 			return 0, fmt.Errorf("transcript: %w", err)
 		}
 	}
@@ -129,11 +126,10 @@ func splitParties(args []string) [][]string {
 	return append(out, cur)
 }
 
-// interactParties turns each segment into a box party. Each has a box
-// of its own, and no redirection of what the pipes are.
-func interactParties(m *box.Manager, rt *runtime.Runtime, segments [][]string, ch interact.Channels) ([]interact.Party, error) {
+// interactParties turns each segment into a party: a box's run or a
+// bundle. interact.Run checks how they fit together.
+func interactParties(m *box.Manager, rt *runtime.Runtime, segments [][]string) ([]interact.Party, error) {
 	var parties []interact.Party
-	boxes := map[int]bool{}
 	for i, seg := range segments {
 		name := "interactor"
 		if i > 0 {
@@ -153,13 +149,6 @@ func interactParties(m *box.Manager, rt *runtime.Runtime, segments [][]string, c
 		a, err := isolatecmd.ParseRun(seg)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		if boxes[a.Box] {
-			return nil, fmt.Errorf("%s: box %d is given twice: each party needs a box of its own", name, a.Box)
-		}
-		boxes[a.Box] = true
-		if wired := i > 0 || ch == interact.Stdio; wired && (a.Run.Stdin != "" || a.Run.Stdout != "") {
-			return nil, fmt.Errorf("%s: its stdin and stdout are the pipes to the other side: no --stdin or --stdout", name)
 		}
 		a.Run.Stdio[2] = os.Stderr
 		a.Run.CallerEnv = os.Environ()

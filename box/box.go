@@ -44,6 +44,8 @@ type Manager struct {
 	// one; Reaper, when set, tears retired boxes down in the background.
 	Pool   Pool
 	Reaper Reaper
+	// RunCgroups, when set, makes runs' cgroups ahead of time.
+	RunCgroups *supervise.RunCgroups
 }
 
 // InitOptions are the options --init honours.
@@ -386,7 +388,8 @@ func (m *Manager) run(ctx context.Context, b *Box, o *RunOptions) (*meta.Result,
 			User:           &judgeinit.User{UID: uint32(b.UID), GID: uint32(b.GID)},
 			CleanIPC:       true,
 		},
-		CPUs: m.cpus(b),
+		CPUs:    m.cpus(b),
+		Cgroups: m.RunCgroups,
 	}
 	sup, err := supervise.Start(conn, cfg)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/mini-isolate/mini-isolate/box"
 	"github.com/mini-isolate/mini-isolate/runtime"
 	"github.com/mini-isolate/mini-isolate/runtime/meta"
+	"github.com/mini-isolate/mini-isolate/runtime/supervise"
 )
 
 // Exit statuses of isolate: the program was fine, the program failed (RE,
@@ -54,6 +55,8 @@ type Invocation struct {
 	// take box containers away at --cleanup (see box.Manager).
 	Pool   box.Pool
 	Reaper box.Reaper
+	// RunCgroups, when set, makes runs' cgroups ahead of time.
+	RunCgroups *supervise.RunCgroups
 }
 
 // out and errOut are where the front end prints.
@@ -171,6 +174,7 @@ func newManager(inv *Invocation, a *isoArgs, cfg *box.Config) (*box.Manager, err
 	m := &box.Manager{
 		Config: cfg, Runtime: rt, CallerUID: inv.UID, CallerGID: inv.GID,
 		Verbose: a.verbose, Log: inv.errOut(), Pool: inv.Pool, Reaper: inv.Reaper,
+		RunCgroups: inv.RunCgroups,
 	}
 	if a.asUID >= 0 {
 		if inv.UID != 0 {

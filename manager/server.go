@@ -18,6 +18,7 @@ import (
 	"github.com/mini-isolate/mini-isolate/box"
 	"github.com/mini-isolate/mini-isolate/runtime"
 	"github.com/mini-isolate/mini-isolate/runtime/hostfile"
+	"github.com/mini-isolate/mini-isolate/runtime/supervise"
 )
 
 // Server is the manager.
@@ -37,10 +38,12 @@ type Server struct {
 	open   map[*net.UnixConn]bool // connections being served
 	pool   *pool
 	reaper *reaper
-	ln     *net.UnixListener
-	busy   atomic.Int64 // requests being served
-	last   atomic.Int64 // unix nanoseconds of the last request's end
-	conns  sync.WaitGroup
+	// cgroups keeps each box's next run cgroup made ahead of time.
+	cgroups *supervise.RunCgroups
+	ln      *net.UnixListener
+	busy    atomic.Int64 // requests being served
+	last    atomic.Int64 // unix nanoseconds of the last request's end
+	conns   sync.WaitGroup
 }
 
 // ErrRunning is returned by Listen when another manager serves the socket.
@@ -80,6 +83,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		return err
 	}
 	s.rt = rt
+	s.cgroups = supervise.NewRunCgroups()
 	m := s.boxManager(0, 0)
 	s.pool = newPool(m, s.Config.SpareBoxes)
 	var recycle func(box.Leftover) (bool, string)
@@ -118,6 +122,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	s.conns.Wait()
+	s.cgroups.Close()
 	s.pool.drain()
 	s.reaper.stop()
 	return nil
@@ -147,7 +152,7 @@ func (s *Server) watchIdle(ctx context.Context, stop func()) {
 
 // boxManager is a box manager acting for the given caller.
 func (s *Server) boxManager(uid, gid int) *box.Manager {
-	m := &box.Manager{Config: s.Config, Runtime: s.rt, CallerUID: uid, CallerGID: gid}
+	m := &box.Manager{Config: s.Config, Runtime: s.rt, CallerUID: uid, CallerGID: gid, RunCgroups: s.cgroups}
 	if s.pool != nil {
 		m.Pool = s.pool
 	}

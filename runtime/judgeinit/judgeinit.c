@@ -25,7 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/ipc.h>
+#include <sys/mman.h>
 #include <sys/msg.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -59,7 +61,6 @@
 #define MQUEUE_MAGIC 0x19800202
 #endif
 
-extern char **environ;
 
 static uint64_t mono_ns(void)
 {
@@ -124,6 +125,8 @@ struct run {
 	int fds[3];	      /* received stdin, stdout, stderr, or -1 */
 	int extra[JI_MAX_FDS]; /* received fds for 3, 4, ... */
 	int nextra;
+	int join[JI_MAX_JOIN]; /* with JI_JOIN: cgroup tasks files to join */
+	int njoin;
 };
 
 /*
@@ -347,25 +350,39 @@ static void clean_ipc(const struct run *r)
 		;
 }
 
-static void child_main(int sock, struct run *r)
+/*
+ * Joins cgroups through v1 "tasks" files the supervisor opened: writing
+ * "0" moves this thread, the whole process, without the global lock (and
+ * RCU grace period) that moving another process takes.
+ */
+static void join_cgroups(int sock, const int *fds, int n)
+{
+	for (int k = 0; k < n; k++) {
+		if (write(fds[k], "0", 1) != 1)
+			child_fail(sock, JI_STAGE_SETUP, errno, "join the run's cgroup");
+		close(fds[k]);
+	}
+}
+
+/*
+ * Says JI_READY and waits for JI_GO, which may carry cgroup files to join:
+ * the supervisor learns the child's host pid from the message's
+ * credentials, and may move it itself meanwhile.
+ */
+static void await_go(int sock)
 {
 	struct ji_hdr go;
 	ssize_t n;
-	uint32_t i;
-	sigset_t none;
-
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-
-	/* The supervisor learns our host pid from this message's credentials. */
-	if (send_msg(sock, JI_READY, NULL, 0) < 0)
-		_exit(127);
+	int fds[JI_MAX_JOIN], nfds = 0;
 	union {
 		char b[CMSG_SPACE(JI_MAX_JOIN * sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = {.iov_base = &go, .iov_len = sizeof(go)};
 	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b)};
+
+	if (send_msg(sock, JI_READY, NULL, 0) < 0)
+		_exit(127);
 	do
 		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
@@ -377,24 +394,29 @@ static void child_main(int sock, struct run *r)
 		child_fail(sock, JI_STAGE_SETUP, EPROTO, "expected the go-ahead");
 	if (msg.msg_flags & MSG_CTRUNC)
 		child_fail(sock, JI_STAGE_SETUP, EMFILE, "receive the run's cgroup files");
-	/*
-	 * Fds sent with JI_GO are cgroup v1 "tasks" files of the run's
-	 * cgroups, opened by the supervisor: writing "0" moves this thread,
-	 * the whole process, without the global lock (and RCU grace period)
-	 * that moving another process takes.
-	 */
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
-		int nfds = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-		for (int k = 0; k < nfds; k++) {
-			int fd;
-			memcpy(&fd, CMSG_DATA(c) + (size_t)k * sizeof(int), sizeof(int));
-			if (write(fd, "0", 1) != 1)
-				child_fail(sock, JI_STAGE_SETUP, errno, "join the run's cgroup");
-			close(fd);
-		}
+		nfds = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		if (nfds > JI_MAX_JOIN)
+			child_fail(sock, JI_STAGE_SETUP, EMFILE, "receive the run's cgroup files");
+		memcpy(fds, CMSG_DATA(c), (size_t)nfds * sizeof(int));
 	}
+	join_cgroups(sock, fds, nfds);
+}
+
+static void child_main(int sock, struct run *r)
+{
+	uint32_t i;
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	if (r->hdr.flags & JI_JOIN)
+		join_cgroups(sock, r->join, r->njoin);
+	else
+		await_go(sock);
 
 	if (r->hdr.flags & JI_SET_ID) {
 		const char *what;
@@ -415,14 +437,14 @@ static void child_main(int sock, struct run *r)
 			child_fail(sock, JI_STAGE_SETUP, errno, "dup");
 		sock = high;
 	}
+	int extra[JI_MAX_FDS]; /* r is the init's memory: never written here */
 	for (int k = 0; k < r->nextra; k++) {
-		int high = fcntl(r->extra[k], F_DUPFD_CLOEXEC, 3 + JI_MAX_FDS + 8);
-		if (high < 0)
+		extra[k] = fcntl(r->extra[k], F_DUPFD_CLOEXEC, 3 + JI_MAX_FDS + 8);
+		if (extra[k] < 0)
 			child_fail(sock, JI_STAGE_SETUP, errno, "dup");
-		r->extra[k] = high;
 	}
 	for (int k = 0; k < r->nextra; k++) {
-		if (dup2(r->extra[k], 3 + k) < 0)
+		if (dup2(extra[k], 3 + k) < 0)
 			child_fail(sock, JI_STAGE_SETUP, errno, "dup2");
 	}
 	if (*r->in)
@@ -454,12 +476,61 @@ static void child_main(int sock, struct run *r)
 
 	struct ji_exec ex = {.mono_ns = mono_ns()};
 	send_msg(sock, JI_EXEC, &ex, sizeof(ex));
-	environ = r->envp;
 	if (r->hdr.flags & JI_NO_PATH_SEARCH)
 		execve(r->argv[0], r->argv, r->envp);
 	else
-		execvp(r->argv[0], r->argv);
+		execvpe(r->argv[0], r->argv, r->envp);
 	child_fail(sock, JI_STAGE_EXEC, errno, r->argv[0]);
+}
+
+/*
+ * The child's stack. The child shares the init's memory until it execs or
+ * exits, and the init waits meanwhile (CLONE_VFORK), so one stack serves
+ * every run.
+ */
+#define CHILD_STACK (256 * 1024)
+static char *child_stack;
+
+struct spawn_arg {
+	int sock;
+	struct run *r;
+};
+
+static int child_entry(void *p)
+{
+	struct spawn_arg *a = p;
+
+	child_main(a->sock, a->r);
+	return 127; /* child_main execs or exits */
+}
+
+/*
+ * Starts the child as vfork does: in the init's memory, with the init
+ * suspended until the child execs or exits. A fork would copy the page
+ * tables of the whole binary and take a copy-on-write fault on every page
+ * either side then writes, the costliest part of starting a run on some
+ * virtual machines. The child writes nothing of the init's but errno; it
+ * reads the request, and keeps what it changes on its own stack. Falls
+ * back to fork where clone is refused. *pidfd gets the child's pidfd, or
+ * -1.
+ */
+static pid_t spawn(int sock, struct run *r, int *pidfd)
+{
+	struct spawn_arg a = {.sock = sock, .r = r};
+	pid_t pid = -1;
+
+	*pidfd = -1;
+	if (child_stack)
+		pid = clone(child_entry, child_stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &a,
+			    pidfd);
+	if (pid >= 0)
+		return pid;
+	pid = fork();
+	if (pid == 0)
+		child_main(sock, r);
+	if (pid > 0)
+		*pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	return pid;
 }
 
 /* Splits n NUL-terminated strings off *p, within end. */
@@ -484,13 +555,13 @@ static int take_strings(char **p, char *end, char **out, uint32_t n)
 static int recv_run(int sock, char *buf, struct run *r, int *quit)
 {
 	union {
-		char b[CMSG_SPACE((3 + JI_MAX_FDS) * sizeof(int))];
+		char b[CMSG_SPACE((3 + JI_MAX_FDS + JI_MAX_JOIN) * sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = {.iov_base = buf, .iov_len = JI_MAX_MSG};
 	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b)};
 	struct ji_hdr h;
-	int nfds = 0, fds[3 + JI_MAX_FDS];
+	int nfds = 0, fds[3 + JI_MAX_FDS + JI_MAX_JOIN];
 	ssize_t n;
 
 	do
@@ -507,7 +578,7 @@ static int recv_run(int sock, char *buf, struct run *r, int *quit)
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
 			nfds = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-			if (nfds > 3 + JI_MAX_FDS)
+			if (nfds > 3 + JI_MAX_FDS + JI_MAX_JOIN)
 				return -1;
 			memcpy(fds, CMSG_DATA(c), (size_t)nfds * sizeof(int));
 		}
@@ -553,16 +624,24 @@ static int recv_run(int sock, char *buf, struct run *r, int *quit)
 	r->err = fixed[2];
 	r->cwd = fixed[3];
 
-	int next = 0;
+	int next = 0, njoin = 0;
+	if (r->hdr.flags & JI_JOIN) {
+		if (r->hdr.njoin > JI_MAX_JOIN || (int)r->hdr.njoin > nfds)
+			return -1;
+		njoin = (int)r->hdr.njoin;
+	}
 	uint32_t want[3] = {JI_FD_STDIN, JI_FD_STDOUT, JI_FD_STDERR};
 	for (int i = 0; i < 3; i++) {
 		r->fds[i] = -1;
-		if ((r->hdr.flags & want[i]) && next < nfds)
+		if ((r->hdr.flags & want[i]) && next < nfds - njoin)
 			r->fds[i] = fds[next++];
 	}
 	r->nextra = 0;
-	while (next < nfds)
+	while (next < nfds - njoin)
 		r->extra[r->nextra++] = fds[next++];
+	r->njoin = 0;
+	while (next < nfds)
+		r->join[r->njoin++] = fds[next++];
 	if (r->nextra && (uint32_t)r->nextra != r->hdr.keep_fds)
 		return -1;
 	return 0;
@@ -576,6 +655,37 @@ static void close_received(struct run *r)
 	}
 	for (int k = 0; k < r->nextra; k++)
 		close(r->extra[k]);
+	for (int k = 0; k < r->njoin; k++)
+		close(r->join[k]);
+}
+
+/*
+ * Sends JI_FORKED with the child's pidfd, so that the supervisor can
+ * signal exactly this process: its pid cannot be reused before the init
+ * reaps it. Without a pidfd (an old kernel) the message goes alone.
+ */
+static void send_forked(int sock, int pidfd)
+{
+	struct ji_hdr h = {.type = JI_FORKED, .len = 0};
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = {.iov_base = &h, .iov_len = sizeof(h)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+
+	if (pidfd >= 0) {
+		memset(&ctl, 0, sizeof(ctl));
+		msg.msg_control = ctl.b;
+		msg.msg_controllen = sizeof(ctl.b);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &pidfd, sizeof(int));
+	}
+	while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 && errno == EINTR)
+		;
 }
 
 /*
@@ -621,15 +731,18 @@ static int serve(int sock, char *buf, int *quit)
 
 		if ((r.hdr.flags & (JI_CLEAN_IPC | JI_SET_ID)) == (JI_CLEAN_IPC | JI_SET_ID))
 			clean_ipc(&r);
-		child = fork();
+		int pidfd;
+		child = spawn(sock, &r, &pidfd);
 		if (child < 0) {
 			struct ji_fail f = {.stage = JI_STAGE_SETUP, .err = errno};
 			snprintf(f.detail, sizeof(f.detail), "fork");
 			send_msg(sock, JI_FAIL, &f, sizeof(f));
 			return 126;
 		}
-		if (child == 0)
-			child_main(sock, &r);
+		if (r.hdr.flags & JI_JOIN)
+			send_forked(sock, pidfd);
+		if (pidfd >= 0)
+			close(pidfd);
 		close_received(&r);
 		free(r.argv);
 		free(r.envp);
@@ -723,6 +836,9 @@ __attribute__((constructor)) static void judge_init(int argc, char **argv, char 
 		signal(sig, SIG_DFL);
 	fcntl((int)sock, F_SETFD, FD_CLOEXEC);
 
+	void *stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack != MAP_FAILED)
+		child_stack = stack;
 	char *buf = malloc(JI_MAX_MSG);
 	int quit = 0;
 	if (!buf)

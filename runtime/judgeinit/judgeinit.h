@@ -15,6 +15,7 @@
 
 /* Init (or its child before exec) -> supervisor. */
 #define JI_READY 16 /* child forked and waiting; carries SCM_CREDENTIALS */
+#define JI_FORKED 20 /* with JI_JOIN: the init forked the child; carries its pidfd */
 #define JI_EXEC 17  /* child is about to execve: struct ji_exec */
 #define JI_FAIL 18  /* child could not start the program: struct ji_fail */
 #define JI_EXIT 19  /* the program and all it started are gone: struct ji_exit */
@@ -25,6 +26,12 @@
 #define JI_NO_PATH_SEARCH 0x4   /* execve argv[0] as a path, as isolate does */
 #define JI_SET_ID 0x8           /* become ji_run.uid/gid/groups before anything else */
 #define JI_CLEAN_IPC 0x10       /* first remove what earlier runs left in IPC and /dev/shm */
+/*
+ * The last ji_run.njoin fds sent with JI_RUN are cgroup v1 tasks files:
+ * the child joins them at once, and neither says JI_READY nor waits for
+ * JI_GO; the init says JI_FORKED instead.
+ */
+#define JI_JOIN 0x20
 /* Fds the supervisor may send with JI_RUN, in this order, as flagged. */
 #define JI_FD_STDIN 0x100
 #define JI_FD_STDOUT 0x200
@@ -39,7 +46,7 @@
 #define JI_MAX_MSG (256 * 1024)
 #define JI_MAX_RLIMITS 16
 #define JI_MAX_GROUPS 256
-#define JI_MAX_JOIN 16 /* cgroup files sent with JI_GO */
+#define JI_MAX_JOIN 16 /* cgroup files sent with JI_GO or JI_RUN */
 
 struct ji_hdr {
 	uint32_t type;
@@ -72,6 +79,8 @@ struct ji_run {
 	uint32_t ngroups;
 	uint32_t uid, gid;
 	uint64_t bounding; /* capability bits the program's bounding set keeps */
+	uint32_t njoin;    /* with JI_JOIN: cgroup files at the end of the fds */
+	uint32_t pad;
 };
 
 struct ji_exec {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -54,7 +55,7 @@ func recv(t *testing.T, c *Conn, want EventType) *Event {
 	if err != nil {
 		t.Fatalf("recv: %v", err)
 	}
-	if ev.Type != want {
+	if want != eventAny && ev.Type != want {
 		t.Fatalf("event %+v, want type %d", ev, want)
 	}
 	return ev
@@ -529,3 +530,65 @@ func TestProtocolErrorsReported(t *testing.T) {
 		})
 	}
 }
+
+// TestJoinAtOnce: a child given cgroup files with the request joins them
+// itself and starts without Ready and Go; the init reports Forked with a
+// pidfd of the child.
+func TestJoinAtOnce(t *testing.T) {
+	pids := "/sys/fs/cgroup/pids"
+	var sfs unix.Statfs_t
+	if err := unix.Statfs(pids, &sfs); err != nil || sfs.Type != unix.CGROUP_SUPER_MAGIC {
+		t.Skip("no cgroup v1 pids hierarchy here: Join serves v1 only")
+	}
+	conn, _ := startInit(t)
+	cg, err := os.MkdirTemp(pids, "judgeinit-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = unix.Rmdir(cg) })
+	tasks, err := os.OpenFile(filepath.Join(cg, "tasks"), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "cgroup")
+	err = conn.SendRun(&Run{Args: []string{"/bin/cat", "/proc/self/cgroup"}, Stdout: out, Join: []*os.File{tasks}})
+	tasks.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []EventType
+	pidfd := -1
+	for {
+		ev := recv(t, conn, eventAny)
+		types = append(types, ev.Type)
+		if ev.Type == Forked && ev.Pidfd >= 0 {
+			pidfd = ev.Pidfd
+			defer unix.Close(pidfd)
+		}
+		if ev.Type == Exited {
+			if !ev.Status.Exited() || ev.Status.ExitStatus() != 0 {
+				t.Errorf("status %v", ev.Status)
+			}
+			break
+		}
+	}
+	if len(types) != 3 || !slices.Contains(types, Forked) || types[2] != Exited {
+		t.Errorf("events %v, want Forked and Exec in either order, then Exited", types)
+	}
+	if pidfd < 0 {
+		t.Fatal("Forked carried no pidfd")
+	}
+	// The pidfd is the child's: it is readable once the child is gone, and
+	// signalling it fails as for any reaped process.
+	if err := unix.PidfdSendSignal(pidfd, 0, nil, 0); !errors.Is(err, unix.ESRCH) {
+		t.Errorf("signal 0 to the reaped child's pidfd: %v, want ESRCH", err)
+	}
+	data, _ := os.ReadFile(out)
+	want := ":pids:/" + filepath.Base(cg) + "\n"
+	if !strings.Contains(string(data), want) {
+		t.Errorf("the program's cgroups:\n%s\nwant a line ending %q", data, want)
+	}
+}
+
+// eventAny makes recv accept any event.
+const eventAny EventType = -1

@@ -29,19 +29,21 @@ const Arg = "judge-init"
 
 // Message types; judgeinit.h has the layouts.
 const (
-	msgRun   = C.JI_RUN
-	msgGo    = C.JI_GO
-	msgQuit  = C.JI_QUIT
-	msgReady = C.JI_READY
-	msgExec  = C.JI_EXEC
-	msgFail  = C.JI_FAIL
-	msgExit  = C.JI_EXIT
+	msgRun    = C.JI_RUN
+	msgGo     = C.JI_GO
+	msgQuit   = C.JI_QUIT
+	msgReady  = C.JI_READY
+	msgForked = C.JI_FORKED
+	msgExec   = C.JI_EXEC
+	msgFail   = C.JI_FAIL
+	msgExit   = C.JI_EXIT
 
 	flagStderrToStdout = C.JI_STDERR_TO_STDOUT
 	flagPersist        = C.JI_PERSIST
 	flagNoPathSearch   = C.JI_NO_PATH_SEARCH
 	flagSetID          = C.JI_SET_ID
 	flagCleanIPC       = C.JI_CLEAN_IPC
+	flagJoin           = C.JI_JOIN
 	maxGroups          = C.JI_MAX_GROUPS
 	maxJoin            = C.JI_MAX_JOIN
 	maxFDs             = C.JI_MAX_FDS
@@ -81,6 +83,8 @@ type runHdr struct {
 	UID      uint32
 	GID      uint32
 	Bounding uint64
+	NJoin    uint32
+	Pad      uint32
 }
 
 type wireRlimit struct {
@@ -147,6 +151,11 @@ type Run struct {
 	// CleanIPC first removes what earlier runs left in SysV IPC, /dev/shm
 	// and /dev/mqueue (with User only: it runs as that user).
 	CleanIPC bool `json:"cleanIPC,omitempty"`
+	// Join are cgroup v1 tasks files sent with the request: the child
+	// writes "0" to each, joining those cgroups, before anything else.
+	// Then it neither says Ready nor waits for Go; the init reports
+	// Forked with the child's pidfd instead.
+	Join []*os.File `json:"-"`
 }
 
 // User is the identity the init's child takes before it opens anything.
@@ -204,6 +213,16 @@ func (r *Run) encode() ([]byte, []int, error) {
 			fds = append(fds, int(f.Fd()))
 		}
 	}
+	if len(r.Join) > 0 {
+		if len(r.Join) > maxJoin {
+			return nil, nil, fmt.Errorf("judge init: %d cgroup files, at most %d", len(r.Join), maxJoin)
+		}
+		h.Flags |= flagJoin
+		h.NJoin = uint32(len(r.Join))
+		for _, f := range r.Join {
+			fds = append(fds, int(f.Fd()))
+		}
+	}
 	var body bytes.Buffer
 	_ = binary.Write(&body, binary.NativeEndian, h)
 	for _, rl := range r.Rlimits {
@@ -248,6 +267,9 @@ const (
 	Failed
 	// Exited: the program and all it started are gone.
 	Exited
+	// Forked: the init forked a child that joins its cgroups itself (see
+	// Run.Join); Pidfd, when not -1, is the child's pidfd.
+	Forked
 )
 
 // Event is one message from the init or its child.
@@ -255,6 +277,9 @@ type Event struct {
 	Type EventType
 	// Pid is the sender's pid in our PID namespace, from the kernel.
 	Pid int
+	// Pidfd is the child's pidfd (Forked), -1 otherwise; the receiver
+	// closes it.
+	Pidfd int
 	// Mono is CLOCK_MONOTONIC when the event happened (Exec, Exited).
 	Mono time.Duration
 	// Failed.
@@ -414,47 +439,79 @@ func (c *Conn) SetDeadline(t time.Time) error {
 // no one else holds the other end.
 func (c *Conn) Recv() (*Event, error) {
 	buf := make([]byte, 1024)
-	oob := make([]byte, unix.CmsgSpace(unix.SizeofUcred))
+	oob := make([]byte, unix.CmsgSpace(unix.SizeofUcred)+unix.CmsgSpace(4))
 	n, oobn, _, _, err := c.c.ReadMsgUnix(buf, oob)
 	if err != nil {
 		return nil, err
 	}
-	if n == 0 {
-		return nil, io.EOF
-	}
-	ev := &Event{}
+	ev := &Event{Pidfd: -1}
 	if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
 		for _, m := range msgs {
 			if cred, err := unix.ParseUnixCredentials(&m); err == nil {
 				ev.Pid = int(cred.Pid)
 			}
+			if fds, err := unix.ParseUnixRights(&m); err == nil {
+				for _, fd := range fds {
+					if ev.Pidfd < 0 {
+						ev.Pidfd = fd
+					} else {
+						unix.Close(fd)
+					}
+				}
+			}
 		}
 	}
-	r := bytes.NewReader(buf[:n])
+	if n == 0 {
+		ev.closeFDs()
+		return nil, io.EOF
+	}
+	if err := ev.parse(buf[:n]); err != nil {
+		ev.closeFDs()
+		return nil, err
+	}
+	if ev.Type != Forked {
+		ev.closeFDs()
+	}
+	return ev, nil
+}
+
+func (ev *Event) closeFDs() {
+	if ev.Pidfd >= 0 {
+		unix.Close(ev.Pidfd)
+		ev.Pidfd = -1
+	}
+}
+
+// parse reads one message into ev.
+func (ev *Event) parse(msg []byte) error {
+	n := len(msg)
+	r := bytes.NewReader(msg)
 	var h hdr
 	if err := binary.Read(r, binary.NativeEndian, &h); err != nil || int(h.Len) != r.Len() {
-		return nil, fmt.Errorf("judge init: malformed message of %d bytes", n)
+		return fmt.Errorf("judge init: malformed message of %d bytes", n)
 	}
 	switch h.Type {
 	case msgReady:
 		ev.Type = Ready
+	case msgForked:
+		ev.Type = Forked
 	case msgExec:
 		var mono uint64
 		if err := binary.Read(r, binary.NativeEndian, &mono); err != nil {
-			return nil, fmt.Errorf("judge init: exec message: %w", err)
+			return fmt.Errorf("judge init: exec message: %w", err)
 		}
 		ev.Type, ev.Mono = Exec, time.Duration(mono)
 	case msgFail:
 		var f wireFail
 		if err := binary.Read(r, binary.NativeEndian, &f); err != nil {
-			return nil, fmt.Errorf("judge init: fail message: %w", err)
+			return fmt.Errorf("judge init: fail message: %w", err)
 		}
 		ev.Type, ev.Stage, ev.Errno = Failed, int(f.Stage), syscall.Errno(f.Err)
 		ev.Detail = string(bytes.TrimRight(f.Detail[:], "\x00"))
 	case msgExit:
 		var x wireExit
 		if err := binary.Read(r, binary.NativeEndian, &x); err != nil {
-			return nil, fmt.Errorf("judge init: exit message: %w", err)
+			return fmt.Errorf("judge init: exit message: %w", err)
 		}
 		ev.Type = Exited
 		ev.Status = unix.WaitStatus(x.Status)
@@ -464,9 +521,9 @@ func (c *Conn) Recv() (*Event, error) {
 		ev.Nvcsw, ev.Nivcsw = int64(x.Nvcsw), int64(x.Nivcsw)
 		ev.Mono = time.Duration(x.MonoNs)
 	default:
-		return nil, fmt.Errorf("judge init: unknown message type %d", h.Type)
+		return fmt.Errorf("judge init: unknown message type %d", h.Type)
 	}
-	return ev, nil
+	return nil
 }
 
 // Monotonic is CLOCK_MONOTONIC, the clock the init's timestamps use.

@@ -41,6 +41,10 @@ type runCgroup interface {
 	kill()
 	// remove deletes the run's cgroup once its processes are gone.
 	remove() error
+	// release closes what it holds open, and leaves the cgroup.
+	release()
+	// dir is one of its directories.
+	dir() string
 }
 
 // accounting is what the run's cgroup says once the run is over.
@@ -138,7 +142,7 @@ func (p *peakCounter) value() int64 {
 	if cur, err := readInt(filepath.Join(p.dir, p.current)); err == nil {
 		v = max(v, cur)
 	}
-	if ev, err := os.ReadFile(filepath.Join(p.dir, p.evts)); err == nil {
+	if ev, err := readFile(filepath.Join(p.dir, p.evts)); err == nil {
 		if hits, _ := keyValue(ev, "max"); hits > 0 {
 			if lim, err := readInt(filepath.Join(p.dir, p.limit)); err == nil && lim > 0 {
 				v = max(v, lim)
@@ -159,7 +163,7 @@ func (p *peakCounter) sample() {
 
 // procsOf lists the processes in a cgroup directory.
 func procsOf(dir string) ([]int, error) {
-	data, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	data, err := readFile(filepath.Join(dir, "cgroup.procs"))
 	if err != nil {
 		return nil, err
 	}
@@ -232,42 +236,99 @@ func clearStale(dir string) error {
 	return fmt.Errorf("%s stays busy", dir)
 }
 
-// readCPU reads a CPU counter from an open file: v1's cpuacct.usage in
-// nanoseconds, or v2's cpu.stat usage_usec.
-func readCPU(f *os.File, v2 bool) (time.Duration, error) {
+// readCPU reads a CPU counter from an open control file: v1's
+// cpuacct.usage in nanoseconds, or v2's cpu.stat usage_usec.
+func readCPU(f *counterFile, v2 bool) (time.Duration, error) {
 	var buf [512]byte
-	n, err := f.ReadAt(buf[:], 0)
-	if n == 0 && err != nil {
-		return 0, fmt.Errorf("read %s: %w", f.Name(), err)
+	n, err := unix.Pread(f.fd, buf[:], 0)
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", f.path, err)
 	}
 	if !v2 {
 		ns, err := strconv.ParseInt(string(bytes.TrimSpace(buf[:n])), 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("read %s: %w", f.Name(), err)
+			return 0, fmt.Errorf("read %s: %w", f.path, err)
 		}
 		return time.Duration(ns), nil
 	}
 	us, ok := keyValue(buf[:n], "usage_usec")
 	if !ok {
-		return 0, fmt.Errorf("read %s: no usage_usec", f.Name())
+		return 0, fmt.Errorf("read %s: no usage_usec", f.path)
 	}
 	return time.Duration(us) * time.Microsecond, nil
 }
 
-func writeFile(path, value string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+// counterFile is a control file kept open, because it is reread often.
+type counterFile struct {
+	fd   int
+	path string
+}
+
+func openCounter(path string) (*counterFile, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return err
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
-	_, err = f.WriteString(value)
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	return &counterFile{fd: fd, path: path}, nil
+}
+
+func (f *counterFile) close() {
+	if f != nil && f.fd >= 0 {
+		unix.Close(f.fd)
+		f.fd = -1
 	}
-	return err
+}
+
+// Control files are read and written with bare system calls: an
+// *os.File costs four more calls (poll registration, flags) and a
+// finalizer, and a run touches a dozen of them on its critical path.
+
+// writeFile writes value to a control file.
+func writeFile(path, value string) error {
+	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	if _, err := unix.Write(fd, []byte(value)); err != nil {
+		return &os.PathError{Op: "write", Path: path, Err: err}
+	}
+	return nil
+}
+
+// maxControlFile bounds what readFile reads of one control file; the
+// files read here hold a few lines.
+const maxControlFile = 64 << 10
+
+// readFile reads a small control file whole.
+func readFile(path string) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, 0, 512)
+	for len(buf) < maxControlFile {
+		if len(buf) == cap(buf) {
+			buf = append(buf, make([]byte, cap(buf))...)[:len(buf)]
+		}
+		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "read", Path: path, Err: err}
+		}
+		if n == 0 {
+			break
+		}
+		buf = buf[:len(buf)+n]
+	}
+	return buf, nil
 }
 
 func readInt(path string) (int64, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
 		return 0, err
 	}
@@ -310,7 +371,7 @@ func SetRunLimits(paths map[string]string, name string, v2 bool, memory, pids in
 		if _, err := os.Stat(d); err != nil {
 			return nil
 		}
-		return (&cgroupV2{dir: d}).setLimits(memory, pids)
+		return (&cgroupV2{path: d}).setLimits(memory, pids)
 	}
 	c := &cgroupV1{dirs: map[string]string{}}
 	for _, ctrl := range v1Controllers {

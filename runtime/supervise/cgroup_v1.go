@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // v1Controllers are the hierarchies a run needs its own group in.
@@ -16,7 +18,7 @@ var v1Controllers = []string{"cpuacct", "memory", "pids"}
 type cgroupV1 struct {
 	dirs map[string]string // controller to the run's directory
 	// cpuFile stays open: the CPU watch rereads it often.
-	cpuFile *os.File
+	cpuFile *counterFile
 	mem     *peakCounter // memory.max_usage_in_bytes, on every kernel
 	pids    *peakCounter
 }
@@ -43,7 +45,7 @@ func (fs cgroupFS) newV1(paths map[string]string, name string, memory, pids int6
 	if err := c.setLimits(memory, pids); err != nil {
 		return nil, err
 	}
-	f, err := os.Open(filepath.Join(c.dirs["cpuacct"], "cpuacct.usage"))
+	f, err := openCounter(filepath.Join(c.dirs["cpuacct"], "cpuacct.usage"))
 	if err != nil {
 		return nil, fmt.Errorf("run cgroup: %w", err)
 	}
@@ -85,12 +87,13 @@ func (c *cgroupV1) setLimits(memory, pids int64) error {
 func (c *cgroupV1) joinFiles() ([]*os.File, error) {
 	var files []*os.File
 	for _, ctrl := range v1Controllers {
-		f, err := os.OpenFile(filepath.Join(c.dirs[ctrl], "tasks"), os.O_WRONLY, 0)
+		path := filepath.Join(c.dirs[ctrl], "tasks")
+		fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			closeAll(files)
-			return nil, fmt.Errorf("run cgroup: %w", err)
+			return nil, fmt.Errorf("run cgroup: open %s: %w", path, err)
 		}
-		files = append(files, f)
+		files = append(files, os.NewFile(uintptr(fd), path))
 	}
 	return files, nil
 }
@@ -115,7 +118,7 @@ func (c *cgroupV1) final() (accounting, error) {
 	u, _ := readInt(filepath.Join(c.dirs["cpuacct"], "cpuacct.usage_user"))
 	s, _ := readInt(filepath.Join(c.dirs["cpuacct"], "cpuacct.usage_sys"))
 	a.User, a.System = splitCPU(a.CPU, u, s)
-	if oc, err := os.ReadFile(filepath.Join(c.dirs["memory"], "memory.oom_control")); err == nil {
+	if oc, err := readFile(filepath.Join(c.dirs["memory"], "memory.oom_control")); err == nil {
 		a.OOMKills, _ = keyValue(oc, "oom_kill")
 	}
 	a.MemPeak, a.PidsPeak = c.mem.value(), c.pids.value()
@@ -139,11 +142,15 @@ func (c *cgroupV1) sample()            { c.pids.sample() }
 // kill goes one by one: v1 has no cgroup.kill.
 func (c *cgroupV1) kill() { killAll(c.dirs["pids"]) }
 
+func (c *cgroupV1) release() {
+	c.cpuFile.close()
+	c.cpuFile = nil
+}
+
+func (c *cgroupV1) dir() string { return c.dirs["pids"] }
+
 func (c *cgroupV1) remove() error {
-	if c.cpuFile != nil {
-		c.cpuFile.Close()
-		c.cpuFile = nil
-	}
+	c.release()
 	var dirs []string
 	for _, ctrl := range v1Controllers {
 		if d, ok := c.dirs[ctrl]; ok {

@@ -13,9 +13,9 @@ import (
 
 // cgroupV2 is a run's cgroup on the unified hierarchy.
 type cgroupV2 struct {
-	dir string
+	path string
 	// cpuFile stays open: the CPU watch rereads it often.
-	cpuFile   *os.File
+	cpuFile   *counterFile
 	mem, pids *peakCounter
 }
 
@@ -29,25 +29,25 @@ func (fs cgroupFS) newV2(base, name string, initPid int, memory, pids int64) (_ 
 	if err := setupV2Parent(base, initPid); err != nil {
 		return nil, err
 	}
-	c := &cgroupV2{dir: filepath.Join(base, name)}
+	c := &cgroupV2{path: filepath.Join(base, name)}
 	defer func() {
 		if retErr != nil {
 			_ = c.remove()
 		}
 	}()
-	if err := fs.makeDir(c.dir); err != nil {
+	if err := fs.makeDir(c.path); err != nil {
 		return nil, err
 	}
 	if err := c.setLimits(memory, pids); err != nil {
 		return nil, err
 	}
-	f, err := os.Open(filepath.Join(c.dir, "cpu.stat"))
+	f, err := openCounter(filepath.Join(c.path, "cpu.stat"))
 	if err != nil {
 		return nil, fmt.Errorf("run cgroup: %w", err)
 	}
 	c.cpuFile = f
-	c.mem = newPeak(c.dir, "memory.peak", "memory.current", "memory.max", "memory.events")
-	c.pids = newPeak(c.dir, "pids.peak", "pids.current", "pids.max", "pids.events")
+	c.mem = newPeak(c.path, "memory.peak", "memory.current", "memory.max", "memory.events")
+	c.pids = newPeak(c.path, "pids.peak", "pids.current", "pids.max", "pids.events")
 	return c, nil
 }
 
@@ -63,7 +63,7 @@ func setupV2Parent(base string, initPid int) error {
 			return fmt.Errorf("run cgroup: move init: %w", err)
 		}
 	}
-	avail, err := os.ReadFile(filepath.Join(base, "cgroup.controllers"))
+	avail, err := readFile(filepath.Join(base, "cgroup.controllers"))
 	if err != nil {
 		return fmt.Errorf("run cgroup: %w", err)
 	}
@@ -84,15 +84,15 @@ func setupV2Parent(base string, initPid int) error {
 func (c *cgroupV2) setLimits(memory, pids int64) error {
 	var list []setting
 	if memory != 0 {
-		list = append(list, setting{c.dir, "memory.max", limitValue(memory, "max")})
+		list = append(list, setting{c.path, "memory.max", limitValue(memory, "max")})
 		// Swap off. A kernel without swap accounting (swapaccount=0 on
 		// 5.10, say) has no memory.swap.* files, and no swap to charge.
-		if _, err := os.Stat(filepath.Join(c.dir, "memory.swap.max")); err == nil {
-			list = append(list, setting{c.dir, "memory.swap.max", "0"})
+		if _, err := os.Stat(filepath.Join(c.path, "memory.swap.max")); err == nil {
+			list = append(list, setting{c.path, "memory.swap.max", "0"})
 		}
 	}
 	if pids != 0 {
-		list = append(list, setting{c.dir, "pids.max", limitValue(pids, "max")})
+		list = append(list, setting{c.path, "pids.max", limitValue(pids, "max")})
 	}
 	return writeSettings(list)
 }
@@ -101,7 +101,7 @@ func (c *cgroupV2) setLimits(memory, pids int64) error {
 func (c *cgroupV2) joinFiles() ([]*os.File, error) { return nil, nil }
 
 func (c *cgroupV2) add(pid int) error {
-	if err := writeFile(filepath.Join(c.dir, "cgroup.procs"), strconv.Itoa(pid)); err != nil {
+	if err := writeFile(filepath.Join(c.path, "cgroup.procs"), strconv.Itoa(pid)); err != nil {
 		return fmt.Errorf("run cgroup: add %d: %w", pid, err)
 	}
 	return nil
@@ -115,14 +115,14 @@ func (c *cgroupV2) final() (accounting, error) {
 	if a.CPU, err = c.cpu(); err != nil {
 		return a, err
 	}
-	stat, err := os.ReadFile(filepath.Join(c.dir, "cpu.stat"))
+	stat, err := readFile(filepath.Join(c.path, "cpu.stat"))
 	if err != nil {
 		return a, err
 	}
 	u, _ := keyValue(stat, "user_usec")
 	s, _ := keyValue(stat, "system_usec")
 	a.User, a.System = time.Duration(u)*time.Microsecond, time.Duration(s)*time.Microsecond
-	if ev, err := os.ReadFile(filepath.Join(c.dir, "memory.events")); err == nil {
+	if ev, err := readFile(filepath.Join(c.path, "memory.events")); err == nil {
 		a.OOMKills, _ = keyValue(ev, "oom_kill")
 	}
 	a.MemPeak, a.PidsPeak = c.mem.value(), c.pids.value()
@@ -140,16 +140,20 @@ func (c *cgroupV2) sample() {
 // kill uses cgroup.kill where the kernel has it (5.14+), else goes one by
 // one.
 func (c *cgroupV2) kill() {
-	if err := writeFile(filepath.Join(c.dir, "cgroup.kill"), "1"); err == nil {
+	if err := writeFile(filepath.Join(c.path, "cgroup.kill"), "1"); err == nil {
 		return
 	}
-	killAll(c.dir)
+	killAll(c.path)
 }
 
+func (c *cgroupV2) release() {
+	c.cpuFile.close()
+	c.cpuFile = nil
+}
+
+func (c *cgroupV2) dir() string { return c.path }
+
 func (c *cgroupV2) remove() error {
-	if c.cpuFile != nil {
-		c.cpuFile.Close()
-		c.cpuFile = nil
-	}
-	return removeDirs(c.dir)
+	c.release()
+	return removeDirs(c.path)
 }

@@ -56,8 +56,12 @@ type Config struct {
 	Limits policy.Limits
 	// Run is sent to the judge init.
 	Run judgeinit.Run
-	// RunCgroup names the run's cgroup below the container's.
+	// RunCgroup names the run's cgroup below the container's (with
+	// Cgroups, it is the start of the name).
 	RunCgroup string
+	// Cgroups, when set, gives the run a cgroup made ahead of time and
+	// removes it in the background.
+	Cgroups *RunCgroups
 	// CPUs is how many CPUs the sandbox may use at once.
 	CPUs int
 	// Output, when set, carries the program's stdout and stderr, and
@@ -109,6 +113,9 @@ type Supervisor struct {
 	initPidfd  int
 	childPid   int
 	childPidfd int
+	// joined: the child joins the run's cgroup itself, at once (v1), and
+	// sends no Ready.
+	joined bool
 	// stdio is the state of the files handed to the program, restored
 	// when the run is over.
 	stdio      []fileState
@@ -137,21 +144,33 @@ func Start(conn *judgeinit.Conn, cfg Config) (*Supervisor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("judge init: %w", err)
 	}
-	cg, err := newRunCgroup(cfg.CgroupPaths, cfg.RunCgroup, cfg.CgroupV2, cfg.InitPid,
-		int64(cfg.Limits.Memory), cfg.Limits.Processes)
+	cg, err := cfg.Cgroups.runCgroupFor(&cfg)
 	if err != nil {
 		unix.Close(initPidfd)
 		return nil, err
 	}
+	// With v1 the child joins the run's cgroups itself, through files
+	// sent with the request, and starts without a round trip to here.
+	join, err := cg.joinFiles()
+	if err != nil {
+		_ = cg.remove()
+		unix.Close(initPidfd)
+		return nil, err
+	}
+	cfg.Run.Join = join
+	joined := len(join) > 0
 	stdio := saveFiles(append(cfg.Run.Files[:], cfg.Run.ExtraFiles...))
-	if err := conn.SendRun(&cfg.Run); err != nil {
+	err = conn.SendRun(&cfg.Run)
+	closeAll(join)
+	cfg.Run.Join = nil
+	if err != nil {
 		restoreFiles(stdio)
 		_ = cg.remove()
 		unix.Close(initPidfd)
 		return nil, err
 	}
 	s := &Supervisor{cfg: cfg, conn: conn, cg: cg, events: make(chan eventOrErr, 16),
-		initPidfd: initPidfd, childPidfd: -1, stdio: stdio}
+		initPidfd: initPidfd, childPidfd: -1, stdio: stdio, joined: joined}
 	go s.readEvents()
 	return s, nil
 }
@@ -177,7 +196,9 @@ func (s *Supervisor) Close() {
 			*fd = -1
 		}
 	}
-	if err := s.cg.remove(); err != nil {
+	if s.cfg.Cgroups != nil {
+		s.cfg.Cgroups.retire(&s.cfg, s.cg)
+	} else if err := s.cg.remove(); err != nil {
 		logrus.Debugf("supervise: %v", err)
 	}
 }
@@ -190,6 +211,13 @@ func (s *Supervisor) Wait(ctx context.Context) *meta.Result {
 	var outputExceeded <-chan struct{}
 	if s.cfg.Output != nil {
 		outputExceeded = s.cfg.Output.Exceeded()
+	}
+	if s.joined {
+		// No Ready comes: the set-up's clock starts with the request.
+		w.ready = judgeinit.Monotonic()
+		if lim := s.cfg.Limits; lim.WallTime > 0 {
+			w.wall.Reset(time.Duration(lim.WallTime) + setupSlack)
+		}
 	}
 	for done := false; !done; {
 		select {
@@ -271,8 +299,16 @@ func (s *Supervisor) onEvent(w *watch, e eventOrErr, ok bool) bool {
 			s.killInit()
 			return true
 		}
+	case judgeinit.Forked:
+		s.forked(ev)
 	case judgeinit.Exec:
 		w.started, w.start = true, ev.Mono
+		if w.ready == 0 {
+			w.ready = ev.Mono // Forked comes later, or never
+		}
+		if s.childPid == 0 {
+			s.childPid = ev.Pid // the child sends Exec itself
+		}
 		logrus.Debugf("supervise: exec at %v, seen at %v", ev.Mono, judgeinit.Monotonic())
 		if lim.WallTime > 0 {
 			// From the exec, and never past the bound set at Ready.
@@ -294,6 +330,18 @@ func (s *Supervisor) onEvent(w *watch, e eventOrErr, ok bool) bool {
 		return true
 	}
 	return false
+}
+
+// forked takes the pidfd of a child that joins its cgroups itself. It
+// may come after the child's Exec: the init sends it once the child has
+// left its memory.
+func (s *Supervisor) forked(ev *judgeinit.Event) {
+	logrus.Debug("supervise: child forked")
+	if s.childPidfd < 0 {
+		s.childPidfd = ev.Pidfd
+	} else if ev.Pidfd >= 0 {
+		unix.Close(ev.Pidfd)
+	}
 }
 
 // admit moves the forked child into the run's cgroup and lets it exec.
@@ -360,8 +408,10 @@ func (s *Supervisor) kill(reason string, grace *time.Timer) {
 	}
 	s.cg.kill()
 	grace.Reset(killGrace)
-	if s.childPidfd < 0 {
-		// Nothing was started yet: end the sandbox itself.
+	if s.childPidfd < 0 && !s.joined {
+		// Nothing was started yet: end the sandbox itself. A child that
+		// joins its cgroup at once is in it, and the cgroup kill reaches
+		// it; grace covers the rest.
 		s.killInit()
 	}
 }

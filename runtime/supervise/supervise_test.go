@@ -130,6 +130,8 @@ func (f *fakeCgroup) samplesPeaks() bool                 { return f.acct.MemSamp
 func (f *fakeCgroup) sample()                            {}
 func (f *fakeCgroup) kill()                              {}
 func (f *fakeCgroup) remove() error                      { f.removed = true; return nil }
+func (f *fakeCgroup) release()                           {}
+func (f *fakeCgroup) dir() string                        { return "" }
 
 // TestReport: the report takes the cgroup's accounting, max-rss as a
 // floor of a sampled memory peak, and a failure to read the cgroup as XX.

@@ -1,0 +1,153 @@
+package supervise
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/sirupsen/logrus"
+)
+
+// RunCgroups takes a run's cgroup off the run's path: it keeps one made
+// ahead of time for each container that ran a program, and removes used
+// ones in the background. Making and removing the three v1 directories
+// (or setting up v2's) costs a run a good part of a millisecond, spent
+// while the caller waits. A long-lived supervisor, such as the manager,
+// holds one; without one, each run makes and removes its own cgroup.
+//
+// A spare never held a process, so its counters start from zero as a new
+// one's do; the run's limits are set when it is taken. A spare lives in
+// its container's cgroup and goes with it when the container is deleted.
+type RunCgroups struct {
+	mu     sync.Mutex
+	spares map[string]*spareCgroup // by container (cgroupKey)
+	seq    uint64
+	closed bool
+	work   sync.WaitGroup
+}
+
+// spareCgroup is a run cgroup made ahead of time, and a directory of it
+// that tells whether it still exists.
+type spareCgroup struct {
+	cg  runCgroup
+	dir string
+}
+
+// maxSpareCgroups bounds the spares kept: a spare in a container that is
+// gone holds a file open until it is taken or pushed out.
+const maxSpareCgroups = 256
+
+// NewRunCgroups returns an empty set of spares.
+func NewRunCgroups() *RunCgroups {
+	return &RunCgroups{spares: map[string]*spareCgroup{}}
+}
+
+// Close waits for the background work; the spares stay in their
+// containers.
+func (p *RunCgroups) Close() {
+	p.mu.Lock()
+	p.closed = true
+	spares := p.spares
+	p.spares = map[string]*spareCgroup{}
+	p.mu.Unlock()
+	p.work.Wait()
+	for _, sp := range spares {
+		sp.cg.release()
+	}
+}
+
+// cgroupKey names a container's cgroups.
+func cgroupKey(t *Target) string {
+	if t.CgroupV2 {
+		return "2:" + t.CgroupPaths[""]
+	}
+	var b strings.Builder
+	b.WriteString("1")
+	for _, ctrl := range v1Controllers {
+		b.WriteString(":" + t.CgroupPaths[ctrl])
+	}
+	return b.String()
+}
+
+// runCgroupFor returns the cgroup for a run in cfg's container: a spare
+// when p has one, else a new one.
+func (p *RunCgroups) runCgroupFor(cfg *Config) (runCgroup, error) {
+	memory, pids := int64(cfg.Limits.Memory), cfg.Limits.Processes
+	if p == nil {
+		return newRunCgroup(cfg.CgroupPaths, cfg.RunCgroup, cfg.CgroupV2, cfg.InitPid, memory, pids)
+	}
+	if cg := p.take(&cfg.Target); cg != nil {
+		if err := cg.setLimits(memory, pids); err != nil {
+			_ = cg.remove()
+			return nil, err
+		}
+		return cg, nil
+	}
+	return newRunCgroup(cfg.CgroupPaths, p.name(cfg.RunCgroup), cfg.CgroupV2, cfg.InitPid, memory, pids)
+}
+
+// name is a fresh run cgroup name: a spare made by an earlier manager
+// may still be in the container under another.
+func (p *RunCgroups) name(base string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.seq++
+	return fmt.Sprintf("%s-%d-%d", base, os.Getpid(), p.seq)
+}
+
+// take returns the container's spare, if it has one that still exists.
+func (p *RunCgroups) take(t *Target) runCgroup {
+	p.mu.Lock()
+	key := cgroupKey(t)
+	sp := p.spares[key]
+	delete(p.spares, key)
+	p.mu.Unlock()
+	if sp == nil {
+		return nil
+	}
+	if _, err := os.Stat(sp.dir); err != nil {
+		sp.cg.release() // its container is gone, and the spare with it
+		return nil
+	}
+	return sp.cg
+}
+
+// retire removes a used run cgroup and makes the container's next spare,
+// in the background.
+func (p *RunCgroups) retire(cfg *Config, used runCgroup) {
+	t, base := cfg.Target, cfg.RunCgroup
+	p.work.Add(1)
+	go func() {
+		defer p.work.Done()
+		if err := used.remove(); err != nil {
+			logrus.Debugf("supervise: %v", err)
+		}
+		p.prepare(&t, base)
+	}()
+}
+
+// prepare makes a spare for t's container unless it has one.
+func (p *RunCgroups) prepare(t *Target, base string) {
+	key := cgroupKey(t)
+	p.mu.Lock()
+	skip := p.closed || p.spares[key] != nil
+	p.mu.Unlock()
+	if skip {
+		return
+	}
+	cg, err := newRunCgroup(t.CgroupPaths, p.name(base), t.CgroupV2, t.InitPid, 0, 0)
+	if err != nil {
+		logrus.Debugf("supervise: spare run cgroup: %v", err)
+		return
+	}
+	p.mu.Lock()
+	keep := !p.closed && p.spares[key] == nil && len(p.spares) < maxSpareCgroups
+	if keep {
+		p.spares[key] = &spareCgroup{cg: cg, dir: cg.dir()}
+	}
+	p.mu.Unlock()
+	if !keep {
+		_ = cg.remove()
+	}
+}

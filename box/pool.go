@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mini-isolate/mini-isolate/policy"
+	"github.com/mini-isolate/mini-isolate/runtime"
 	"github.com/mini-isolate/mini-isolate/runtime/hostfile"
 	"github.com/mini-isolate/mini-isolate/runtime/supervise"
 )
@@ -106,15 +107,18 @@ func (m *Manager) adopt(ctx context.Context, b *Box, s *Spare) error {
 	if err := os.Chown(b.sandboxDir(), m.CallerUID, m.CallerGID); err != nil {
 		return fmt.Errorf("adopt spare: %w", err)
 	}
-	if err := m.Runtime.SetHostname(s.Container, b.hostname()); err != nil {
-		return fmt.Errorf("adopt spare: %w", err)
-	}
 	var cur containerState
 	raw, err := os.ReadFile(b.stateFile())
 	if err == nil {
 		err = json.Unmarshal(raw, &cur)
 	}
+	if err == nil && cur.Target == nil {
+		err = errors.New("no container recorded")
+	}
 	if err != nil {
+		return fmt.Errorf("adopt spare: %w", err)
+	}
+	if err := runtime.SetHostname(cur.Target.InitPid, cur.Target.InitStart, b.hostname()); err != nil {
 		return fmt.Errorf("adopt spare: %w", err)
 	}
 	if cur.Key, err = m.containerKey(b, defaultRules(), false); err != nil {
@@ -164,7 +168,7 @@ func (m *Manager) Recycle(ctx context.Context, container, dir string) (spare *Sp
 	if err := m.scrub(b); err != nil {
 		return nil, to, fmt.Errorf("recycle %s: %w", container, err)
 	}
-	if err := m.Runtime.SetHostname(container, b.hostname()); err != nil {
+	if err := runtime.SetHostname(cur.Target.InitPid, cur.Target.InitStart, b.hostname()); err != nil {
 		return nil, to, fmt.Errorf("recycle %s: %w", container, err)
 	}
 	return &Spare{Container: container, Dir: to}, to, nil
@@ -173,9 +177,9 @@ func (m *Manager) Recycle(ctx context.Context, container, dir string) (spare *Sp
 // onlyInit checks that the container's init is the only process left in
 // it: nothing of the last box's runs survives.
 func (m *Manager) onlyInit(container string, t *supervise.Target) error {
-	pids, err := m.Runtime.Processes(container)
+	pids, err := t.Processes()
 	if err != nil {
-		return err
+		return fmt.Errorf("processes of %s: %w", container, err)
 	}
 	if len(pids) != 1 || pids[0] != t.InitPid {
 		return fmt.Errorf("%d processes besides the init", len(pids)-1)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/mini-isolate/mini-isolate/runtime/judged"
 	"github.com/mini-isolate/mini-isolate/runtime/meta"
+	"github.com/mini-isolate/mini-isolate/runtime/proc"
 )
 
 // State is what `state` prints: the OCI state (ociVersion, id, status, pid,
@@ -154,35 +155,40 @@ func cgroupOf(c *libcontainer.Container) (cgroups.Manager, error) {
 	return manager.NewWithPaths(cfg.Cgroups, st.CgroupPaths)
 }
 
-// SetHostname changes the host name inside a running container's UTS
-// namespace: a spare box container gets its box's name when a box adopts
-// it. The change is made on a thread of its own, which exits afterwards:
-// it is left in the container's namespace.
-func (r *Runtime) SetHostname(id, name string) error {
-	c, err := r.load(id)
+// SetHostname changes the host name in the UTS namespace of process pid
+// (started at start, in clock ticks since boot): a spare box container
+// gets its box's name when a box adopts it. It does not load the
+// container: its init is named directly, through a pidfd, so the name
+// cannot land in another process's namespace. The thread that enters the
+// namespace goes back to its own, or exits if it cannot.
+func SetHostname(pid int, start uint64, name string) error {
+	pidfd, err := proc.Open(pid, start)
 	if err != nil {
-		return err
+		return fmt.Errorf("hostname: %w", err)
 	}
-	st, err := c.State()
-	if err != nil {
-		return fmt.Errorf("hostname of %s: %w", id, err)
-	}
-	ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/uts", st.InitProcessPid))
-	if err != nil {
-		return fmt.Errorf("hostname of %s: %w", id, err)
-	}
-	defer ns.Close()
+	defer unix.Close(pidfd)
 	done := make(chan error, 1)
 	go func() {
-		goruntime.LockOSThread() // never unlocked: the thread dies with us
-		if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWUTS); err != nil {
+		goruntime.LockOSThread()
+		own, err := unix.Open("/proc/thread-self/ns/uts", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
 			done <- err
+			goruntime.UnlockOSThread()
+			return
+		}
+		defer unix.Close(own)
+		if err := unix.Setns(pidfd, unix.CLONE_NEWUTS); err != nil {
+			done <- err
+			goruntime.UnlockOSThread()
 			return
 		}
 		done <- unix.Sethostname([]byte(name))
+		if unix.Setns(own, unix.CLONE_NEWUTS) == nil {
+			goruntime.UnlockOSThread()
+		} // else the thread stays locked, and exits with this goroutine
 	}()
 	if err := <-done; err != nil {
-		return fmt.Errorf("hostname of %s: %w", id, err)
+		return fmt.Errorf("hostname of process %d: %w", pid, err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package supervise
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -261,5 +262,42 @@ func TestKeyValue(t *testing.T) {
 	}
 	if _, ok := keyValue(data, "usage"); ok {
 		t.Error("a key prefix matched")
+	}
+}
+
+// TestTargetProcesses: a container's processes are those of its cgroup
+// and of every cgroup below it, on v1 (the pids hierarchy) and on v2.
+func TestTargetProcesses(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{
+		"pids/ct/cgroup.procs":           "1234\n",
+		"pids/ct/run-1/cgroup.procs":     "",
+		"pids/ct/run-2/cgroup.procs":     "2001\n2002\n",
+		"pids/ct/run-2/sub/cgroup.procs": "2003\n",
+		"unified/ct/init/cgroup.procs":   "1234\n",
+		"unified/ct/run-3/cgroup.procs":  "3001\n",
+		"unified/ct/cgroup.procs":        "",
+	})
+	for _, tc := range []struct {
+		name   string
+		target Target
+		want   []int
+	}{
+		{"v1", Target{CgroupPaths: map[string]string{"pids": filepath.Join(root, "pids/ct")}}, []int{1234, 2001, 2002, 2003}},
+		{"v2", Target{CgroupV2: true, CgroupPaths: map[string]string{"": filepath.Join(root, "unified/ct")}}, []int{1234, 3001}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := tc.target.Processes()
+			if err != nil {
+				t.Fatal(err)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("processes %v, want %v", got, tc.want)
+			}
+		})
+	}
+	if _, err := (&Target{CgroupPaths: map[string]string{}}).Processes(); err == nil {
+		t.Error("a target without a pids cgroup listed processes")
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -42,6 +44,53 @@ type Target struct {
 func (t *Target) Alive() bool {
 	start, err := proc.StartTime(t.InitPid)
 	return err == nil && start == t.InitStart
+}
+
+// Processes lists every process in the container's cgroups, its run
+// cgroups included, read from cgroupfs: cheaper than loading the
+// container. The tree below the container's cgroup is the supervisor's:
+// a sandbox cannot make cgroups.
+func (t *Target) Processes() ([]int, error) {
+	dir := t.CgroupPaths["pids"]
+	if t.CgroupV2 {
+		dir = t.CgroupPaths[""]
+	}
+	if dir == "" {
+		return nil, errors.New("the container has no pids cgroup")
+	}
+	var all []int
+	err := walkCgroups(dir, 0, func(d string) error {
+		pids, err := procsOf(d)
+		all = append(all, pids...)
+		return err
+	})
+	return all, err
+}
+
+// maxCgroupDepth bounds walkCgroups below a container's cgroup, where
+// there are run cgroups and, with v2, the init's.
+const maxCgroupDepth = 4
+
+func walkCgroups(dir string, depth int, fn func(string) error) error {
+	if err := fn(dir); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		if depth >= maxCgroupDepth {
+			return fmt.Errorf("%s: cgroups nested deeper than %d", dir, maxCgroupDepth)
+		}
+		if err := walkCgroups(filepath.Join(dir, e.Name()), depth+1, fn); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // defaultRunCgroup names a run's cgroup below the container's.

@@ -135,6 +135,8 @@ type conn struct {
 	c   *net.UnixConn
 	in  *bufio.Reader
 	fds []*os.File // received and not yet taken
+	// wrote is the longest reply line written since it was last reset.
+	wrote int
 }
 
 func newConn(c *net.UnixConn) *conn {
@@ -168,17 +170,17 @@ func (r fdReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// read reads one request line.
-func (cn *conn) read() (*Request, error) {
+// read reads one request line; size is its length.
+func (cn *conn) read() (r *Request, size int, err error) {
 	line, err := readBounded(cn.in, '\n', maxLine)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	var r Request
-	if err := json.Unmarshal(line, &r); err != nil {
-		return nil, &badRequest{fmt.Errorf("request: %w", err)}
+	r = &Request{}
+	if err := json.Unmarshal(line, r); err != nil {
+		return nil, len(line), &badRequest{fmt.Errorf("request: %w", err)}
 	}
-	return &r, nil
+	return r, len(line), nil
 }
 
 // badRequest is a request line that does not decode: it is answered with
@@ -194,6 +196,7 @@ type incoming struct {
 	*Request
 	strs []string
 	fds  []*os.File
+	size int // bytes of the request line
 }
 
 func (in *incoming) close() {
@@ -206,11 +209,11 @@ func (in *incoming) close() {
 
 // next reads the next request and what comes with it.
 func (cn *conn) next() (*incoming, error) {
-	req, err := cn.read()
+	req, size, err := cn.read()
 	if err != nil {
 		return nil, err
 	}
-	in := &incoming{Request: req}
+	in := &incoming{Request: req, size: size}
 	if req.Op == "isolate" {
 		if req.NArgs < 0 || req.NEnv < 0 || req.NArgs+req.NEnv > maxStrings {
 			return nil, errors.New("request: too many strings")
@@ -252,6 +255,7 @@ func (cn *conn) write(r *Reply) error {
 	if err != nil {
 		return err
 	}
+	cn.wrote = max(cn.wrote, len(data))
 	_, err = cn.c.Write(append(data, '\n'))
 	return err
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +46,10 @@ type Server struct {
 	last    atomic.Int64 // unix nanoseconds of the last request's end
 	conns   sync.WaitGroup
 }
+
+// bigTransfer is the size of a request or reply after which the manager
+// returns its free memory to the system.
+const bigTransfer = 1 << 20
 
 // ErrRunning is returned by Listen when another manager serves the socket.
 var ErrRunning = errors.New("a manager already serves this socket")
@@ -212,8 +217,15 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 	}()
 	for in := range reqs {
 		s.busy.Add(1)
+		cn.wrote = 0
 		err := s.dispatch(ctx, cn, in)
 		in.close()
+		if max(in.size, cn.wrote) > bigTransfer {
+			// Files put or got travel in the request or the reply, and
+			// leave the heap that much larger: give it back now rather
+			// than over minutes.
+			debug.FreeOSMemory()
+		}
 		s.busy.Add(-1)
 		s.last.Store(time.Now().UnixNano())
 		if err != nil {

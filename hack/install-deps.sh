@@ -7,6 +7,7 @@ set -euo pipefail
 
 packages=(
 	build-essential pkg-config libseccomp-dev # cgo, libcontainer's seccomp
+	musl-tools                                # the isolate front end (Makefile)
 	runc crun busybox-static                  # side-by-side runs, test rootfs
 	tar gzip util-linux procps iproute2 git   # harness and test tools
 	# Toolchains of the built-in language profiles (profiles/), which the

@@ -168,9 +168,8 @@ func (m *Manager) Recycle(ctx context.Context, container, dir string) (spare *Sp
 	if err := m.scrub(b); err != nil {
 		return nil, to, fmt.Errorf("recycle %s: %w", container, err)
 	}
-	if err := runtime.SetHostname(cur.Target.InitPid, cur.Target.InitStart, b.hostname()); err != nil {
-		return nil, to, fmt.Errorf("recycle %s: %w", container, err)
-	}
+	// The host name stays the last box's until a box adopts the spare
+	// and sets its own: no program runs in between.
 	return &Spare{Container: container, Dir: to}, to, nil
 }
 

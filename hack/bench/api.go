@@ -91,6 +91,9 @@ func waitDial(socket string) (*manager.Client, error) {
 	}
 }
 
+// throughputWarmup is the uncounted window each front end runs first.
+const throughputWarmup = 2 * time.Second
+
 // throughput is the throughput scenario's outcome: cycles per second of
 // each front end, per window.
 type throughput struct {
@@ -102,6 +105,12 @@ type throughput struct {
 // two workers each on a box of its own (b.isolateBox and the one after).
 func runThroughput(ctx context.Context, r *runner, fronts []*boxFrontEnd, d time.Duration, windows int, rec *csvRecorder) *throughput {
 	t := &throughput{perSecond: map[string][]float64{}, failures: map[string]int{}}
+	// A warm-up window each, not counted, as the latency scenarios have
+	// warm-up rounds: a manager started for the scenario first makes its
+	// spares and run cgroups, and isolate's boxes and caches warm up too.
+	for _, f := range fronts {
+		_, _ = cycles(ctx, r, f, throughputWarmup)
+	}
 	for w := 1; w <= windows; w++ {
 		for _, f := range fronts {
 			n, failed := cycles(ctx, r, f, d)

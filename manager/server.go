@@ -49,7 +49,7 @@ type Server struct {
 
 // bigTransfer is the size of a request or reply after which the manager
 // returns its free memory to the system.
-const bigTransfer = 1 << 20
+const bigTransfer = 256 << 10
 
 // ErrRunning is returned by Listen when another manager serves the socket.
 var ErrRunning = errors.New("a manager already serves this socket")

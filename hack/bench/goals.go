@@ -121,15 +121,17 @@ func supervisionTable(w io.Writer, costs []supervisionCost) {
 	if len(costs) == 0 {
 		return
 	}
-	var cpu, rss []float64
+	var cpu, rss, anon []float64
 	for _, c := range costs {
 		cpu = append(cpu, float64(c.cpu)/float64(time.Millisecond))
 		rss = append(rss, float64(c.rssKiB))
+		anon = append(anon, float64(c.anonKiB))
 	}
 	slices.Sort(rss)
 	fmt.Fprintf(w, "\nscenario %s: a program burning %d ms of CPU through the native API; the manager (supervisor) and the box's init, from /proc\n", scenarioSupervision, burnMs)
 	fmt.Fprintf(w, "  %d runs: CPU median %.1f ms (max %.1f ms); resident memory together, largest sample: median %.0f KiB, max %.0f KiB\n",
 		len(costs), medianOr(cpu), slices.Max(cpu), medianOr(rss), rss[len(rss)-1])
+	fmt.Fprintf(w, "  of which private (anonymous) memory: median %.0f KiB; the rest is file pages, mostly the binary's text, shared by its every process\n", medianOr(anon))
 }
 
 // throughputTable prints the throughput scenario's windows.

@@ -27,6 +27,7 @@ const (
 type supervisionCost struct {
 	cpu     time.Duration // supervisor plus init
 	rssKiB  int64         // the largest sum of their resident sets
+	anonKiB int64         // and of their private (anonymous) parts, at that sample
 	elapsed time.Duration
 }
 
@@ -56,6 +57,7 @@ func measureSupervision(ctx context.Context, mgr *boxFrontEnd, progs, cc, tmp st
 		costs = append(costs, cost)
 		_ = rec.add(scenarioSupervision, "supervisor+init CPU ms", i+1, float64(cost.cpu)/float64(time.Millisecond), 0)
 		_ = rec.add(scenarioSupervision, "supervisor+init RSS KiB", i+1, float64(cost.rssKiB), 0)
+		_ = rec.add(scenarioSupervision, "supervisor+init private KiB", i+1, float64(cost.anonKiB), 0)
 	}
 	return costs, nil
 }
@@ -71,18 +73,20 @@ func supervisedRun(c *manager.Client, cg bool, mgrPid, initPid int) (supervision
 		_, err := c.Do(&manager.Request{Op: "run", Box: apiBox, Cg: cg, Run: spec})
 		done <- err
 	}()
-	var peak int64
+	var peak, peakAnon int64
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
 		case err := <-done:
 			cpu := procCPU(mgrPid) + procCPU(initPid) - before
-			return supervisionCost{cpu: cpu, rssKiB: peak, elapsed: time.Since(t0)}, err
+			return supervisionCost{cpu: cpu, rssKiB: peak, anonKiB: peakAnon, elapsed: time.Since(t0)}, err
 		case <-tick.C:
 		}
-		if rss := procRSS(mgrPid) + procRSS(initPid); rss > peak {
-			peak = rss
+		mr, ma := procRSS(mgrPid)
+		ir, ia := procRSS(initPid)
+		if mr+ir > peak {
+			peak, peakAnon = mr+ir, ma+ia
 		}
 	}
 }
@@ -120,20 +124,27 @@ func procCPU(pid int) time.Duration {
 	return time.Duration(utime+stime) * 10 * time.Millisecond // USER_HZ is 100
 }
 
-// procRSS is a process's resident set in KiB.
-func procRSS(pid int) int64 {
+// procRSS is a process's resident set and its anonymous part, in KiB:
+// the rest is file pages, mostly the binary's text, which every process
+// of the same binary shares.
+func procRSS(pid int) (rss, anon int64) {
 	if pid <= 0 {
-		return 0
+		return 0, 0
 	}
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0
+		return 0, 0
+	}
+	kib := func(v string) int64 {
+		n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+		return n
 	}
 	for _, l := range strings.Split(string(data), "\n") {
 		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return n
+			rss = kib(v)
+		} else if v, ok := strings.CutPrefix(l, "RssAnon:"); ok {
+			anon = kib(v)
 		}
 	}
-	return 0
+	return rss, anon
 }

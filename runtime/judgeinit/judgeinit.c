@@ -96,9 +96,27 @@ static void child_fail(int sock, uint32_t stage, int err, const char *detail)
 }
 
 /* Opens a redirection target as the sandbox user; never through a symlink. */
+/*
+ * Set while a child runs in the init's memory (spawn): it then points to
+ * the init's flag that asks for the child to be started again by fork.
+ */
+static volatile int *volatile vfork_retry;
+
 static void redirect(int sock, const char *path, int target, int flags, uint32_t stage)
 {
 	struct stat st;
+
+	/*
+	 * Opening a FIFO blocks until its other end is opened, and a child
+	 * in the init's memory holds the init still meanwhile: it could not
+	 * notice its supervisor leaving, and end the run. Such a run starts
+	 * over by fork. Nothing else runs in the sandbox between runs, so the
+	 * path cannot become a FIFO after this look.
+	 */
+	if (vfork_retry && lstat(path, &st) == 0 && S_ISFIFO(st.st_mode)) {
+		*vfork_retry = 1;
+		_exit(0);
+	}
 
 	/*
 	 * An output file is the program's own: a symlink an earlier run left
@@ -517,12 +535,25 @@ static int child_entry(void *p)
 static pid_t spawn(int sock, struct run *r, int *pidfd)
 {
 	struct spawn_arg a = {.sock = sock, .r = r};
+	volatile int retry = 0;
 	pid_t pid = -1;
 
 	*pidfd = -1;
-	if (child_stack)
+	if (child_stack) {
+		vfork_retry = &retry;
 		pid = clone(child_entry, child_stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &a,
 			    pidfd);
+		vfork_retry = NULL;
+	}
+	if (pid > 0 && retry) {
+		/* It left at a FIFO, before anything of the run: reap it. */
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		if (*pidfd >= 0)
+			close(*pidfd);
+		*pidfd = -1;
+		pid = -1;
+	}
 	if (pid >= 0)
 		return pid;
 	pid = fork();

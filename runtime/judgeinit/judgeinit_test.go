@@ -592,3 +592,35 @@ func TestJoinAtOnce(t *testing.T) {
 
 // eventAny makes recv accept any event.
 const eventAny EventType = -1
+
+// TestFIFORedirectStartsOverByFork: a child started in the init's memory
+// that meets a FIFO at a redirection is started again by fork, so that
+// the init, not held still by the child's blocking open, ends the run when
+// its supervisor goes away.
+func TestFIFORedirectStartsOverByFork(t *testing.T) {
+	conn, cmd := startInit(t)
+	fifo := filepath.Join(t.TempDir(), "in")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.SendRun(&Run{Args: []string{"/bin/cat"}, Stdin: fifo}); err != nil {
+		t.Fatal(err)
+	}
+	first := recv(t, conn, Ready)
+	_ = conn.SendGo()
+	second := recv(t, conn, Ready) // the same run, by fork
+	if second.Pid == first.Pid {
+		t.Fatalf("the second Ready is from the same child %d", first.Pid)
+	}
+	_ = conn.SendGo()
+	// The child now waits in open(2) for a writer that never comes.
+	time.Sleep(100 * time.Millisecond)
+	conn.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the init did not end a run blocked on a FIFO once its supervisor left")
+	}
+}

@@ -339,9 +339,13 @@ func (s *Supervisor) onEvent(w *watch, e eventOrErr, ok bool) bool {
 	lim := s.cfg.Limits
 	switch ev := e.ev; ev.Type {
 	case judgeinit.Ready:
-		w.ready = judgeinit.Monotonic()
-		if lim.WallTime > 0 {
-			w.wall.Reset(time.Duration(lim.WallTime) + setupSlack)
+		// A second Ready comes from a child started again by fork (a
+		// FIFO redirection): the set-up's clock runs on.
+		if w.ready == 0 {
+			w.ready = judgeinit.Monotonic()
+			if lim.WallTime > 0 {
+				w.wall.Reset(time.Duration(lim.WallTime) + setupSlack)
+			}
 		}
 		if err := s.admit(ev.Pid); err != nil {
 			w.failure = err
@@ -403,6 +407,9 @@ func (s *Supervisor) admit(pid int) error {
 	fd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
 		return fmt.Errorf("judge init: pidfd of %d: %w", pid, err)
+	}
+	if s.childPidfd >= 0 {
+		unix.Close(s.childPidfd)
 	}
 	s.childPid, s.childPidfd = pid, fd
 	join, err := s.cg.joinFiles()

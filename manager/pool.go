@@ -28,17 +28,57 @@ type pool struct {
 	taken, recycled int
 	wake            chan struct{} // a spare was taken
 	made            chan struct{} // a spare was made (for tests and Wait)
-	filled          chan struct{} // fill has returned
+	// added is closed, and replaced, whenever a spare is added.
+	added chan struct{}
+	// inRecycle, when set, says whether a retired box's container is on
+	// its way to becoming a spare (the reaper's queue).
+	inRecycle func() bool
+	filled    chan struct{} // fill has returned
 }
 
 func newPool(m *box.Manager, size int) *pool {
-	return &pool{m: m, size: size, wake: make(chan struct{}, 1), made: make(chan struct{}, 1), filled: make(chan struct{})}
+	return &pool{m: m, size: size, wake: make(chan struct{}, 1), made: make(chan struct{}, 1), filled: make(chan struct{}),
+		added: make(chan struct{})}
+}
+
+// spareWait bounds how long Take waits for a container being recycled.
+const spareWait = 100 * time.Millisecond
+
+// waitSpare waits, with p.mu held on entry and on return, until a spare is
+// added or spareWait has passed.
+func (p *pool) waitSpare() {
+	deadline := time.NewTimer(spareWait)
+	defer deadline.Stop()
+	for len(p.spares) == 0 {
+		added := p.added
+		p.mu.Unlock()
+		select {
+		case <-added:
+			p.mu.Lock()
+		case <-deadline.C:
+			p.mu.Lock()
+			return
+		}
+	}
+}
+
+// addLocked adds a spare and wakes those waiting for one; p.mu is held.
+func (p *pool) addLocked(s *box.Spare) {
+	p.spares = append(p.spares, s)
+	close(p.added)
+	p.added = make(chan struct{})
 }
 
 // Take returns a spare, or nil when none is ready.
 func (p *pool) Take() *box.Spare {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if len(p.spares) == 0 && p.inRecycle != nil && p.inRecycle() {
+		// A container being recycled is a spare within milliseconds;
+		// building one instead takes a hundred, and leaves one too many
+		// for the pool, to be torn down later.
+		p.waitSpare()
+	}
 	if len(p.spares) == 0 {
 		return nil
 	}
@@ -121,7 +161,7 @@ func (p *pool) fill(ctx context.Context) {
 			return
 		}
 		p.mu.Lock()
-		p.spares = append(p.spares, s)
+		p.addLocked(s)
 		p.mu.Unlock()
 		select {
 		case p.made <- struct{}{}:
@@ -143,7 +183,7 @@ func (p *pool) recycle(l box.Leftover) (bool, string) {
 		return false, dir
 	}
 	p.mu.Lock()
-	p.spares = append(p.spares, s)
+	p.addLocked(s)
 	p.recycled++
 	p.mu.Unlock()
 	return true, ""

@@ -19,6 +19,7 @@ type reaper struct {
 
 	mu      sync.Mutex
 	queue   []box.Leftover
+	busy    bool // an item taken off the queue is being handled
 	wake    chan struct{}
 	stopped chan struct{}
 	closing bool
@@ -62,7 +63,21 @@ func (r *reaper) next() (box.Leftover, bool) {
 	}
 	l := r.queue[0]
 	r.queue = r.queue[1:]
+	r.busy = true
 	return l, true
+}
+
+// pending says whether the reaper has a retired box queued or in hand.
+func (r *reaper) pending() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.busy || len(r.queue) > 0
+}
+
+func (r *reaper) done() {
+	r.mu.Lock()
+	r.busy = false
+	r.mu.Unlock()
 }
 
 func (r *reaper) loop() {
@@ -70,16 +85,8 @@ func (r *reaper) loop() {
 	for {
 		l, ok := r.next()
 		if ok {
-			if r.recycle != nil {
-				done, dir := r.recycle(l)
-				if done {
-					continue
-				}
-				l.Dir = dir
-			}
-			if err := r.m.Reap(context.Background(), l.Container, l.Dir); err != nil {
-				logrus.Warnf("manager: reap %s: %v", l.Container, err)
-			}
+			r.handle(l)
+			r.done()
 			continue
 		}
 		r.mu.Lock()
@@ -89,6 +96,20 @@ func (r *reaper) loop() {
 			return
 		}
 		<-r.wake
+	}
+}
+
+// handle recycles a retired box's container, or tears it down.
+func (r *reaper) handle(l box.Leftover) {
+	if r.recycle != nil {
+		done, dir := r.recycle(l)
+		if done {
+			return
+		}
+		l.Dir = dir
+	}
+	if err := r.m.Reap(context.Background(), l.Container, l.Dir); err != nil {
+		logrus.Warnf("manager: reap %s: %v", l.Container, err)
 	}
 }
 

@@ -96,6 +96,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		recycle = s.pool.recycle
 	}
 	s.reaper = newReaper(m, recycle)
+	if recycle != nil {
+		s.pool.inRecycle = s.reaper.pending
+	}
 	s.reaper.sweep() // what a manager that died left behind
 	s.last.Store(time.Now().UnixNano())
 	ctx, cancel := context.WithCancel(ctx)

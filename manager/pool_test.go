@@ -1,0 +1,46 @@
+package manager
+
+import (
+	"testing"
+	"time"
+
+	"github.com/mini-isolate/mini-isolate/box"
+)
+
+// TestTakeWaitsForARecycle: with no spare ready, Take waits for a container
+// being recycled rather than give up at once, and only then.
+func TestTakeWaitsForARecycle(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		inRecycle bool
+		addAfter  time.Duration // 0: nothing is added
+		want      bool          // Take gives the spare added meanwhile
+		atLeast   time.Duration
+	}{
+		{"a recycle comes", true, 20 * time.Millisecond, true, 20 * time.Millisecond},
+		{"a recycle in hand that fails", true, 0, false, spareWait},
+		{"nothing being recycled", false, 20 * time.Millisecond, false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPool(nil, 2)
+			p.inRecycle = func() bool { return tc.inRecycle }
+			if tc.addAfter > 0 {
+				go func() {
+					time.Sleep(tc.addAfter)
+					p.mu.Lock()
+					p.addLocked(&box.Spare{Container: "sbx-test"})
+					p.mu.Unlock()
+				}()
+			}
+			start := time.Now()
+			s := p.Take()
+			took := time.Since(start)
+			if (s != nil) != tc.want {
+				t.Fatalf("Take gave %v, want a spare: %v", s, tc.want)
+			}
+			if took < tc.atLeast {
+				t.Errorf("Take took %v, want at least %v", took, tc.atLeast)
+			}
+		})
+	}
+}

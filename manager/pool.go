@@ -92,19 +92,22 @@ func (p *pool) Take() *box.Spare {
 	return s
 }
 
-// recycling waits refillDelay and says whether recycle made a spare
+// recycling waits refillDelay and says whether recycling kept up
 // meanwhile. A box taken is usually cleaned up soon and its container
 // recycled; while that keeps up, fill makes none. A judge cycling
 // through boxes would otherwise have a spare made now and then mid-cycle
 // and, for want of room, a recycled one torn down: about 100 ms of work
 // each, wasted.
 func (p *pool) recycling(ctx context.Context) bool {
-	before := p.count(&p.recycled)
+	recycled, taken := p.count(&p.recycled), p.count(&p.taken)
 	select {
 	case <-time.After(refillDelay):
 	case <-ctx.Done():
 	}
-	return p.count(&p.recycled) > before
+	// Recycling keeps up when it gave back at least as many spares as
+	// were taken meanwhile (some containers cannot be recycled).
+	r := p.count(&p.recycled) - recycled
+	return r > 0 && r >= p.count(&p.taken)-taken
 }
 
 // takenAny says whether a spare was ever taken: until then, spares are

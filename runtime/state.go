@@ -155,6 +155,26 @@ func cgroupOf(c *libcontainer.Container) (cgroups.Manager, error) {
 	return manager.NewWithPaths(cfg.Cgroups, st.CgroupPaths)
 }
 
+// enterUTS moves the calling thread into the UTS namespace of the process
+// behind pidfd (pid): through the pidfd (Linux 5.8+), or else through
+// /proc/PID/ns/uts, checked afterwards against the pidfd: had the process
+// exited meanwhile, the pid could have named another.
+func enterUTS(pid, pidfd int) error {
+	err := unix.Setns(pidfd, unix.CLONE_NEWUTS)
+	if err != unix.EINVAL {
+		return err
+	}
+	ns, err := unix.Open(fmt.Sprintf("/proc/%d/ns/uts", pid), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(ns)
+	if proc.Exited(pidfd, 0) {
+		return fmt.Errorf("process %d has exited", pid)
+	}
+	return unix.Setns(ns, unix.CLONE_NEWUTS)
+}
+
 // SetHostname changes the host name in the UTS namespace of process pid
 // (started at start, in clock ticks since boot): a spare box container
 // gets its box's name when a box adopts it. It does not load the
@@ -177,7 +197,7 @@ func SetHostname(pid int, start uint64, name string) error {
 			return
 		}
 		defer unix.Close(own)
-		if err := unix.Setns(pidfd, unix.CLONE_NEWUTS); err != nil {
+		if err := enterUTS(pid, pidfd); err != nil {
 			done <- err
 			goruntime.UnlockOSThread()
 			return

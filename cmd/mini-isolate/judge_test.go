@@ -274,6 +274,37 @@ func TestJudgeProgramCannotKillSupervision(t *testing.T) {
 	}
 }
 
+// TestJudgeDetachedStartLater: the wall clock of a created container
+// starts when it is started, not at create, however long the orchestrator
+// waits in between.
+func TestJudgeDetachedStartLater(t *testing.T) {
+	r := testutil.NewRunner(t)
+	metaPath := filepath.Join(t.TempDir(), "meta.json")
+	bundle, _ := testutil.JudgeBundle(t, []string{"/bin/true"}, map[string]string{
+		"wall-time": "0.5", "meta": metaPath, "meta-format": "json",
+	}, nil)
+	id := r.ID("later")
+	createWithOutput(t, r, bundle, id)
+	time.Sleep(1200 * time.Millisecond) // over twice the wall limit
+	r.MustRun("start", id)
+	r.WaitStatus(id, specs.StateStopped, 10*time.Second)
+	testutil.Eventually(t, 30*time.Second, "the report", func() bool {
+		_, err := os.Stat(metaPath)
+		return err == nil
+	})
+	var rep struct {
+		Status string `json:"status"`
+		Killed bool   `json:"killed"`
+	}
+	if err := json.Unmarshal([]byte(readFile(t, metaPath)), &rep); err != nil {
+		t.Fatalf("meta is not JSON: %v", err)
+	}
+	if rep.Status != "OK" || rep.Killed {
+		t.Errorf("a run started 1.2 s after create, under a 0.5 s wall limit: report %+v, want OK", rep)
+	}
+	r.MustRun("delete", id)
+}
+
 func TestJudgeDetached(t *testing.T) {
 	// create and start return at once; only the detached supervisor is
 	// left to enforce the limit and write the report.

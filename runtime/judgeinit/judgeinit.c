@@ -57,6 +57,8 @@
 #ifndef MSG_STAT_ANY
 #define MSG_STAT_ANY 13
 #endif
+extern char **environ;
+
 #ifndef MQUEUE_MAGIC
 #define MQUEUE_MAGIC 0x19800202
 #endif
@@ -494,10 +496,13 @@ static void child_main(int sock, struct run *r)
 
 	struct ji_exec ex = {.mono_ns = mono_ns()};
 	send_msg(sock, JI_EXEC, &ex, sizeof(ex));
+	/* execvp looks PATH up in environ: the run's. spawn puts the init's
+	 * back. */
+	environ = r->envp;
 	if (r->hdr.flags & JI_NO_PATH_SEARCH)
 		execve(r->argv[0], r->argv, r->envp);
 	else
-		execvpe(r->argv[0], r->argv, r->envp);
+		execvp(r->argv[0], r->argv);
 	child_fail(sock, JI_STAGE_EXEC, errno, r->argv[0]);
 }
 
@@ -506,7 +511,7 @@ static void child_main(int sock, struct run *r)
  * exits, and the init waits meanwhile (CLONE_VFORK), so one stack serves
  * every run.
  */
-#define CHILD_STACK (256 * 1024)
+#define CHILD_STACK (1024 * 1024)
 static char *child_stack;
 
 struct spawn_arg {
@@ -540,10 +545,16 @@ static pid_t spawn(int sock, struct run *r, int *pidfd)
 
 	*pidfd = -1;
 	if (child_stack) {
+		char **env = environ;
+
 		vfork_retry = &retry;
 		pid = clone(child_entry, child_stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &a,
 			    pidfd);
 		vfork_retry = NULL;
+		environ = env;
+		/* The child's setresuid reset the dumpable flag of the memory
+		 * it shared with us. */
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	}
 	if (pid > 0 && retry) {
 		/* It left at a FIFO, before anything of the run: reap it. */
@@ -578,50 +589,49 @@ static int take_strings(char **p, char *end, char **out, uint32_t n)
 	return 0;
 }
 
-/*
- * Receives JI_RUN (and the fds sent with it). Returns 0, 1 on JI_QUIT (*quit
- * set) or end of stream, -1 with errno set (or 0 for a malformed message)
- * when the request cannot be served.
- */
-static int recv_run(int sock, char *buf, struct run *r, int *quit)
+/* Splits the fds received with JI_RUN into stdio, extra and join fds. */
+static int place_fds(struct run *r, const int *fds, int nfds)
 {
-	union {
-		char b[CMSG_SPACE((3 + JI_MAX_FDS + JI_MAX_JOIN) * sizeof(int))];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov = {.iov_base = buf, .iov_len = JI_MAX_MSG};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b)};
-	struct ji_hdr h;
-	int nfds = 0, fds[3 + JI_MAX_FDS + JI_MAX_JOIN];
-	ssize_t n;
+	int next = 0, njoin = 0;
 
-	do
-		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n < 0 && errno != ECONNRESET)
-		return -1;
-	if (n <= 0)
-		return 1;
-	if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
-		errno = (msg.msg_flags & MSG_TRUNC) ? EMSGSIZE : EMFILE;
-		return -1;
+	if (r->hdr.flags & JI_JOIN) {
+		if (r->hdr.njoin > JI_MAX_JOIN || (int)r->hdr.njoin > nfds)
+			return -1;
+		njoin = (int)r->hdr.njoin;
 	}
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-			nfds = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-			if (nfds > 3 + JI_MAX_FDS + JI_MAX_JOIN)
-				return -1;
-			memcpy(fds, CMSG_DATA(c), (size_t)nfds * sizeof(int));
-		}
+	uint32_t want[3] = {JI_FD_STDIN, JI_FD_STDOUT, JI_FD_STDERR};
+	for (int i = 0; i < 3; i++) {
+		r->fds[i] = -1;
+		if ((r->hdr.flags & want[i]) && next < nfds - njoin)
+			r->fds[i] = fds[next++];
 	}
-	if ((size_t)n < sizeof(h))
+	r->nextra = 0;
+	while (next < nfds - njoin)
+		r->extra[r->nextra++] = fds[next++];
+	r->njoin = 0;
+	while (next < nfds)
+		r->join[r->njoin++] = fds[next++];
+	if (r->nextra && (uint32_t)r->nextra != r->hdr.keep_fds)
+		return -1;
+	return 0;
+}
+
+/*
+ * Parses a JI_RUN message of n bytes in buf into r. Returns 0, 1 on
+ * JI_QUIT (*quit set), -1 for a malformed message.
+ */
+static int parse_run(char *buf, size_t n, const int *fds, int nfds, struct run *r, int *quit)
+{
+	struct ji_hdr h;
+
+	if (n < sizeof(h))
 		return -1;
 	memcpy(&h, buf, sizeof(h));
 	if (h.type == JI_QUIT) {
 		*quit = 1;
 		return 1;
 	}
-	if (h.type != JI_RUN || h.len != (size_t)n - sizeof(h) || h.len < sizeof(r->hdr))
+	if (h.type != JI_RUN || h.len != n - sizeof(h) || h.len < sizeof(r->hdr))
 		return -1;
 
 	char *p = buf + sizeof(h), *end = buf + n;
@@ -654,28 +664,59 @@ static int recv_run(int sock, char *buf, struct run *r, int *quit)
 	r->out = fixed[1];
 	r->err = fixed[2];
 	r->cwd = fixed[3];
+	return place_fds(r, fds, nfds);
+}
 
-	int next = 0, njoin = 0;
-	if (r->hdr.flags & JI_JOIN) {
-		if (r->hdr.njoin > JI_MAX_JOIN || (int)r->hdr.njoin > nfds)
-			return -1;
-		njoin = (int)r->hdr.njoin;
-	}
-	uint32_t want[3] = {JI_FD_STDIN, JI_FD_STDOUT, JI_FD_STDERR};
-	for (int i = 0; i < 3; i++) {
-		r->fds[i] = -1;
-		if ((r->hdr.flags & want[i]) && next < nfds - njoin)
-			r->fds[i] = fds[next++];
-	}
-	r->nextra = 0;
-	while (next < nfds - njoin)
-		r->extra[r->nextra++] = fds[next++];
-	r->njoin = 0;
-	while (next < nfds)
-		r->join[r->njoin++] = fds[next++];
-	if (r->nextra && (uint32_t)r->nextra != r->hdr.keep_fds)
+/*
+ * Receives JI_RUN (and the fds sent with it). Returns 0, 1 on JI_QUIT (*quit
+ * set) or end of stream, -1 with errno set (or 0 for a malformed message)
+ * when the request cannot be served. A request refused leaves nothing
+ * open or allocated.
+ */
+static int recv_run(int sock, char *buf, struct run *r, int *quit)
+{
+	union {
+		char b[CMSG_SPACE((3 + JI_MAX_FDS + JI_MAX_JOIN) * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = {.iov_base = buf, .iov_len = JI_MAX_MSG};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b)};
+	int nfds = 0, fds[3 + JI_MAX_FDS + JI_MAX_JOIN];
+	ssize_t n;
+
+	do
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno != ECONNRESET)
 		return -1;
-	return 0;
+	if (n <= 0)
+		return 1;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		for (int i = 0; i < k; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c) + (size_t)i * sizeof(int), sizeof(int));
+			if (nfds < (int)(sizeof(fds) / sizeof(fds[0])))
+				fds[nfds++] = fd;
+			else
+				close(fd);
+		}
+	}
+	int rc = -1;
+	if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
+		errno = (msg.msg_flags & MSG_TRUNC) ? EMSGSIZE : EMFILE;
+	else
+		rc = parse_run(buf, (size_t)n, fds, nfds, r, quit);
+	if (rc != 0) {
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+		free(r->argv);
+		free(r->envp);
+		r->argv = r->envp = NULL;
+	}
+	return rc;
 }
 
 static void close_received(struct run *r)
@@ -763,6 +804,11 @@ static int serve(int sock, char *buf, int *quit)
 		if ((r.hdr.flags & (JI_CLEAN_IPC | JI_SET_ID)) == (JI_CLEAN_IPC | JI_SET_ID))
 			clean_ipc(&r);
 		int pidfd;
+		if (r.hdr.flags & JI_JOIN) {
+			/* The set-up's wall clock starts here, as at READY. */
+			struct ji_exec st = {.mono_ns = mono_ns()};
+			send_msg(sock, JI_STARTING, &st, sizeof(st));
+		}
 		child = spawn(sock, &r, &pidfd);
 		if (child < 0) {
 			struct ji_fail f = {.stage = JI_STAGE_SETUP, .err = errno};
@@ -867,8 +913,10 @@ __attribute__((constructor)) static void judge_init(int argc, char **argv, char 
 		signal(sig, SIG_DFL);
 	fcntl((int)sock, F_SETFD, FD_CLOEXEC);
 
-	void *stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (stack != MAP_FAILED)
+	/* Its lowest page is a guard: an overflow faults instead of writing
+	 * into the init's memory. Only the pages used become resident. */
+	char *stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack != MAP_FAILED && mprotect(stack, 4096, PROT_NONE) == 0)
 		child_stack = stack;
 	char *buf = malloc(JI_MAX_MSG);
 	int quit = 0;

@@ -16,6 +16,7 @@
 /* Init (or its child before exec) -> supervisor. */
 #define JI_READY 16 /* child forked and waiting; carries SCM_CREDENTIALS */
 #define JI_FORKED 20 /* with JI_JOIN: the init forked the child; carries its pidfd */
+#define JI_STARTING 21 /* with JI_JOIN: the init starts the child now: struct ji_exec */
 #define JI_EXEC 17  /* child is about to execve: struct ji_exec */
 #define JI_FAIL 18  /* child could not start the program: struct ji_fail */
 #define JI_EXIT 19  /* the program and all it started are gone: struct ji_exit */
@@ -29,7 +30,8 @@
 /*
  * The last ji_run.njoin fds sent with JI_RUN are cgroup v1 tasks files:
  * the child joins them at once, and neither says JI_READY nor waits for
- * JI_GO; the init says JI_FORKED instead.
+ * JI_GO; the init says JI_STARTING just before it starts the child, and
+ * JI_FORKED once the child has left its memory.
  */
 #define JI_JOIN 0x20
 /* Fds the supervisor may send with JI_RUN, in this order, as flagged. */

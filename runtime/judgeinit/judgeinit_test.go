@@ -532,8 +532,8 @@ func TestProtocolErrorsReported(t *testing.T) {
 }
 
 // TestJoinAtOnce: a child given cgroup files with the request joins them
-// itself and starts without Ready and Go; the init reports Forked with a
-// pidfd of the child.
+// itself and starts without Ready and Go; the init says Starting first,
+// and reports Forked with a pidfd of the child.
 func TestJoinAtOnce(t *testing.T) {
 	pids := "/sys/fs/cgroup/pids"
 	var sfs unix.Statfs_t
@@ -572,8 +572,8 @@ func TestJoinAtOnce(t *testing.T) {
 			break
 		}
 	}
-	if len(types) != 3 || !slices.Contains(types, Forked) || types[2] != Exited {
-		t.Errorf("events %v, want Forked and Exec in either order, then Exited", types)
+	if len(types) != 4 || types[0] != Starting || !slices.Contains(types, Forked) || !slices.Contains(types, Exec) || types[3] != Exited {
+		t.Errorf("events %v, want Starting, then Forked and Exec in either order, then Exited", types)
 	}
 	if pidfd < 0 {
 		t.Fatal("Forked carried no pidfd")

@@ -34,6 +34,7 @@ const (
 	msgQuit   = C.JI_QUIT
 	msgReady  = C.JI_READY
 	msgForked = C.JI_FORKED
+	msgStart  = C.JI_STARTING
 	msgExec   = C.JI_EXEC
 	msgFail   = C.JI_FAIL
 	msgExit   = C.JI_EXIT
@@ -268,8 +269,11 @@ const (
 	// Exited: the program and all it started are gone.
 	Exited
 	// Forked: the init forked a child that joins its cgroups itself (see
-	// Run.Join); Pidfd, when not -1, is the child's pidfd.
+	// Run.Join); Pidfd, when not -1, is the child's pidfd. It may come
+	// after the child's Exec.
 	Forked
+	// Starting: the init is about to start such a child, at Mono.
+	Starting
 )
 
 // Event is one message from the init or its child.
@@ -495,6 +499,12 @@ func (ev *Event) parse(msg []byte) error {
 		ev.Type = Ready
 	case msgForked:
 		ev.Type = Forked
+	case msgStart:
+		var mono uint64
+		if err := binary.Read(r, binary.NativeEndian, &mono); err != nil {
+			return fmt.Errorf("judge init: starting message: %w", err)
+		}
+		ev.Type, ev.Mono = Starting, time.Duration(mono)
 	case msgExec:
 		var mono uint64
 		if err := binary.Read(r, binary.NativeEndian, &mono); err != nil {

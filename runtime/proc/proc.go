@@ -103,7 +103,8 @@ func Exited(fd int, wait time.Duration) bool {
 	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 	deadline := time.Now().Add(wait)
 	for {
-		n, err := unix.Poll(pfd, int(time.Until(deadline).Milliseconds()))
+		// Never negative: poll(2) would wait for ever.
+		n, err := unix.Poll(pfd, max(0, int(time.Until(deadline).Milliseconds())))
 		if err == nil {
 			return n > 0
 		}

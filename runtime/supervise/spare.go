@@ -43,17 +43,20 @@ func NewRunCgroups() *RunCgroups {
 	return &RunCgroups{spares: map[string]*spareCgroup{}}
 }
 
-// Close waits for the background work; the spares stay in their
-// containers.
+// Close waits for the background work and removes the spares: a
+// manager that exits when idle and starts again on demand would leave
+// one in a long-lived box each time.
 func (p *RunCgroups) Close() {
 	p.mu.Lock()
 	p.closed = true
+	p.mu.Unlock()
+	p.work.Wait()
+	p.mu.Lock()
 	spares := p.spares
 	p.spares = map[string]*spareCgroup{}
 	p.mu.Unlock()
-	p.work.Wait()
 	for _, sp := range spares {
-		sp.cg.release()
+		_ = sp.cg.remove()
 	}
 }
 
@@ -127,13 +130,14 @@ func (p *RunCgroups) retire(cfg *Config, used runCgroup) {
 	}()
 }
 
-// prepare makes a spare for t's container unless it has one.
+// prepare makes a spare for t's container unless it has one, or the
+// container is gone: its init pid could name another process by now.
 func (p *RunCgroups) prepare(t *Target, base string) {
 	key := cgroupKey(t)
 	p.mu.Lock()
 	skip := p.closed || p.spares[key] != nil
 	p.mu.Unlock()
-	if skip {
+	if skip || !t.Alive() {
 		return
 	}
 	cg, err := newRunCgroup(t.CgroupPaths, p.name(base), t.CgroupV2, t.InitPid, 0, 0)
@@ -142,6 +146,9 @@ func (p *RunCgroups) prepare(t *Target, base string) {
 		return
 	}
 	p.mu.Lock()
+	if len(p.spares) >= maxSpareCgroups {
+		p.dropGoneLocked()
+	}
 	keep := !p.closed && p.spares[key] == nil && len(p.spares) < maxSpareCgroups
 	if keep {
 		p.spares[key] = &spareCgroup{cg: cg, dir: cg.dir()}
@@ -149,5 +156,24 @@ func (p *RunCgroups) prepare(t *Target, base string) {
 	p.mu.Unlock()
 	if !keep {
 		_ = cg.remove()
+	}
+}
+
+// dropGoneLocked forgets the spares whose containers are gone (deleting
+// a container removes its spare with it), and, were all alive, one of
+// them, which it removes; p.mu is held.
+func (p *RunCgroups) dropGoneLocked() {
+	for key, sp := range p.spares {
+		if _, err := os.Stat(sp.dir); err != nil {
+			sp.cg.release()
+			delete(p.spares, key)
+		}
+	}
+	for key, sp := range p.spares {
+		if len(p.spares) < maxSpareCgroups {
+			break
+		}
+		_ = sp.cg.remove()
+		delete(p.spares, key)
 	}
 }

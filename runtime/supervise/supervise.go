@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -61,6 +62,9 @@ func (t *Target) Processes() ([]int, error) {
 	var all []int
 	err := walkCgroups(dir, 0, func(d string) error {
 		pids, err := procsOf(d)
+		if errors.Is(err, fs.ErrNotExist) && d != dir {
+			return nil // a run cgroup removed meanwhile held nothing
+		}
 		all = append(all, pids...)
 		return err
 	})
@@ -76,6 +80,9 @@ func walkCgroups(dir string, depth int, fn func(string) error) error {
 		return err
 	}
 	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) && depth > 0 {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -261,13 +268,6 @@ func (s *Supervisor) Wait(ctx context.Context) *meta.Result {
 	if s.cfg.Output != nil {
 		outputExceeded = s.cfg.Output.Exceeded()
 	}
-	if s.joined {
-		// No Ready comes: the set-up's clock starts with the request.
-		w.ready = judgeinit.Monotonic()
-		if lim := s.cfg.Limits; lim.WallTime > 0 {
-			w.wall.Reset(time.Duration(lim.WallTime) + setupSlack)
-		}
-	}
 	for done := false; !done; {
 		select {
 		case <-ctx.Done():
@@ -352,9 +352,23 @@ func (s *Supervisor) onEvent(w *watch, e eventOrErr, ok bool) bool {
 			s.killInit()
 			return true
 		}
+	case judgeinit.Starting:
+		// The joined child's Ready: the set-up's clock starts when the
+		// init starts it, not when the request was sent (at an OCI
+		// create, the init reads it only at start).
+		if w.ready == 0 {
+			w.ready = ev.Mono
+			if lim.WallTime > 0 {
+				w.wall.Reset(ev.Mono + time.Duration(lim.WallTime) + setupSlack - judgeinit.Monotonic())
+			}
+		}
 	case judgeinit.Forked:
 		s.forked(ev)
 	case judgeinit.Exec:
+		if s.killReason != "" {
+			// Killed before the child joined its cgroup: again, now.
+			s.cg.kill()
+		}
 		w.started, w.start = true, ev.Mono
 		if w.ready == 0 {
 			w.ready = ev.Mono // Forked comes later, or never
@@ -394,6 +408,10 @@ func (s *Supervisor) forked(ev *judgeinit.Event) {
 		s.childPidfd = ev.Pidfd
 	} else if ev.Pidfd >= 0 {
 		unix.Close(ev.Pidfd)
+	}
+	if s.killReason != "" && s.childPidfd >= 0 {
+		// Killed before the child was known: again, now.
+		_ = unix.PidfdSendSignal(s.childPidfd, unix.SIGKILL, nil, 0)
 	}
 }
 

@@ -279,42 +279,53 @@ func TestJudgeProgramCannotKillSupervision(t *testing.T) {
 // waits in between.
 func TestJudgeDetachedStartLater(t *testing.T) {
 	r := testutil.NewRunner(t)
-	metaPath := filepath.Join(t.TempDir(), "meta.json")
-	bundle, _ := testutil.JudgeBundle(t, []string{"/bin/true"}, map[string]string{
-		"wall-time": "0.5", "meta": metaPath, "meta-format": "json",
-	}, nil)
-	id := r.ID("later")
-	createWithOutput(t, r, bundle, id)
+	id, _, metaPath := createDetached(t, r, "later", "/bin/true", map[string]string{"wall-time": "0.5"})
 	time.Sleep(1200 * time.Millisecond) // over twice the wall limit
 	r.MustRun("start", id)
 	r.WaitStatus(id, specs.StateStopped, 10*time.Second)
-	testutil.Eventually(t, 30*time.Second, "the report", func() bool {
-		_, err := os.Stat(metaPath)
-		return err == nil
-	})
 	var rep struct {
 		Status string `json:"status"`
 		Killed bool   `json:"killed"`
 	}
-	if err := json.Unmarshal([]byte(readFile(t, metaPath)), &rep); err != nil {
-		t.Fatalf("meta is not JSON: %v", err)
-	}
+	readReport(t, metaPath, &rep)
 	if rep.Status != "OK" || rep.Killed {
 		t.Errorf("a run started 1.2 s after create, under a 0.5 s wall limit: report %+v, want OK", rep)
 	}
 	r.MustRun("delete", id)
 }
 
+// createDetached creates a judged container running prog under limits,
+// from bundle, with a JSON report at metaPath.
+func createDetached(t *testing.T, r *testutil.Runner, name, prog string, limits map[string]string) (id, bundle, metaPath string) {
+	t.Helper()
+	metaPath = filepath.Join(t.TempDir(), "meta.json")
+	ann := map[string]string{"meta": metaPath, "meta-format": "json"}
+	for k, v := range limits {
+		ann[k] = v
+	}
+	bundle, _ = testutil.JudgeBundle(t, []string{prog}, ann, nil)
+	id = r.ID(name)
+	createWithOutput(t, r, bundle, id)
+	return id, bundle, metaPath
+}
+
+// readReport waits for the detached supervisor's JSON report and decodes it.
+func readReport(t *testing.T, metaPath string, rep any) {
+	t.Helper()
+	testutil.Eventually(t, 30*time.Second, "the report", func() bool {
+		_, err := os.Stat(metaPath)
+		return err == nil
+	})
+	if err := json.Unmarshal([]byte(readFile(t, metaPath)), rep); err != nil {
+		t.Fatalf("meta is not JSON: %v", err)
+	}
+}
+
 func TestJudgeDetached(t *testing.T) {
 	// create and start return at once; only the detached supervisor is
 	// left to enforce the limit and write the report.
 	r := testutil.NewRunner(t)
-	metaPath := filepath.Join(t.TempDir(), "meta.json")
-	bundle, _ := testutil.JudgeBundle(t, []string{"/bin/spin"}, map[string]string{
-		"time": "0.5", "meta": metaPath, "meta-format": "json",
-	}, nil)
-	id := r.ID("detached")
-	createWithOutput(t, r, bundle, id)
+	id, bundle, metaPath := createDetached(t, r, "detached", "/bin/spin", map[string]string{"time": "0.5"})
 	began := time.Now()
 	r.MustRun("start", id)
 	if time.Since(began) > testutil.Slack(300*time.Millisecond) {
@@ -332,13 +343,7 @@ func TestJudgeDetached(t *testing.T) {
 		Time   float64 `json:"time"`
 		TimeUs int64   `json:"time-us"`
 	}
-	testutil.Eventually(t, 30*time.Second, "the report", func() bool {
-		_, err := os.Stat(metaPath)
-		return err == nil
-	})
-	if err := json.Unmarshal([]byte(readFile(t, metaPath)), &rep); err != nil {
-		t.Fatalf("meta is not JSON: %v", err)
-	}
+	readReport(t, metaPath, &rep)
 	if rep.Status != "TO" || !rep.Killed || rep.Limit != "time" {
 		t.Errorf("report %+v", rep)
 	}

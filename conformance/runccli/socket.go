@@ -10,7 +10,10 @@ import (
 
 // serveFDSocket listens on path for one connection that passes file
 // descriptors (a console socket's pty master, a pidfd socket's pidfd), and
-// closes what it receives. stop ends it.
+// holds what it receives until stop, as an orchestrator does: a pty
+// master closed at once hangs the terminal up under a runtime still
+// setting up the process on it, which then fails (runc and mini-isolate
+// alike) with EIO or a reset connection, by chance of timing.
 func serveFDSocket(path string) (stop func()) {
 	_ = os.Remove(path)
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
@@ -18,6 +21,7 @@ func serveFDSocket(path string) (stop func()) {
 		return func() {}
 	}
 	done := make(chan struct{})
+	var held []int
 	go func() {
 		defer close(done)
 		_ = ln.SetDeadline(time.Now().Add(stepTimeout))
@@ -34,13 +38,14 @@ func serveFDSocket(path string) (stop func()) {
 		msgs, _ := unix.ParseSocketControlMessage(oob[:oobn])
 		for _, m := range msgs {
 			fds, _ := unix.ParseUnixRights(&m)
-			for _, fd := range fds {
-				_ = unix.Close(fd)
-			}
+			held = append(held, fds...)
 		}
 	}()
 	return func() {
 		ln.Close()
 		<-done
+		for _, fd := range held {
+			_ = unix.Close(fd)
+		}
 	}
 }

@@ -479,8 +479,7 @@ func (m *Manager) container(ctx context.Context, b *Box, o *RunOptions, shareNet
 	if err != nil {
 		return nil, err
 	}
-	var cur containerState
-	if raw, err := os.ReadFile(b.stateFile()); err == nil && json.Unmarshal(raw, &cur) == nil {
+	if cur, err := readState(b); err == nil {
 		if cur.Key == key && cur.Target != nil && cur.Target.Alive() {
 			m.verbose(2, "box %d: reusing its container", b.ID)
 			return cur.Target, nil
@@ -513,6 +512,16 @@ func withProc(rules []policy.DirRule) []policy.DirRule {
 		rules = append(rules, policy.DirRule{In: "proc", Out: "proc", Flags: policy.DirFS})
 	}
 	return rules
+}
+
+// readState reads what the box remembers of its container.
+func readState(b *Box) (containerState, error) {
+	var st containerState
+	raw, err := os.ReadFile(b.stateFile())
+	if err == nil {
+		err = json.Unmarshal(raw, &st)
+	}
+	return st, err
 }
 
 func writeState(b *Box, st containerState) error {

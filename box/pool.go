@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -107,11 +106,7 @@ func (m *Manager) adopt(ctx context.Context, b *Box, s *Spare) error {
 	if err := os.Chown(b.sandboxDir(), m.CallerUID, m.CallerGID); err != nil {
 		return fmt.Errorf("adopt spare: %w", err)
 	}
-	var cur containerState
-	raw, err := os.ReadFile(b.stateFile())
-	if err == nil {
-		err = json.Unmarshal(raw, &cur)
-	}
+	cur, err := readState(b)
 	if err == nil && cur.Target == nil {
 		err = errors.New("no container recorded")
 	}
@@ -143,11 +138,7 @@ const MaxUses = 100
 // nothing of the last box reaches the next.
 func (m *Manager) Recycle(ctx context.Context, container, dir string) (spare *Spare, now string, err error) {
 	b := &Box{ID: -1, Dir: dir, Container: container}
-	var cur containerState
-	raw, err := os.ReadFile(b.stateFile())
-	if err == nil {
-		err = json.Unmarshal(raw, &cur)
-	}
+	cur, err := readState(b)
 	switch {
 	case err != nil:
 		return nil, dir, fmt.Errorf("recycle %s: %w", container, err)
@@ -244,8 +235,7 @@ func (m *Manager) retire(ctx context.Context, b *Box) error {
 func (m *Manager) Reap(ctx context.Context, container, dir string) error {
 	pid := 0
 	if dir != "" {
-		var cur containerState
-		if raw, err := os.ReadFile((&Box{Dir: dir}).stateFile()); err == nil && json.Unmarshal(raw, &cur) == nil && cur.Target != nil {
+		if cur, err := readState(&Box{Dir: dir}); err == nil && cur.Target != nil {
 			pid = cur.Target.InitPid
 		}
 	}

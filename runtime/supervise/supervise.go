@@ -341,12 +341,7 @@ func (s *Supervisor) onEvent(w *watch, e eventOrErr, ok bool) bool {
 	case judgeinit.Ready:
 		// A second Ready comes from a child started again by fork (a
 		// FIFO redirection): the set-up's clock runs on.
-		if w.ready == 0 {
-			w.ready = judgeinit.Monotonic()
-			if lim.WallTime > 0 {
-				w.wall.Reset(time.Duration(lim.WallTime) + setupSlack)
-			}
-		}
+		s.setupStarted(w, judgeinit.Monotonic())
 		if err := s.admit(ev.Pid); err != nil {
 			w.failure = err
 			s.killInit()
@@ -356,12 +351,7 @@ func (s *Supervisor) onEvent(w *watch, e eventOrErr, ok bool) bool {
 		// The joined child's Ready: the set-up's clock starts when the
 		// init starts it, not when the request was sent (at an OCI
 		// create, the init reads it only at start).
-		if w.ready == 0 {
-			w.ready = ev.Mono
-			if lim.WallTime > 0 {
-				w.wall.Reset(ev.Mono + time.Duration(lim.WallTime) + setupSlack - judgeinit.Monotonic())
-			}
-		}
+		s.setupStarted(w, ev.Mono)
 	case judgeinit.Forked:
 		s.forked(ev)
 	case judgeinit.Exec:
@@ -371,7 +361,7 @@ func (s *Supervisor) onEvent(w *watch, e eventOrErr, ok bool) bool {
 		}
 		w.started, w.start = true, ev.Mono
 		if w.ready == 0 {
-			w.ready = ev.Mono // Forked comes later, or never
+			w.ready = ev.Mono // no Ready or Starting came: bound from here
 		}
 		if s.childPid == 0 {
 			s.childPid = ev.Pid // the child sends Exec itself
@@ -397,6 +387,19 @@ func (s *Supervisor) onEvent(w *watch, e eventOrErr, ok bool) bool {
 		return true
 	}
 	return false
+}
+
+// setupStarted starts the set-up's wall clock at at (CLOCK_MONOTONIC),
+// once: the wall limit plus setupSlack bounds the run from there until
+// the exec.
+func (s *Supervisor) setupStarted(w *watch, at time.Duration) {
+	if w.ready != 0 {
+		return
+	}
+	w.ready = at
+	if lim := s.cfg.Limits; lim.WallTime > 0 {
+		w.wall.Reset(at + time.Duration(lim.WallTime) + setupSlack - judgeinit.Monotonic())
+	}
 }
 
 // forked takes the pidfd of a child that joins its cgroups itself. It

@@ -17,10 +17,15 @@ GOBUILD   := CGO_ENABLED=1 $(GO) build -trimpath -tags "$(BUILDTAGS)" -ldflags "
 
 all: build
 
-build: $(BIN) bin/isolate
+build: $(BIN) bin/mini-isolate-manager bin/isolate
 
 $(BIN): FORCE
 	$(GOBUILD) -o $@ ./cmd/mini-isolate
+
+# The manager, a binary of its own to be small (docs/performance.md);
+# mini-isolate runs it from its own directory.
+bin/mini-isolate-manager: FORCE
+	$(GOBUILD) -o $@ ./cmd/mini-isolate-manager
 
 # The quick isolate front end (cmd/isolate): a static C client of the
 # manager, which runs $(BIN) itself when no manager answers. Linked with
@@ -145,6 +150,7 @@ SETUID  ?= 0
 GROUP   ?= isolate
 install: deps build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/mini-isolate
+	install -D -m 0755 bin/mini-isolate-manager $(DESTDIR)$(PREFIX)/bin/mini-isolate-manager
 	$(ISOLATE_C) -DMINI_ISOLATE='"$(PREFIX)/bin/mini-isolate"' -o $(DESTDIR)$(PREFIX)/bin/isolate cmd/isolate/isolate.c
 	install -d -m 0755 $(DESTDIR)$(CONFDIR)
 	[ -e $(DESTDIR)$(CONFDIR)/isolate.conf ] || install -m 0644 hack/install/isolate.conf $(DESTDIR)$(CONFDIR)/isolate.conf

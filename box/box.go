@@ -649,13 +649,42 @@ func (c *Config) CgroupRoot() string {
 	return filepath.Join("/sys/fs/cgroup/memory", c.CgParent)
 }
 
+// The two binaries of a build, installed side by side: the command line
+// and the manager, which make box containers alike.
+const (
+	CLIBinary     = "mini-isolate"
+	ManagerBinary = "mini-isolate-manager"
+)
+
 // binaryID tells builds of mini-isolate apart, so that a box container
 // started by another build, whose init may speak another protocol, is
-// replaced rather than reused.
+// replaced rather than reused. The command line and the manager installed
+// beside it are one build: both name the pair, in the same order.
 func binaryID() string {
 	var st unix.Stat_t
 	if err := unix.Stat("/proc/self/exe", &st); err != nil {
 		return ""
 	}
-	return fmt.Sprintf("%d:%d:%d.%d", st.Dev, st.Ino, st.Mtim.Sec, st.Mtim.Nsec)
+	self := fmt.Sprintf("%d:%d:%d.%d", st.Dev, st.Ino, st.Mtim.Sec, st.Mtim.Nsec)
+	exe, err := os.Readlink("/proc/self/exe")
+	if err != nil {
+		return self
+	}
+	var other string
+	switch filepath.Base(exe) {
+	case CLIBinary:
+		other = ManagerBinary
+	case ManagerBinary:
+		other = CLIBinary
+	default:
+		return self
+	}
+	if err := unix.Stat(filepath.Join(filepath.Dir(exe), other), &st); err != nil {
+		return self
+	}
+	pair := fmt.Sprintf("%d:%d:%d.%d", st.Dev, st.Ino, st.Mtim.Sec, st.Mtim.Nsec)
+	if other == CLIBinary {
+		return pair + "+" + self
+	}
+	return self + "+" + pair
 }

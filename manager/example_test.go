@@ -1,9 +1,13 @@
 package manager_test
 
 import (
+	"context"
 	"fmt"
 	"log"
+	"os"
+	"os/signal"
 
+	"github.com/mini-isolate/mini-isolate/box"
 	"github.com/mini-isolate/mini-isolate/manager"
 	"github.com/mini-isolate/mini-isolate/policy"
 )
@@ -42,4 +46,19 @@ func Example() {
 		log.Fatal(err)
 	}
 	fmt.Printf("%s", out.Data)
+}
+
+// A service serves the system configuration's boxes until it is stopped,
+// as cmd/mini-isolate-manager does; a second manager for the same socket
+// returns at once.
+func ExampleRun() {
+	cfg, err := box.LoadConfig(true)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := manager.Run(ctx, &manager.Server{Config: cfg, Idle: 0}); err != nil {
+		log.Fatal(err)
+	}
 }

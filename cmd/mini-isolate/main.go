@@ -9,13 +9,13 @@ import (
 	"os"
 	goruntime "runtime"
 	"strings"
-	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 
 	miniisolate "github.com/mini-isolate/mini-isolate"
+	"github.com/mini-isolate/mini-isolate/internal/logging"
 	"github.com/mini-isolate/mini-isolate/runtime"
 )
 
@@ -100,28 +100,9 @@ func defaultRoot() string {
 var logFile io.Writer
 
 func configureLogging(c *cli.Context) error {
-	if c.Bool("debug") {
-		logrus.SetLevel(logrus.DebugLevel)
-	}
-	switch f := c.String("log-format"); f {
-	case "", "text":
-		logrus.SetFormatter(&logrus.TextFormatter{DisableColors: true, FullTimestamp: true, TimestampFormat: time.RFC3339Nano})
-	case "json":
-		logrus.SetFormatter(&logrus.JSONFormatter{})
-	default:
-		return fmt.Errorf("invalid --log-format %q: want text or json", f)
-	}
-	if path := c.String("log"); path != "" {
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_SYNC, 0o644)
-		if err != nil {
-			return fmt.Errorf("open log file: %w", err)
-		}
-		logrus.SetOutput(f)
-		logFile = f
-	} else {
-		logrus.SetOutput(os.Stderr)
-	}
-	return nil
+	f, err := logging.Configure(logging.Options{Debug: c.Bool("debug"), Format: c.String("log-format"), Path: c.String("log")})
+	logFile = f
+	return err
 }
 
 // exitError carries an exit status out of a command without a message:

@@ -8,10 +8,10 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"syscall"
 	"time"
 
+	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
@@ -34,35 +34,64 @@ it on demand when spare_boxes is set.`,
 		if err := checkArgs(c, 0, 0); err != nil {
 			return err
 		}
+		path, err := managerBinary()
+		if err == nil {
+			// The manager's own binary is a third smaller in memory.
+			return unix.Exec(path, managerArgs(c, path), os.Environ())
+		}
+		logrus.Warnf("manager: serving from this binary: %v", err)
 		cfg, err := box.LoadConfig(true)
 		if err != nil {
 			return err
 		}
-		root := ""
+		s := &manager.Server{Config: cfg, Idle: time.Duration(cfg.ManagerIdle) * time.Second}
 		if c.IsSet("root") {
-			root = c.String("root")
+			s.Root = c.String("root")
 		}
-		s := &manager.Server{Config: cfg, Root: root, Idle: time.Duration(cfg.ManagerIdle) * time.Second}
 		if c.IsSet("idle") {
 			s.Idle = c.Duration("idle")
 		}
-		if err := s.Listen(); err != nil {
-			if errors.Is(err, manager.ErrRunning) {
-				return nil
-			}
-			return err
-		}
-		if os.Getenv("GOGC") == "" {
-			// A long-lived manager's live heap is small (about 1 MB): the
-			// default would let it grow to 4 MB between collections.
-			// Measured: 4.4 MB of private memory instead of 7.2, with no
-			// change in a run's latency.
-			debug.SetGCPercent(25)
-		}
 		ctx, stop := signal.NotifyContext(context.Background(), unix.SIGINT, unix.SIGTERM)
 		defer stop()
-		return s.Serve(ctx)
+		return manager.Run(ctx, s)
 	},
+}
+
+// managerBinary is the manager's binary installed beside this one, if root
+// may run it: a regular file in a directory that root owns and nobody
+// else can write.
+func managerBinary() (string, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Dir(self)
+	path := filepath.Join(dir, box.ManagerBinary)
+	for _, p := range []string{dir, path} {
+		var st unix.Stat_t
+		if err := unix.Stat(p, &st); err != nil {
+			return "", &os.PathError{Op: "stat", Path: p, Err: err}
+		}
+		if st.Uid != 0 || st.Mode&0o022 != 0 {
+			return "", fmt.Errorf("%s: not owned by root, or writable by others than root", p)
+		}
+	}
+	return path, nil
+}
+
+// managerArgs is the command line that runs the manager's binary at path
+// with this invocation's flags.
+func managerArgs(c *cli.Context, path string) []string {
+	args := []string{path, "--log-format", c.String("log-format")}
+	if c.Bool("debug") {
+		args = append(args, "--debug")
+	}
+	for _, name := range []string{"log", "root", "idle"} {
+		if c.IsSet(name) {
+			args = append(args, "--"+name, c.String(name))
+		}
+	}
+	return args
 }
 
 // forwardIsolate runs an isolate invocation through the manager when one
@@ -126,7 +155,11 @@ func startManager(cfg *box.Config, root string, setuid bool) error {
 	if root != "" {
 		args = append(args, "--root", root)
 	}
-	args = append(args, "manager")
+	if path, err := managerBinary(); err == nil {
+		self, args[0] = path, path
+	} else {
+		args = append(args, "manager")
+	}
 	env := []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 	if path, ok := os.LookupEnv(box.ConfigEnv); ok && !setuid {
 		if abs, err := filepath.Abs(path); err == nil {

@@ -402,3 +402,59 @@ func TestManagerInteract(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestManagerBinary checks which binary the front end starts as the
+// manager: the manager's own, installed beside mini-isolate, unless it is
+// missing or others than root could change it; then mini-isolate serves
+// from itself, and says so in the manager's log.
+func TestManagerBinary(t *testing.T) {
+	cases := []struct {
+		name    string
+		manager bool        // install the manager's binary
+		mode    os.FileMode // its mode
+		want    string      // the manager process's executable
+	}{
+		{"installed beside", true, 0o755, "mini-isolate-manager"},
+		{"missing", false, 0, "mini-isolate"},
+		{"writable by its group", true, 0o775, "mini-isolate"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir() // removed after the manager stops
+			m := newManagedEnv(t, 1)
+			installBinary(t, m.r.Bin, filepath.Join(dir, "mini-isolate"), 0o755)
+			if tc.manager {
+				installBinary(t, filepath.Join(filepath.Dir(m.r.Bin), "mini-isolate-manager"), filepath.Join(dir, "mini-isolate-manager"), tc.mode)
+			}
+			m.r.Bin = filepath.Join(dir, "mini-isolate")
+			m.init(t, 4)
+			pid := m.pid()
+			exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+			if err != nil || filepath.Base(exe) != tc.want {
+				t.Errorf("the manager (pid %d) runs %q (%v), want %s", pid, exe, err, tc.want)
+			}
+			if res, meta := m.run(t, 4, nil, "/bin/echo", "hi"); res.Code != 0 || res.Stdout != "hi\n" || meta["exitcode"] != "0" {
+				t.Errorf("run through the manager: exit %d, stdout %q, stderr %q, meta %v", res.Code, res.Stdout, res.Stderr, meta)
+			}
+			log, _ := os.ReadFile(filepath.Join(filepath.Dir(m.conf), "locks", "manager.log"))
+			if warned := strings.Contains(string(log), "serving from this binary"); warned != (tc.want == "mini-isolate") {
+				t.Errorf("warned %v, want %v: manager log:\n%s", warned, tc.want == "mini-isolate", log)
+			}
+		})
+	}
+}
+
+// installBinary copies the binary at src to dst with mode.
+func installBinary(t *testing.T, src, dst string, mode os.FileMode) {
+	t.Helper()
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatalf("%v (make build makes both binaries)", err)
+	}
+	if err := os.WriteFile(dst, data, mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dst, mode); err != nil { // past the umask
+		t.Fatal(err)
+	}
+}

@@ -44,6 +44,8 @@ mkdir -p "$payload" "$work/out"
 # guest with each package replaced by its test binary's name.
 cp "$here/guest.sh" "$payload/init.sh"
 cp "$bin" "$payload/mini-isolate"
+# The manager's binary, which mini-isolate runs from its own directory.
+[[ ! -x $(dirname "$bin")/mini-isolate-manager ]] || cp "$(dirname "$bin")/mini-isolate-manager" "$payload/"
 declare -A built
 while read -r name rounds pkg tmo regex; do
 	[[ -z $name || $name == \#* ]] && continue

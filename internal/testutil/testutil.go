@@ -66,8 +66,8 @@ func Binary(t testing.TB) string {
 }
 
 // BuildBinary builds mini-isolate the way make does (static, with seccomp)
-// into path, with extra -ldflags (-X settings, say), for tests that need a
-// build of their own.
+// into path, and its manager beside it, with extra -ldflags (-X settings,
+// say), for tests that need a build of their own.
 func BuildBinary(t testing.TB, path, ldflags string) {
 	t.Helper()
 	if err := build(path, ldflags); err != nil {
@@ -80,11 +80,14 @@ func build(path, ldflags string) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command("go", "build", "-tags", "seccomp netgo osusergo urfave_cli_no_docs", "-ldflags", strings.TrimSpace(ldflags+" -extldflags -static"), "-o", path, "./cmd/mini-isolate")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %v\n%s", err, out)
+	// The manager's binary goes beside, where mini-isolate looks for it.
+	for out, pkg := range map[string]string{path: "./cmd/mini-isolate", filepath.Join(filepath.Dir(path), "mini-isolate-manager"): "./cmd/mini-isolate-manager"} {
+		cmd := exec.Command("go", "build", "-tags", "seccomp netgo osusergo urfave_cli_no_docs", "-ldflags", strings.TrimSpace(ldflags+" -extldflags -static"), "-o", out, pkg)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("go build %s: %v\n%s", pkg, err, msg)
+		}
 	}
 	return nil
 }

@@ -10,7 +10,10 @@ BIN       := bin/mini-isolate
 COMMIT    ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 # The system configuration a setuid front end reads (make install puts it).
 CONFDIR   ?= /etc/mini-isolate
-LDFLAGS   := -X main.gitCommit=$(COMMIT) -X github.com/mini-isolate/mini-isolate/box.SystemConfigPath=$(CONFDIR)/isolate.conf -extldflags -static
+# One stamp for both binaries of a build, new at every make: the command
+# line runs only the manager built with it.
+BUILD_STAMP := $(shell od -An -N8 -tx8 /dev/urandom | tr -d ' ')
+LDFLAGS   := -X main.gitCommit=$(COMMIT) -X github.com/mini-isolate/mini-isolate/box.SystemConfigPath=$(CONFDIR)/isolate.conf -X github.com/mini-isolate/mini-isolate/box.BuildStamp=$(BUILD_STAMP) -extldflags -static
 GOBUILD   := CGO_ENABLED=1 $(GO) build -trimpath -tags "$(BUILDTAGS)" -ldflags "$(LDFLAGS)"
 
 .PHONY: all build deps test unit fuzz conformance runc-cli runc-ref attacks e2e cgroup2 test-cgroup2 demo bench lint install clean FORCE

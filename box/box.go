@@ -656,35 +656,21 @@ const (
 	ManagerBinary = "mini-isolate-manager"
 )
 
+// BuildStamp names one build of both binaries (make sets it with -X): the
+// command line runs the manager beside it only when their stamps match.
+var BuildStamp = ""
+
 // binaryID tells builds of mini-isolate apart, so that a box container
 // started by another build, whose init may speak another protocol, is
-// replaced rather than reused. The command line and the manager installed
-// beside it are one build: both name the pair, in the same order.
+// replaced rather than reused. A build without a stamp is told apart by
+// its file.
 func binaryID() string {
+	if BuildStamp != "" {
+		return "build " + BuildStamp
+	}
 	var st unix.Stat_t
 	if err := unix.Stat("/proc/self/exe", &st); err != nil {
 		return ""
 	}
-	self := fmt.Sprintf("%d:%d:%d.%d", st.Dev, st.Ino, st.Mtim.Sec, st.Mtim.Nsec)
-	exe, err := os.Readlink("/proc/self/exe")
-	if err != nil {
-		return self
-	}
-	var other string
-	switch filepath.Base(exe) {
-	case CLIBinary:
-		other = ManagerBinary
-	case ManagerBinary:
-		other = CLIBinary
-	default:
-		return self
-	}
-	if err := unix.Stat(filepath.Join(filepath.Dir(exe), other), &st); err != nil {
-		return self
-	}
-	pair := fmt.Sprintf("%d:%d:%d.%d", st.Dev, st.Ino, st.Mtim.Sec, st.Mtim.Nsec)
-	if other == CLIBinary {
-		return pair + "+" + self
-	}
-	return self + "+" + pair
+	return fmt.Sprintf("%d:%d:%d.%d", st.Dev, st.Ino, st.Mtim.Sec, st.Mtim.Nsec)
 }

@@ -30,10 +30,10 @@ func Run(ctx context.Context, s *Server) error {
 		// their exec and the front ends use the other CPUs. With a P for
 		// every CPU, the scheduler wakes a thread on another CPU at each
 		// hand-off between goroutines, a trip to the hypervisor on a
-		// virtual machine. Measured on 2 CPUs (docs/performance.md): API
+		// virtual machine. Half of Go's default. Measured on 2 CPUs (docs/performance.md): API
 		// run 1.60 ms over bare instead of 2.02, two boxes in parallel
 		// 1.59 times isolate's cycles instead of 1.43.
-		goruntime.GOMAXPROCS(max(1, goruntime.NumCPU()/2))
+		goruntime.GOMAXPROCS(max(1, goruntime.GOMAXPROCS(0)/2))
 	}
 	return s.Serve(ctx)
 }

@@ -24,8 +24,10 @@ import (
 	// how libcontainer joins namespaces in the re-executed "init" process
 	// of the spare containers this binary makes.
 	_ "github.com/opencontainers/runc/libcontainer/nsenter"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
+	miniisolate "github.com/mini-isolate/mini-isolate"
 	"github.com/mini-isolate/mini-isolate/box"
 	"github.com/mini-isolate/mini-isolate/internal/logging"
 	"github.com/mini-isolate/mini-isolate/manager"
@@ -44,13 +46,26 @@ func init() {
 }
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	// Root runs it, never a setuid bit: its configuration and log come
+	// from its caller.
+	if os.Getuid() != os.Geteuid() || os.Getgid() != os.Getegid() {
+		fmt.Fprintln(os.Stderr, "mini-isolate-manager: refusing to run setuid or setgid")
+		os.Exit(1)
+	}
+	logged, err := run(os.Args[1:])
+	if err != nil {
+		if logged {
+			logrus.Error(err)
+		}
 		fmt.Fprintln(os.Stderr, "mini-isolate-manager:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
+// run serves as args say. logged says whether the log is set up, so that
+// an error reaches the log file of a manager started on demand, whose
+// stderr is /dev/null.
+func run(args []string) (logged bool, err error) {
 	fs := flag.NewFlagSet("mini-isolate-manager", flag.ContinueOnError)
 	var lo logging.Options
 	fs.BoolVar(&lo.Debug, "debug", false, "enable debug logging")
@@ -58,18 +73,23 @@ func run(args []string) error {
 	fs.StringVar(&lo.Format, "log-format", "text", "log format: text or json")
 	root := fs.String("root", "", "`DIR` that holds container state (default: the runtime's)")
 	idle := fs.Duration("idle", -1, "exit after this long without a request (default: manager_idle; 0: never)")
+	version := fs.Bool("version", false, "print the version and the build stamp, and exit")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return false, err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return false, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *version {
+		fmt.Printf("mini-isolate-manager version %s\nbuild: %s\n", miniisolate.Version(), box.BuildStamp)
+		return false, nil
 	}
 	if _, err := logging.Configure(lo); err != nil {
-		return err
+		return false, err
 	}
 	cfg, err := box.LoadConfig(true)
 	if err != nil {
-		return err
+		return true, err
 	}
 	s := &manager.Server{Config: cfg, Root: *root, Idle: time.Duration(cfg.ManagerIdle) * time.Second}
 	if *idle >= 0 {
@@ -77,5 +97,5 @@ func run(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGINT, unix.SIGTERM)
 	defer stop()
-	return manager.Run(ctx, s)
+	return true, manager.Run(ctx, s)
 }

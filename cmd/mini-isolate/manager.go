@@ -34,12 +34,13 @@ it on demand when spare_boxes is set.`,
 		if err := checkArgs(c, 0, 0); err != nil {
 			return err
 		}
-		path, err := managerBinary()
-		if err == nil {
+		if bin, err := findManager(); err == nil {
 			// The manager's own binary is a third smaller in memory.
-			return unix.Exec(path, managerArgs(c, path), os.Environ())
+			defer bin.close()
+			return unix.Exec(bin.exe(), managerArgs(c, bin.path), os.Environ())
+		} else {
+			logrus.Warnf("manager: serving from this binary: %v", err)
 		}
-		logrus.Warnf("manager: serving from this binary: %v", err)
 		cfg, err := box.LoadConfig(true)
 		if err != nil {
 			return err
@@ -55,28 +56,6 @@ it on demand when spare_boxes is set.`,
 		defer stop()
 		return manager.Run(ctx, s)
 	},
-}
-
-// managerBinary is the manager's binary installed beside this one, if root
-// may run it: a regular file in a directory that root owns and nobody
-// else can write.
-func managerBinary() (string, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return "", err
-	}
-	dir := filepath.Dir(self)
-	path := filepath.Join(dir, box.ManagerBinary)
-	for _, p := range []string{dir, path} {
-		var st unix.Stat_t
-		if err := unix.Stat(p, &st); err != nil {
-			return "", &os.PathError{Op: "stat", Path: p, Err: err}
-		}
-		if st.Uid != 0 || st.Mode&0o022 != 0 {
-			return "", fmt.Errorf("%s: not owned by root, or writable by others than root", p)
-		}
-	}
-	return path, nil
 }
 
 // managerArgs is the command line that runs the manager's binary at path
@@ -155,10 +134,13 @@ func startManager(cfg *box.Config, root string, setuid bool) error {
 	if root != "" {
 		args = append(args, "--root", root)
 	}
-	if path, err := managerBinary(); err == nil {
-		self, args[0] = path, path
+	// What runs is the file checked, not whatever a path names by then.
+	exe := "/proc/self/exe"
+	if bin, err := findManager(); err == nil {
+		defer bin.close()
+		exe, args[0] = bin.exe(), bin.path
 	} else {
-		args = append(args, "manager")
+		args = append(args, "manager") // which logs why
 	}
 	env := []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 	if path, ok := os.LookupEnv(box.ConfigEnv); ok && !setuid {
@@ -172,7 +154,7 @@ func startManager(cfg *box.Config, root string, setuid bool) error {
 	}
 	defer devnull.Close()
 	cmd := &exec.Cmd{
-		Path: self, Args: args, Env: env, Dir: "/",
+		Path: exe, Args: args, Env: env, Dir: "/",
 		Stdin: devnull, Stdout: devnull, Stderr: devnull,
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true, Credential: &syscall.Credential{Uid: 0, Gid: 0}},
 	}

@@ -404,57 +404,130 @@ func TestManagerInteract(t *testing.T) {
 }
 
 // TestManagerBinary checks which binary the front end starts as the
-// manager: the manager's own, installed beside mini-isolate, unless it is
-// missing or others than root could change it; then mini-isolate serves
-// from itself, and says so in the manager's log.
+// manager: the manager's own, installed beside mini-isolate, unless root
+// should not run it; then mini-isolate serves from itself, and says so in
+// the manager's log.
 func TestManagerBinary(t *testing.T) {
+	other := "#!/bin/sh\necho 'build: another'\n"
 	cases := []struct {
-		name    string
-		manager bool        // install the manager's binary
-		mode    os.FileMode // its mode
-		want    string      // the manager process's executable
+		name  string
+		setup func(t *testing.T, dir, manager string) // installs the manager's binary
+		want  string                                  // the manager process's executable
 	}{
-		{"installed beside", true, 0o755, "mini-isolate-manager"},
-		{"missing", false, 0, "mini-isolate"},
-		{"writable by its group", true, 0o775, "mini-isolate"},
+		{"installed beside", nil, "mini-isolate-manager"},
+		{"missing", func(t *testing.T, dir, manager string) { os.Remove(manager) }, "mini-isolate"},
+		{"writable by its group", chmodder(0o775, ""), "mini-isolate"},
+		{"not executable", chmodder(0o644, ""), "mini-isolate"},
+		{"in a directory others can write", chmodder(0o777, "dir"), "mini-isolate"},
+		{"owned by another user", func(t *testing.T, dir, manager string) { must(t, os.Chown(manager, 65534, 65534)) }, "mini-isolate"},
+		{"a symbolic link", func(t *testing.T, dir, manager string) {
+			must(t, os.Rename(manager, manager+".real"))
+			must(t, os.Symlink(manager+".real", manager))
+		}, "mini-isolate"},
+		{"of another build", func(t *testing.T, dir, manager string) { must(t, os.WriteFile(manager, []byte(other), 0o755)) }, "mini-isolate"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir() // removed after the manager stops
 			m := newManagedEnv(t, 1)
-			installBinary(t, m.r.Bin, filepath.Join(dir, "mini-isolate"), 0o755)
-			if tc.manager {
-				installBinary(t, filepath.Join(filepath.Dir(m.r.Bin), "mini-isolate-manager"), filepath.Join(dir, "mini-isolate-manager"), tc.mode)
+			manager := installBinaries(t, m.r.Bin, dir)
+			if tc.setup != nil {
+				tc.setup(t, dir, manager)
 			}
 			m.r.Bin = filepath.Join(dir, "mini-isolate")
 			m.init(t, 4)
-			pid := m.pid()
-			exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-			if err != nil || filepath.Base(exe) != tc.want {
-				t.Errorf("the manager (pid %d) runs %q (%v), want %s", pid, exe, err, tc.want)
-			}
+			m.checkManager(t, m.pid(), tc.want)
 			if res, meta := m.run(t, 4, nil, "/bin/echo", "hi"); res.Code != 0 || res.Stdout != "hi\n" || meta["exitcode"] != "0" {
 				t.Errorf("run through the manager: exit %d, stdout %q, stderr %q, meta %v", res.Code, res.Stdout, res.Stderr, meta)
-			}
-			log, _ := os.ReadFile(filepath.Join(filepath.Dir(m.conf), "locks", "manager.log"))
-			if warned := strings.Contains(string(log), "serving from this binary"); warned != (tc.want == "mini-isolate") {
-				t.Errorf("warned %v, want %v: manager log:\n%s", warned, tc.want == "mini-isolate", log)
 			}
 		})
 	}
 }
 
-// installBinary copies the binary at src to dst with mode.
-func installBinary(t *testing.T, src, dst string, mode os.FileMode) {
-	t.Helper()
-	data, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatalf("%v (make build makes both binaries)", err)
-	}
-	if err := os.WriteFile(dst, data, mode); err != nil {
+// TestManagerCommand runs "mini-isolate manager" as a service would: it
+// becomes the manager's binary, in the same process, with its flags.
+func TestManagerCommand(t *testing.T) {
+	m := newManagedEnv(t, 1)
+	logPath := filepath.Join(t.TempDir(), "manager.log")
+	cmd := m.r.Command(t.Context(), "--debug", "--log", logPath, "--log-format", "json", "manager", "--idle", "90s")
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chmod(dst, mode); err != nil { // past the umask
+	testutil.Eventually(t, 10*time.Second, "the manager to listen", func() bool { return m.pid() > 0 })
+	if pid := m.pid(); pid != cmd.Process.Pid {
+		t.Fatalf("the manager is pid %d, not the command's %d", pid, cmd.Process.Pid)
+	}
+	exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", cmd.Process.Pid))
+	args, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", cmd.Process.Pid))
+	got := strings.Join(strings.Split(strings.TrimRight(string(args), "\x00"), "\x00")[1:], " ")
+	if filepath.Base(exe) != "mini-isolate-manager" || !strings.Contains(got, "--log-format json --debug") ||
+		!strings.Contains(got, "--log "+logPath) || !strings.Contains(got, "--idle 1m30s") {
+		t.Errorf("the manager runs %s with %q", exe, got)
+	}
+	m.init(t, 5)
+	m.iso("-b", "5", "--cleanup")
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	c, err := manager.Dial(m.socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = c.Do(&manager.Request{Op: "shutdown"})
+	c.Close()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("the manager: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the manager did not exit after shutdown")
+	}
+	if log, _ := os.ReadFile(logPath); !strings.Contains(string(log), `"level":"debug"`) {
+		t.Errorf("no JSON debug log at --log: %q", log)
+	}
+}
+
+// checkManager checks that the manager at pid runs the binary named want,
+// and that its log says why when that is not the manager's own.
+func (m *managedEnv) checkManager(t *testing.T, pid int, want string) {
+	t.Helper()
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	if err != nil || filepath.Base(exe) != want {
+		t.Errorf("the manager (pid %d) runs %q (%v), want %s", pid, exe, err, want)
+	}
+	log, _ := os.ReadFile(filepath.Join(filepath.Dir(m.conf), "locks", "manager.log"))
+	if warned := strings.Contains(string(log), "serving from this binary"); warned != (want == "mini-isolate") {
+		t.Errorf("warned %v, want %v: manager log:\n%s", warned, want == "mini-isolate", log)
+	}
+}
+
+// installBinaries copies mini-isolate at bin, and the manager's binary
+// beside it, into dir, and returns the manager's path there.
+func installBinaries(t *testing.T, bin, dir string) string {
+	t.Helper()
+	for _, name := range []string{"mini-isolate", "mini-isolate-manager"} {
+		data, err := os.ReadFile(filepath.Join(filepath.Dir(bin), name))
+		if err != nil {
+			t.Fatalf("%v (make build makes both binaries)", err)
+		}
+		must(t, os.WriteFile(filepath.Join(dir, name), data, 0o755))
+	}
+	return filepath.Join(dir, "mini-isolate-manager")
+}
+
+// chmodder sets mode on the manager's binary, or on its directory.
+func chmodder(mode os.FileMode, what string) func(t *testing.T, dir, manager string) {
+	return func(t *testing.T, dir, manager string) {
+		if what == "dir" {
+			manager = dir
+		}
+		must(t, os.Chmod(manager, mode))
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
 		t.Fatal(err)
 	}
 }

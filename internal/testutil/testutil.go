@@ -80,7 +80,9 @@ func build(path, ldflags string) error {
 	if err != nil {
 		return err
 	}
-	// The manager's binary goes beside, where mini-isolate looks for it.
+	// The manager's binary goes beside, where mini-isolate looks for it,
+	// with the build stamp that makes them a pair.
+	ldflags += fmt.Sprintf(" -X github.com/mini-isolate/mini-isolate/box.BuildStamp=test-%d", time.Now().UnixNano())
 	for out, pkg := range map[string]string{path: "./cmd/mini-isolate", filepath.Join(filepath.Dir(path), "mini-isolate-manager"): "./cmd/mini-isolate-manager"} {
 		cmd := exec.Command("go", "build", "-tags", "seccomp netgo osusergo urfave_cli_no_docs", "-ldflags", strings.TrimSpace(ldflags+" -extldflags -static"), "-o", out, pkg)
 		cmd.Dir = root

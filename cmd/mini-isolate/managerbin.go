@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -73,6 +74,11 @@ func (b *managerBin) check() error {
 	cmd := exec.Command(b.exe(), "--version")
 	cmd.Args[0] = b.path
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+	if os.Geteuid() == 0 {
+		// As root wholly, as startManager runs it: from a setuid
+		// front end it would refuse.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 0, Gid: 0}}
+	}
 	out, err := cmd.Output()
 	if err != nil {
 		return fmt.Errorf("%s --version: %w", b.path, err)

@@ -6,11 +6,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/mini-isolate/mini-isolate/internal/testutil"
+	"github.com/mini-isolate/mini-isolate/manager"
 )
 
 // The users the setuid tests run as: two judge users in the binary's group,
@@ -184,6 +187,40 @@ func TestSetuid(t *testing.T) {
 		if !strings.Contains(out, "JUDGE_SECRET=s3cr3t") {
 			t.Errorf("-E JUDGE_SECRET did not pass it: %q", out)
 		}
+	})
+	t.Run("a manager started on demand", func(t *testing.T) {
+		e.config(t, "spare_boxes = 1\nmanager_idle = 600\n")
+		defer e.config(t, "")
+		env := []string{"JUDGE_SECRET=s3cr3t"}
+		if _, stderr, code := e.as(t, suidUserA, env, "isolate", "-b", "4", "--init"); code != 0 {
+			t.Fatalf("--init: exit %d %q", code, stderr)
+		}
+		c, err := manager.Dial(filepath.Join(e.dir, "locks", "manager.sock"))
+		if err != nil {
+			t.Fatalf("no manager after --init with spare_boxes set: %v", err)
+		}
+		defer c.Close()
+		pid, err := c.ServerPID()
+		if err != nil {
+			t.Fatal(err)
+		}
+		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+		status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		environ, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		if filepath.Base(exe) != "mini-isolate-manager" || !strings.Contains(string(status), "\nUid:\t0\t0\t0\t0\n") ||
+			strings.Contains(string(environ), "s3cr3t") {
+			t.Errorf("the manager runs %s, %q, with environment %q; want the manager's binary, wholly root, without the caller's environment",
+				exe, regexp.MustCompile(`Uid:.*`).FindString(string(status)), environ)
+		}
+		out, stderr, code := e.as(t, suidUserA, nil, "isolate", "-b", "4", "--run", "--", "/usr/bin/id", "-u")
+		if code != 0 || strings.TrimSpace(out) != fmt.Sprint(suidBoxUID+4) {
+			t.Errorf("a run through the manager: exit %d %q %q", code, out, stderr)
+		}
+		if _, stderr, code := e.as(t, suidUserA, nil, "isolate", "-b", "4", "--cleanup"); code != 0 {
+			t.Errorf("--cleanup: exit %d %q", code, stderr)
+		}
+		_, _ = c.Do(&manager.Request{Op: "shutdown"})
+		testutil.Eventually(t, 30*time.Second, "the manager to exit", func() bool { return syscall.Kill(pid, 0) != nil })
 	})
 	t.Run("restricted_init", func(t *testing.T) {
 		e.config(t, "restricted_init = 1\n")

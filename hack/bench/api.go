@@ -26,6 +26,9 @@ const (
 	scenarioAPI        = "api"
 	scenarioThroughput = "throughput"
 	labelAPI           = "mini-isolate API"
+	// labelPing is a request that does nothing: what the hops from client
+	// to manager and back cost alone, the floor under an API run.
+	labelPing = "API round trip (ping)"
 )
 
 // apiBox is the box the api scenario uses (the others use isolateBox).
@@ -36,12 +39,13 @@ func apiScenario(mgr *boxFrontEnd) *scenario {
 	var c *manager.Client
 	bare := &subject{label: labelBare, path: boxProgram}
 	api := &subject{label: labelAPI}
+	ping := &subject{label: labelPing}
 	spec := &manager.RunSpec{Args: []string{boxProgram}}
 	return &scenario{
 		name:     scenarioAPI,
 		title:    fmt.Sprintf("a warm run of %s through the native API (request to report, client in another process) vs %s", boxProgram, labelBare),
 		baseline: labelBare,
-		subjects: []*subject{bare, api},
+		subjects: []*subject{bare, api, ping},
 		start: func(ctx context.Context, r *runner) error {
 			// The front end starts the manager; then the API is used.
 			if err := mgr.do(ctx, r, "--version"); err != nil {
@@ -65,11 +69,18 @@ func apiScenario(mgr *boxFrontEnd) *scenario {
 				out := r.run(ctx, []string{boxProgram})
 				return float64(out.elapsed) / float64(time.Millisecond), out.exit, out.err
 			}
+			req := &manager.Request{Op: "run", Box: apiBox, Cg: mgr.cg, Run: spec}
+			if s == ping {
+				req = &manager.Request{Op: "ping"}
+			}
 			t0 := time.Now()
-			rep, err := c.Do(&manager.Request{Op: "run", Box: apiBox, Cg: mgr.cg, Run: spec})
+			rep, err := c.Do(req)
 			ms := float64(time.Since(t0)) / float64(time.Millisecond)
 			if err != nil {
 				return math.NaN(), -1, err
+			}
+			if s == ping {
+				return ms, 0, nil
 			}
 			if rep.Report == nil || rep.Report.Status != meta.OK {
 				return math.NaN(), 1, fmt.Errorf("report %+v", rep.Report)

@@ -17,33 +17,17 @@ import (
 	"os/signal"
 	"time"
 
-	// Lets the cgroup managers apply device rules.
-	_ "github.com/opencontainers/cgroups/devices"
-	"github.com/opencontainers/runc/libcontainer"
-	// nsenter runs its C constructor before the Go runtime starts, which is
-	// how libcontainer joins namespaces in the re-executed "init" process
-	// of the spare containers this binary makes.
-	_ "github.com/opencontainers/runc/libcontainer/nsenter"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
 	miniisolate "github.com/mini-isolate/mini-isolate"
 	"github.com/mini-isolate/mini-isolate/box"
 	"github.com/mini-isolate/mini-isolate/internal/logging"
+	"github.com/mini-isolate/mini-isolate/internal/reexec"
 	"github.com/mini-isolate/mini-isolate/manager"
-	"github.com/mini-isolate/mini-isolate/runtime"
 )
 
-func init() {
-	if len(os.Args) > 1 && os.Args[1] == "init" {
-		// Never returns: the container's init runs the judge init.
-		libcontainer.Init()
-	}
-	if len(os.Args) > 1 && os.Args[1] == runtime.HookArg {
-		// A container's host hook, run for libcontainer.
-		os.Exit(runtime.HookMain(os.Args[2:]))
-	}
-}
+func init() { reexec.Main() }
 
 func main() {
 	// Root runs it, never a setuid bit: its configuration and log come

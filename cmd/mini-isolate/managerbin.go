@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -71,7 +73,10 @@ func (b *managerBin) check() error {
 	if err := rootOnly(b.path, &st); err != nil {
 		return err
 	}
-	cmd := exec.Command(b.exe(), "--version")
+	// A manager that does not answer is not run.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, b.exe(), "--version")
 	cmd.Args[0] = b.path
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
 	if os.Geteuid() == 0 {

@@ -266,7 +266,9 @@ func (m *Manager) Cleanup(ctx context.Context, id int, cg, wait bool) error {
 }
 
 func (m *Manager) checkRecord(rec *record, cg bool) error {
-	if rec.Owner != m.CallerUID && os.Getuid() != 0 {
+	// The caller's identity, not this process's: a manager serving a
+	// setuid front end is root, its caller not.
+	if rec.Owner != m.CallerUID && m.CallerUID != 0 {
 		return fmt.Errorf("this box belongs to a different user (uid %d)", rec.Owner)
 	}
 	if rec.Cg != cg {

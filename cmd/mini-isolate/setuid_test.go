@@ -216,6 +216,13 @@ func TestSetuid(t *testing.T) {
 		if code != 0 || strings.TrimSpace(out) != fmt.Sprint(suidBoxUID+4) {
 			t.Errorf("a run through the manager: exit %d %q %q", code, out, stderr)
 		}
+		// The manager, root, checks the box's owner against its caller.
+		if _, stderr, code := e.as(t, suidUserB, nil, "isolate", "-b", "4", "--run", "--", "/bin/true"); code != 2 || !strings.Contains(stderr, "different user") {
+			t.Errorf("another user's run through the manager: exit %d %q", code, stderr)
+		}
+		if _, stderr, code := e.as(t, suidUserB, nil, "isolate", "-b", "4", "--cleanup"); code != 2 || !strings.Contains(stderr, "different user") {
+			t.Errorf("another user's cleanup through the manager: exit %d %q", code, stderr)
+		}
 		if _, stderr, code := e.as(t, suidUserA, nil, "isolate", "-b", "4", "--cleanup"); code != 0 {
 			t.Errorf("--cleanup: exit %d %q", code, stderr)
 		}

@@ -299,7 +299,7 @@ func (l *launch) start() error {
 		return err
 	}
 	logrus.Debug("create: starting init")
-	if err := c.Start(l.process); err != nil {
+	if err := whollyRoot(func() error { return c.Start(l.process) }); err != nil {
 		return err
 	}
 	l.started = true

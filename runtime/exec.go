@@ -109,7 +109,7 @@ func (r *Runtime) Exec(ctx context.Context, id string, o ExecOpts) (int, error) 
 		return -1, err
 	}
 	defer stdio.close()
-	if err := c.Run(process); err != nil {
+	if err := whollyRoot(func() error { return c.Run(process) }); err != nil {
 		return -1, err
 	}
 	if err := stdio.started(); err != nil {

@@ -114,6 +114,31 @@ func TestSetuid(t *testing.T) {
 			}
 		}
 	})
+	t.Run("no re-executed role", func(t *testing.T) {
+		// Each would run the caller's choice as root: a hook's command,
+		// libcontainer's init on a pipe of the caller's.
+		proof := filepath.Join(e.dir, "proof")
+		// touch keeps the root it is given (a shell would drop it); the
+		// directory is root's.
+		hook := fmt.Sprintf(`{"path":"/usr/bin/touch","args":["touch",%q]}`, proof)
+		for _, c := range []struct {
+			env  []string
+			args []string
+		}{
+			{nil, []string{"run-hook", hook}},
+			{[]string{"_LIBCONTAINER_INITPIPE=0", "_LIBCONTAINER_STATEDIR=/tmp"}, []string{"init"}},
+			{[]string{"_LIBCONTAINER_INITPIPE=0"}, []string{"isolate", "--version"}},
+			{nil, []string{"judge-init", "0"}},
+		} {
+			_, stderr, code := e.as(t, suidUserA, c.env, c.args...)
+			if code != 1 || !strings.Contains(stderr, "refusing to run as a container's init or a hook") {
+				t.Errorf("%v %v as a user: exit %d, stderr %q; want a refusal", c.env, c.args, code, stderr)
+			}
+		}
+		if _, err := os.Stat(proof); err == nil {
+			t.Errorf("the hook ran as root: %s exists", proof)
+		}
+	})
 	t.Run("the system configuration only", func(t *testing.T) {
 		evil := filepath.Join(e.dir, "evil.conf")
 		if err := os.WriteFile(evil, []byte("box_root = /tmp\nlock_root = /tmp\nfirst_uid = 1\nfirst_gid = 1\nnum_boxes = 100\n"), 0o644); err != nil {

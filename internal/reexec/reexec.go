@@ -4,7 +4,13 @@
 // function, before anything else runs.
 package reexec
 
+// The C guard in guard.c runs before nsenter's constructor.
+
+// #cgo CFLAGS: -Wall
+import "C"
+
 import (
+	"fmt"
 	"os"
 
 	// Lets the cgroup managers apply device rules.
@@ -20,15 +26,19 @@ import (
 // Main becomes what the binary's arguments ask for, if they ask for a
 // re-executed role, and returns otherwise.
 func Main() {
-	if len(os.Args) < 2 {
+	if len(os.Args) < 2 || (os.Args[1] != "init" && os.Args[1] != runtime.HookArg) {
 		return
 	}
-	switch os.Args[1] {
-	case "init":
+	// guard.c refuses these first; this is in case the kernel did not
+	// mark a set-ID execution secure.
+	if os.Getuid() != os.Geteuid() || os.Getgid() != os.Getegid() {
+		fmt.Fprintln(os.Stderr, "mini-isolate: refusing to run as a container's init or a hook set-user-ID or set-group-ID")
+		os.Exit(1)
+	}
+	if os.Args[1] == "init" {
 		// Never returns: the container's init execs the user process.
 		libcontainer.Init()
-	case runtime.HookArg:
-		// A prestart or createRuntime hook, run for libcontainer.
-		os.Exit(runtime.HookMain(os.Args[2:]))
 	}
+	// A prestart or createRuntime hook, run for libcontainer.
+	os.Exit(runtime.HookMain(os.Args[2:]))
 }

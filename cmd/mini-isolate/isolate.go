@@ -81,6 +81,11 @@ func setuidCaller() bool {
 // setuidMain runs a setuid invocation: the isolate front end and nothing
 // else, with the system configuration only.
 func setuidMain(args []string) int {
+	// The caller's fds go to the program only as --inherit-fds passes
+	// them, never to a process this one starts as root.
+	for _, fd := range inheritedFDs {
+		unix.CloseOnExec(fd)
+	}
 	argv := args[1:]
 	if !calledAsIsolate(args[0]) {
 		if len(argv) == 0 || argv[0] != "isolate" {

@@ -79,6 +79,9 @@ func (b *managerBin) check() error {
 	cmd := exec.CommandContext(ctx, b.exe(), "--version")
 	cmd.Args[0] = b.path
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+	cmd.Dir = "/"
+	// Nor one whose stdout outlives it.
+	cmd.WaitDelay = time.Second
 	if os.Geteuid() == 0 {
 		// As root wholly, as startManager runs it: from a setuid
 		// front end it would refuse.

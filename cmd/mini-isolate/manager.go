@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -127,6 +129,11 @@ func startManager(cfg *box.Config, root string, setuid bool) error {
 	if err != nil {
 		return err
 	}
+	if setuid {
+		if err := systemLimits(); err != nil {
+			return err // runs here, with the caller's limits
+		}
+	}
 	if err := os.MkdirAll(cfg.LockRoot, 0o755); err != nil {
 		return err
 	}
@@ -174,4 +181,84 @@ func waitManager(socket string, timeout time.Duration) (*manager.Client, error) 
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
+}
+
+// systemLimits gives this process, and so what it starts, the resource
+// limits of PID 1 and a umask of 022: the manager serves every user, so
+// the one who happened to start it must not choose the modes of the files
+// it makes, or limits that would kill or starve it. Where a hard limit
+// cannot be raised back (without CAP_SYS_RESOURCE) it stays the caller's,
+// and then no manager is started unless the manager can live with it.
+func systemLimits() error {
+	unix.Umask(0o022)
+	data, err := os.ReadFile("/proc/1/limits")
+	if err != nil {
+		return err
+	}
+	// One line per resource after the header, in RLIMIT_* order.
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	for r := unix.RLIMIT_CPU; r <= unix.RLIMIT_RTTIME && r+1 < len(lines); r++ {
+		want, err := parseLimit(lines[r+1])
+		if err != nil {
+			return fmt.Errorf("/proc/1/limits: %w", err)
+		}
+		// syscall's, so that os/exec does not put back the caller's
+		// open-files limit in the child.
+		if syscall.Setrlimit(r, want) == nil {
+			continue
+		}
+		var have syscall.Rlimit
+		if err := syscall.Getrlimit(r, &have); err != nil {
+			return err
+		}
+		if !livable(r, have.Max, want.Max) {
+			return fmt.Errorf("the caller's hard limit %d of resource %d is below the system's %d, and cannot be raised", have.Max, r, want.Max)
+		}
+		have.Cur = have.Max
+		_ = syscall.Setrlimit(r, &have)
+	}
+	return nil
+}
+
+// livable says whether the manager can run under hard limit max of
+// resource r, where the system's is sys: a CPU, file size or memory limit
+// below the system's would kill it, and it needs some files.
+func livable(r int, max, sys uint64) bool {
+	switch r {
+	case unix.RLIMIT_CPU, unix.RLIMIT_FSIZE, unix.RLIMIT_DATA, unix.RLIMIT_AS:
+		return max >= sys
+	case unix.RLIMIT_NOFILE:
+		return max >= 1024
+	}
+	return true
+}
+
+// parseLimit reads the soft and hard limits of a line of /proc/PID/limits
+// ("Max open files  1024  524288  files"; some lines have no unit).
+func parseLimit(line string) (*syscall.Rlimit, error) {
+	f := strings.Fields(line)
+	if n := len(f); n > 0 && limitValue(f[n-1]) == nil {
+		f = f[:n-1] // the unit
+	}
+	if len(f) < 2 {
+		return nil, fmt.Errorf("bad line %q", line)
+	}
+	soft, hard := limitValue(f[len(f)-2]), limitValue(f[len(f)-1])
+	if soft == nil || hard == nil {
+		return nil, fmt.Errorf("bad line %q", line)
+	}
+	return &syscall.Rlimit{Cur: *soft, Max: *hard}, nil
+}
+
+// limitValue is a limit's value, or nil when s is not one.
+func limitValue(s string) *uint64 {
+	v := uint64(unix.RLIM_INFINITY)
+	if s != "unlimited" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return nil
+		}
+		v = n
+	}
+	return &v
 }

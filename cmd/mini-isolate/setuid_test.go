@@ -7,10 +7,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/mini-isolate/mini-isolate/internal/testutil"
 	"github.com/mini-isolate/mini-isolate/manager"
@@ -216,9 +219,13 @@ func TestSetuid(t *testing.T) {
 	t.Run("a manager started on demand", func(t *testing.T) {
 		e.config(t, "spare_boxes = 1\nmanager_idle = 600\n")
 		defer e.config(t, "")
-		env := []string{"JUDGE_SECRET=s3cr3t"}
-		if _, stderr, code := e.as(t, suidUserA, env, "isolate", "-b", "4", "--init"); code != 0 {
-			t.Fatalf("--init: exit %d %q", code, stderr)
+		// The user starts it with a umask of their own, which would
+		// loosen the modes of the files it makes.
+		cmd := exec.Command("/bin/sh", "-c", `umask 0; exec "$@"`, "sh", e.bin, "isolate", "-b", "4", "--init")
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "JUDGE_SECRET=s3cr3t"}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: suidUserA, Gid: suidGroup}}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("--init: %v %q", err, out)
 		}
 		c, err := manager.Dial(filepath.Join(e.dir, "locks", "manager.sock"))
 		if err != nil {
@@ -237,6 +244,14 @@ func TestSetuid(t *testing.T) {
 			t.Errorf("the manager runs %s, %q, with environment %q; want the manager's binary, wholly root, without the caller's environment",
 				exe, regexp.MustCompile(`Uid:.*`).FindString(string(status)), environ)
 		}
+		if !strings.Contains(string(status), "\nUmask:\t0022\n") {
+			t.Errorf("the manager's umask: %q", regexp.MustCompile(`Umask:.*`).FindString(string(status)))
+		}
+		for _, name := range []string{"Max cpu time", "Max file size"} {
+			if got, want := hardLimit(t, pid, name), hardLimit(t, 1, name); got != want {
+				t.Errorf("the manager's hard limit of %s: %q, want PID 1's %q", name, got, want)
+			}
+		}
 		out, stderr, code := e.as(t, suidUserA, nil, "isolate", "-b", "4", "--run", "--", "/usr/bin/id", "-u")
 		if code != 0 || strings.TrimSpace(out) != fmt.Sprint(suidBoxUID+4) {
 			t.Errorf("a run through the manager: exit %d %q %q", code, out, stderr)
@@ -254,6 +269,40 @@ func TestSetuid(t *testing.T) {
 		_, _ = c.Do(&manager.Request{Op: "shutdown"})
 		testutil.Eventually(t, 30*time.Second, "the manager to exit", func() bool { return syscall.Kill(pid, 0) != nil })
 	})
+	t.Run("a caller's limits do not reach the manager", func(t *testing.T) {
+		e.config(t, "spare_boxes = 1\nmanager_idle = 600\n")
+		defer e.config(t, "")
+		cmd := exec.Command("prlimit", "--fsize=100000", "--cpu=100", "--nofile=64", "--", e.bin, "isolate", "-b", "5", "--init")
+		cmd.Env = []string{"PATH=/usr/bin:/bin"}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: suidUserA, Gid: suidGroup}}
+		if out, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != filepath.Join(e.boxRoot, "5") {
+			t.Fatalf("--init under low limits: %v %q", err, out)
+		}
+		defer e.as(t, suidUserA, nil, "isolate", "-b", "5", "--cleanup")
+		// Raising a hard limit back takes CAP_SYS_RESOURCE, which some
+		// hosts' root lacks: then the caller runs without a manager.
+		c, err := manager.Dial(filepath.Join(e.dir, "locks", "manager.sock"))
+		if !canRaiseLimits(t) {
+			if err == nil {
+				c.Close()
+				t.Fatal("a manager was started with the caller's limits, which this host cannot raise")
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("no manager: %v", err)
+		}
+		defer c.Close()
+		pid, _ := c.ServerPID()
+		for _, name := range []string{"Max cpu time", "Max file size", "Max open files"} {
+			if got, want := hardLimit(t, pid, name), hardLimit(t, 1, name); got != want {
+				t.Errorf("the manager's hard limit of %s: %q, want PID 1's %q", name, got, want)
+			}
+		}
+		e.as(t, suidUserA, nil, "isolate", "-b", "5", "--cleanup")
+		_, _ = c.Do(&manager.Request{Op: "shutdown"})
+		testutil.Eventually(t, 30*time.Second, "the manager to exit", func() bool { return syscall.Kill(pid, 0) != nil })
+	})
 	t.Run("restricted_init", func(t *testing.T) {
 		e.config(t, "restricted_init = 1\n")
 		defer e.config(t, "")
@@ -262,4 +311,38 @@ func TestSetuid(t *testing.T) {
 			t.Errorf("--init under restricted_init: exit %d %q", code, stderr)
 		}
 	})
+}
+
+// hardLimit is the hard limit called name in /proc/PID/limits.
+func hardLimit(t *testing.T, pid int, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(strings.TrimPrefix(regexp.MustCompile(name+`.*`).FindString(string(data)), name))
+	if len(f) < 2 {
+		t.Fatalf("no %q in /proc/%d/limits", name, pid)
+	}
+	return f[1]
+}
+
+// canRaiseLimits says whether root here may raise a hard limit: whether
+// CAP_SYS_RESOURCE is in this process's bounding set, which bounds what a
+// setuid-root binary it starts gets.
+func canRaiseLimits(t *testing.T) bool {
+	t.Helper()
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`CapBnd:\s*([0-9a-f]+)`).FindSubmatch(status)
+	if m == nil {
+		t.Fatal("no CapBnd in /proc/self/status")
+	}
+	bnd, err := strconv.ParseUint(string(m[1]), 16, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bnd&(1<<unix.CAP_SYS_RESOURCE) != 0
 }

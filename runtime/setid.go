@@ -1,9 +1,14 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
+	"sync"
 	"syscall"
 )
+
+// idsMu serialises whollyRoot: the ids it changes are the process's.
+var idsMu sync.Mutex
 
 // whollyRoot runs f with the real user and group ids made the effective
 // ones, when this process runs set-user-ID or set-group-ID (a setuid
@@ -12,7 +17,9 @@ import (
 // running this binary again: a set-ID execution of it refuses that role
 // (internal/reexec), lest a user who may run the setuid binary make it an
 // init of their own.
-func whollyRoot(f func() error) error {
+func whollyRoot(f func() error) (err error) {
+	idsMu.Lock()
+	defer idsMu.Unlock()
 	ruid, euid, rgid, egid := syscall.Getuid(), syscall.Geteuid(), syscall.Getgid(), syscall.Getegid()
 	if ruid == euid && rgid == egid {
 		return f()
@@ -26,8 +33,11 @@ func whollyRoot(f func() error) error {
 		return fmt.Errorf("set real uid %d: %w", euid, err)
 	}
 	defer func() {
-		_ = syscall.Setresuid(ruid, euid, -1)
-		_ = syscall.Setresgid(rgid, egid, -1)
+		uerr := syscall.Setresuid(ruid, euid, -1)
+		gerr := syscall.Setresgid(rgid, egid, -1)
+		if uerr != nil || gerr != nil {
+			err = errors.Join(err, fmt.Errorf("put back the real ids %d:%d: %w", ruid, rgid, errors.Join(uerr, gerr)))
+		}
 	}()
 	return f()
 }

@@ -8,8 +8,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -85,7 +83,10 @@ func forwardIsolate(argv []string, root string, setuid bool) (int, bool) {
 	}
 	socket := cfg.Socket()
 	client, err := manager.Dial(socket)
-	if err != nil && cfg.SpareBoxes > 0 && startManager(cfg, root, setuid) == nil {
+	// A user of a setuid binary never starts the manager every user
+	// shares: it would carry that user's process settings (limits, nice,
+	// affinity, cgroup, OOM score). Root, or a service, starts it.
+	if err != nil && cfg.SpareBoxes > 0 && !setuid && startManager(cfg, root) == nil {
 		client, err = waitManager(socket, 2*time.Second)
 	}
 	if err != nil {
@@ -122,17 +123,12 @@ func forwardIsolate(argv []string, root string, setuid bool) (int, bool) {
 	return code, true
 }
 
-// startManager starts a manager for this configuration, detached, as
-// root: a setuid caller's environment does not reach it.
-func startManager(cfg *box.Config, root string, setuid bool) error {
+// startManager starts a manager for this configuration, detached, for
+// root.
+func startManager(cfg *box.Config, root string) error {
 	self, err := os.Executable()
 	if err != nil {
 		return err
-	}
-	if setuid {
-		if err := systemLimits(); err != nil {
-			return err // runs here, with the caller's limits
-		}
 	}
 	if err := os.MkdirAll(cfg.LockRoot, 0o755); err != nil {
 		return err
@@ -150,7 +146,7 @@ func startManager(cfg *box.Config, root string, setuid bool) error {
 		args = append(args, "manager") // which logs why
 	}
 	env := []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
-	if path, ok := os.LookupEnv(box.ConfigEnv); ok && !setuid {
+	if path, ok := os.LookupEnv(box.ConfigEnv); ok {
 		if abs, err := filepath.Abs(path); err == nil {
 			env = append(env, box.ConfigEnv+"="+abs)
 		}
@@ -163,7 +159,7 @@ func startManager(cfg *box.Config, root string, setuid bool) error {
 	cmd := &exec.Cmd{
 		Path: exe, Args: args, Env: env, Dir: "/",
 		Stdin: devnull, Stdout: devnull, Stderr: devnull,
-		SysProcAttr: &syscall.SysProcAttr{Setsid: true, Credential: &syscall.Credential{Uid: 0, Gid: 0}},
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
 	}
 	if err := cmd.Start(); err != nil {
 		return err
@@ -181,84 +177,4 @@ func waitManager(socket string, timeout time.Duration) (*manager.Client, error) 
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-}
-
-// systemLimits gives this process, and so what it starts, the resource
-// limits of PID 1 and a umask of 022: the manager serves every user, so
-// the one who happened to start it must not choose the modes of the files
-// it makes, or limits that would kill or starve it. Where a hard limit
-// cannot be raised back (without CAP_SYS_RESOURCE) it stays the caller's,
-// and then no manager is started unless the manager can live with it.
-func systemLimits() error {
-	unix.Umask(0o022)
-	data, err := os.ReadFile("/proc/1/limits")
-	if err != nil {
-		return err
-	}
-	// One line per resource after the header, in RLIMIT_* order.
-	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	for r := unix.RLIMIT_CPU; r <= unix.RLIMIT_RTTIME && r+1 < len(lines); r++ {
-		want, err := parseLimit(lines[r+1])
-		if err != nil {
-			return fmt.Errorf("/proc/1/limits: %w", err)
-		}
-		// syscall's, so that os/exec does not put back the caller's
-		// open-files limit in the child.
-		if syscall.Setrlimit(r, want) == nil {
-			continue
-		}
-		var have syscall.Rlimit
-		if err := syscall.Getrlimit(r, &have); err != nil {
-			return err
-		}
-		if !livable(r, have.Max, want.Max) {
-			return fmt.Errorf("the caller's hard limit %d of resource %d is below the system's %d, and cannot be raised", have.Max, r, want.Max)
-		}
-		have.Cur = have.Max
-		_ = syscall.Setrlimit(r, &have)
-	}
-	return nil
-}
-
-// livable says whether the manager can run under hard limit max of
-// resource r, where the system's is sys: a CPU, file size or memory limit
-// below the system's would kill it, and it needs some files.
-func livable(r int, max, sys uint64) bool {
-	switch r {
-	case unix.RLIMIT_CPU, unix.RLIMIT_FSIZE, unix.RLIMIT_DATA, unix.RLIMIT_AS:
-		return max >= sys
-	case unix.RLIMIT_NOFILE:
-		return max >= 1024
-	}
-	return true
-}
-
-// parseLimit reads the soft and hard limits of a line of /proc/PID/limits
-// ("Max open files  1024  524288  files"; some lines have no unit).
-func parseLimit(line string) (*syscall.Rlimit, error) {
-	f := strings.Fields(line)
-	if n := len(f); n > 0 && limitValue(f[n-1]) == nil {
-		f = f[:n-1] // the unit
-	}
-	if len(f) < 2 {
-		return nil, fmt.Errorf("bad line %q", line)
-	}
-	soft, hard := limitValue(f[len(f)-2]), limitValue(f[len(f)-1])
-	if soft == nil || hard == nil {
-		return nil, fmt.Errorf("bad line %q", line)
-	}
-	return &syscall.Rlimit{Cur: *soft, Max: *hard}, nil
-}
-
-// limitValue is a limit's value, or nil when s is not one.
-func limitValue(s string) *uint64 {
-	v := uint64(unix.RLIM_INFINITY)
-	if s != "unlimited" {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			return nil
-		}
-		v = n
-	}
-	return &v
 }

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -82,11 +81,6 @@ func (b *managerBin) check() error {
 	cmd.Dir = "/"
 	// Nor one whose stdout outlives it.
 	cmd.WaitDelay = time.Second
-	if os.Geteuid() == 0 {
-		// As root wholly, as startManager runs it: from a setuid
-		// front end it would refuse.
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 0, Gid: 0}}
-	}
 	out, err := cmd.Output()
 	if err != nil {
 		return fmt.Errorf("%s --version: %w", b.path, err)

@@ -651,12 +651,9 @@ func (c *Config) CgroupRoot() string {
 	return filepath.Join("/sys/fs/cgroup/memory", c.CgParent)
 }
 
-// The two binaries of a build, installed side by side: the command line
-// and the manager, which make box containers alike.
-const (
-	CLIBinary     = "mini-isolate"
-	ManagerBinary = "mini-isolate-manager"
-)
+// ManagerBinary is the manager's binary, installed beside mini-isolate:
+// both make box containers alike.
+const ManagerBinary = "mini-isolate-manager"
 
 // BuildStamp names one build of both binaries (make sets it with -X): the
 // command line runs the manager beside it only when their stamps match.

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/signal"
 
-	"github.com/mini-isolate/mini-isolate/box"
 	"github.com/mini-isolate/mini-isolate/manager"
 	"github.com/mini-isolate/mini-isolate/policy"
 )
@@ -52,13 +51,9 @@ func Example() {
 // as cmd/mini-isolate-manager does; a second manager for the same socket
 // returns at once.
 func ExampleRun() {
-	cfg, err := box.LoadConfig(true)
-	if err != nil {
-		log.Fatal(err)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := manager.Run(ctx, &manager.Server{Config: cfg, Idle: 0}); err != nil {
+	if err := manager.Run(ctx, "", 0); err != nil {
 		log.Fatal(err)
 	}
 }

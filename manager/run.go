@@ -6,12 +6,25 @@ import (
 	"os"
 	goruntime "runtime"
 	"runtime/debug"
+	"time"
+
+	"github.com/mini-isolate/mini-isolate/box"
 )
 
-// Run takes the socket and serves until ctx ends or the manager has been
-// idle for s.Idle. It returns nil at once when another manager already
+// Run serves the system configuration (or $MINI_ISOLATE_CONFIG) with
+// state root root ("" for the default) until ctx ends or the manager has
+// been idle for idle (0: never; below 0: the configuration's
+// manager_idle). It returns nil at once when another manager already
 // serves the socket, as a manager started twice on demand must.
-func Run(ctx context.Context, s *Server) error {
+func Run(ctx context.Context, root string, idle time.Duration) error {
+	cfg, err := box.LoadConfig(true)
+	if err != nil {
+		return err
+	}
+	s := &Server{Config: cfg, Root: root, Idle: idle}
+	if idle < 0 {
+		s.Idle = time.Duration(cfg.ManagerIdle) * time.Second
+	}
 	if err := s.Listen(); err != nil {
 		if errors.Is(err, ErrRunning) {
 			return nil
@@ -30,9 +43,10 @@ func Run(ctx context.Context, s *Server) error {
 		// their exec and the front ends use the other CPUs. With a P for
 		// every CPU, the scheduler wakes a thread on another CPU at each
 		// hand-off between goroutines, a trip to the hypervisor on a
-		// virtual machine. Half of Go's default. Measured on 2 CPUs (docs/performance.md): API
-		// run 1.60 ms over bare instead of 2.02, two boxes in parallel
-		// 1.59 times isolate's cycles instead of 1.43.
+		// virtual machine. Half of Go's default. Measured on 2 CPUs
+		// (docs/performance.md): API run 1.60 ms over bare instead of
+		// 2.02, two boxes in parallel 1.59 times isolate's cycles
+		// instead of 1.43.
 		goruntime.GOMAXPROCS(max(1, goruntime.GOMAXPROCS(0)/2))
 	}
 	return s.Serve(ctx)

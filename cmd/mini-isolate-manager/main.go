@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"time"
 
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
@@ -71,15 +70,7 @@ func run(args []string) (logged bool, err error) {
 	if _, err := logging.Configure(lo); err != nil {
 		return false, err
 	}
-	cfg, err := box.LoadConfig(true)
-	if err != nil {
-		return true, err
-	}
-	s := &manager.Server{Config: cfg, Root: *root, Idle: time.Duration(cfg.ManagerIdle) * time.Second}
-	if *idle >= 0 {
-		s.Idle = *idle
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGINT, unix.SIGTERM)
 	defer stop()
-	return true, manager.Run(ctx, s)
+	return true, manager.Run(ctx, *root, *idle)
 }

@@ -41,20 +41,16 @@ it on demand when spare_boxes is set.`,
 		} else {
 			logrus.Warnf("manager: serving from this binary: %v", err)
 		}
-		cfg, err := box.LoadConfig(true)
-		if err != nil {
-			return err
-		}
-		s := &manager.Server{Config: cfg, Idle: time.Duration(cfg.ManagerIdle) * time.Second}
+		root, idle := "", time.Duration(-1) // the configuration's
 		if c.IsSet("root") {
-			s.Root = c.String("root")
+			root = c.String("root")
 		}
 		if c.IsSet("idle") {
-			s.Idle = c.Duration("idle")
+			idle = c.Duration("idle")
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), unix.SIGINT, unix.SIGTERM)
 		defer stop()
-		return manager.Run(ctx, s)
+		return manager.Run(ctx, root, idle)
 	},
 }
 

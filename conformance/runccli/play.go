@@ -109,9 +109,10 @@ func (e *env) exec(args []string, st step) (code int, stdout, stderr string) {
 	return code, string(out), string(errOut)
 }
 
-// listen serves the console and pidfd sockets a command line names.
+// listen serves the console and pidfd sockets a command line names; stop
+// keeps what they received in e.held.
 func (e *env) listen(args []string) (stop func()) {
-	var stops []func()
+	var stops []func() []int
 	for _, a := range args {
 		if strings.HasSuffix(a, ".sock") {
 			stops = append(stops, serveFDSocket(a))
@@ -119,7 +120,7 @@ func (e *env) listen(args []string) (stop func()) {
 	}
 	return func() {
 		for _, s := range stops {
-			s()
+			e.held = append(e.held, s()...)
 		}
 	}
 }

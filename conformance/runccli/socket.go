@@ -9,16 +9,17 @@ import (
 )
 
 // serveFDSocket listens on path for one connection that passes file
-// descriptors (a console socket's pty master, a pidfd socket's pidfd), and
-// holds what it receives until stop, as an orchestrator does: a pty
-// master closed at once hangs the terminal up under a runtime still
-// setting up the process on it, which then fails (runc and mini-isolate
-// alike) with EIO or a reset connection, by chance of timing.
-func serveFDSocket(path string) (stop func()) {
+// descriptors (a console socket's pty master, a pidfd socket's pidfd).
+// stop ends listening and hands back what was received, for the caller to
+// hold until the case ends, as an orchestrator holds a console for the
+// container's life: a pty master closed early hangs the terminal up, and
+// SIGHUP then fails the setup or kills the process, in runc and
+// mini-isolate alike, by chance of timing.
+func serveFDSocket(path string) (stop func() []int) {
 	_ = os.Remove(path)
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
 	if err != nil {
-		return func() {}
+		return func() []int { return nil }
 	}
 	done := make(chan struct{})
 	var held []int
@@ -41,11 +42,9 @@ func serveFDSocket(path string) (stop func()) {
 			held = append(held, fds...)
 		}
 	}()
-	return func() {
+	return func() []int {
 		ln.Close()
 		<-done
-		for _, fd := range held {
-			_ = unix.Close(fd)
-		}
+		return held
 	}
 }

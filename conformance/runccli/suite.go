@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // runtime is one of the two binaries compared.
@@ -135,6 +136,7 @@ type env struct {
 	id           string
 	root, bundle string
 	tmp          string
+	held         []int // fds received on sockets, closed at cleanup
 }
 
 func (s *suite) newEnv(rt runtime, c tcase) (*env, error) {
@@ -173,6 +175,9 @@ func (e *env) normalize(out string) string {
 func (e *env) cleanup() {
 	cmd := exec.Command(e.rt.bin, "--root", e.root, "delete", "--force", e.id)
 	_ = cmd.Run()
+	for _, fd := range e.held {
+		_ = unix.Close(fd)
+	}
 	removeCgroups(e.id)
 	_ = os.RemoveAll(filepath.Join(e.s.dir, e.id))
 }

@@ -602,6 +602,25 @@ func TestIsolateAsUser(t *testing.T) {
 	}
 }
 
+// A box's program holds no capability, not even in its bounding set, and
+// cannot gain one: run after run, since the init narrows each child's
+// bounding set from what it read of its own once.
+func TestIsolateNoCapabilities(t *testing.T) {
+	e := newIsoEnv(t)
+	e.init(t, 26)
+	const want = "CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\n" +
+		"CapBnd:\t0000000000000000\nCapAmb:\t0000000000000000\nNoNewPrivs:\t1\n"
+	for i := range 2 {
+		res, m := e.run(t, 26, nil, "/bin/grep", "-E", "^(Cap|NoNewPrivs)", "/proc/self/status")
+		if res.Code != 0 || m["status"] != "" {
+			t.Fatalf("run %d: exit %d, meta %v: %s", i, res.Code, m, res.Stderr)
+		}
+		if res.Stdout != want {
+			t.Errorf("run %d: the program's\n%s\nwant\n%s", i, res.Stdout, want)
+		}
+	}
+}
+
 func statOwner(t *testing.T, path string) int {
 	t.Helper()
 	fi, err := os.Stat(path)

@@ -519,12 +519,21 @@ func withProc(rules []policy.DirRule) []policy.DirRule {
 // readState reads what the box remembers of its container.
 func readState(b *Box) (containerState, error) {
 	var st containerState
-	raw, err := os.ReadFile(b.stateFile())
+	f, err := hostfile.Open(b.stateFile(), os.O_RDONLY, 0)
+	if err != nil {
+		return st, err
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, maxStateFile))
 	if err == nil {
 		err = json.Unmarshal(raw, &st)
 	}
 	return st, err
 }
+
+// maxStateFile bounds what readState reads: the file is root's, but a
+// truncated one fails to decode rather than costing memory.
+const maxStateFile = 1 << 20
 
 func writeState(b *Box, st containerState) error {
 	data, err := json.Marshal(st)

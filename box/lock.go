@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mini-isolate/mini-isolate/runtime/hostfile"
 )
 
 // ErrBusy is returned when another process holds the box and --wait was
@@ -43,7 +45,7 @@ func lockBox(root string, id int, create, wait bool) (*boxLock, error) {
 		}
 		flags |= os.O_CREATE
 	}
-	f, err := os.OpenFile(filepath.Join(root, fmt.Sprint(id)), flags|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o644)
+	f, err := hostfile.Open(filepath.Join(root, fmt.Sprint(id)), flags|unix.O_NOFOLLOW, 0o644)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, nil

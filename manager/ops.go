@@ -13,6 +13,7 @@ import (
 	"github.com/mini-isolate/mini-isolate/interact"
 	"github.com/mini-isolate/mini-isolate/isolatecmd"
 	"github.com/mini-isolate/mini-isolate/policy"
+	"github.com/mini-isolate/mini-isolate/runtime/hostfile"
 	"github.com/mini-isolate/mini-isolate/runtime/meta"
 )
 
@@ -124,7 +125,7 @@ func (s *Server) run(ctx context.Context, m *box.Manager, id int, cg bool, spec 
 	if err != nil {
 		return nil, err
 	}
-	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	devnull, err := hostfile.Open(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +157,7 @@ const maxTranscript = 8 << 20
 // its reports and, when asked for, its transcript.
 func (s *Server) interact(ctx context.Context, r *Request) *Reply {
 	m := s.boxManager(0, 0)
-	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	devnull, err := hostfile.Open(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
 		return &Reply{Error: err.Error()}
 	}

@@ -217,6 +217,18 @@ func replace(dirfd int, path, base string, data []byte, perm os.FileMode) error 
 	return nil
 }
 
+// Open opens path as os.OpenFile does, close-on-exec, for a file Go's
+// poller cannot watch (a regular file, /dev/null): os.OpenFile tries to
+// register it, four more system calls that fail for such a file anyway,
+// and a warm run opens several.
+func Open(path string, flags int, perm os.FileMode) (*os.File, error) {
+	fd, err := unix.Open(path, flags|unix.O_CLOEXEC, uint32(perm.Perm()))
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
 // ReadFile reads a regular file that a sandboxed program may have
 // controlled (a compiler's output, a program's output file), as root
 // safely can: through trusted links only (OpenDir), not through a link at

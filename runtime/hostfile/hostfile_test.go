@@ -1,6 +1,7 @@
 package hostfile
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -169,4 +170,49 @@ func TestWriteDirectoryLinks(t *testing.T) {
 		t.Fatalf("write through root's link in a root-only directory: %v", err)
 	}
 	wantFile(t, filepath.Join(target, "state"), "report", 0o600)
+}
+
+func TestOpen(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, []byte("content"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(file, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, path string
+		flags      int
+		want       error // nil: opens
+	}{
+		{"regular file", file, os.O_RDONLY, nil},
+		{"device", os.DevNull, os.O_RDWR, nil},
+		{"missing", filepath.Join(dir, "missing"), os.O_RDONLY, os.ErrNotExist},
+		{"no link followed", link, os.O_RDONLY | unix.O_NOFOLLOW, unix.ELOOP},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := Open(tc.path, tc.flags, 0)
+			if tc.want != nil {
+				var pe *os.PathError
+				if !errors.Is(err, tc.want) || !errors.As(err, &pe) || pe.Path != tc.path {
+					t.Fatalf("Open = %v, want a PathError for %s: %v", err, tc.path, tc.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if f.Name() != tc.path {
+				t.Errorf("Name() = %q", f.Name())
+			}
+			// Close-on-exec, whatever the flags: a box's program must
+			// never inherit it.
+			if fl, err := unix.FcntlInt(f.Fd(), unix.F_GETFD, 0); err != nil || fl&unix.FD_CLOEXEC == 0 {
+				t.Errorf("F_GETFD = %#x, %v: not close-on-exec", fl, err)
+			}
+		})
+	}
 }

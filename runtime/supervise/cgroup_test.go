@@ -113,6 +113,28 @@ func TestRunCgroupV2(t *testing.T) {
 	if a != want {
 		t.Errorf("final() = %+v, want %+v", a, want)
 	}
+	// Held open by prefetch, the files are reread at the end, not cached.
+	c.prefetch()
+	if len(c.held) != 3 {
+		t.Errorf("prefetch holds %d files, want memory.events, memory.peak and pids.peak", len(c.held))
+	}
+	writeFiles(t, filepath.Join(base, "run"), map[string]string{
+		"cpu.stat":      "usage_usec 2500\nuser_usec 2000\nsystem_usec 500\n",
+		"memory.peak":   "8388608\n",
+		"memory.events": "max 3\noom 2\noom_kill 2\n",
+		"pids.peak":     "9\n",
+	})
+	// Gone by name, still read through the held file.
+	if err := os.Rename(filepath.Join(base, "run", "memory.peak"), filepath.Join(base, "run", "moved")); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := c.final(); err != nil || a != (accounting{CPU: 2500 * time.Microsecond, User: 2 * time.Millisecond, System: 500 * time.Microsecond, MemPeak: 8 << 20, OOMKills: 2, PidsPeak: 9}) {
+		t.Errorf("final() after prefetch = %+v, %v", a, err)
+	}
+	c.release()
+	if len(c.held) != 0 {
+		t.Errorf("release left %d files open", len(c.held))
+	}
 	c.kill()
 	if got := read(t, filepath.Join(base, "run", "cgroup.kill")); got != "1" {
 		t.Errorf("kill wrote %q to cgroup.kill", got)
@@ -239,6 +261,30 @@ func TestRunCgroupV1(t *testing.T) {
 	}
 	if a.MemPeak != 1<<20 || a.OOMKills != 0 || a.PidsPeak != 3 {
 		t.Errorf("final() = %+v", a)
+	}
+	// Held open by prefetch, the files are reread at the end, not cached.
+	c.prefetch()
+	if len(c.held) != 5 {
+		t.Errorf("prefetch holds %d files, want 5", len(c.held))
+	}
+	for file, content := range map[string]string{
+		"cpuacct/ct/run/cpuacct.usage_user": "100\n", "cpuacct/ct/run/cpuacct.usage_sys": "300\n",
+		"memory/ct/run/memory.max_usage_in_bytes": "2097152\n", "memory/ct/run/memory.oom_control": "oom_kill 1\n",
+		"pids/ct/run/pids.peak": "4\n",
+	} {
+		writeFiles(t, root, map[string]string{file: content})
+	}
+	// Gone by name, still read through the held file.
+	if err := os.Rename(filepath.Join(root, "pids/ct/run/pids.peak"), filepath.Join(root, "pids/ct/run/moved")); err != nil {
+		t.Fatal(err)
+	}
+	a, err = c.final()
+	if err != nil || a.User >= a.System || a.MemPeak != 2<<20 || a.OOMKills != 1 || a.PidsPeak != 4 {
+		t.Errorf("final() after prefetch = %+v, %v", a, err)
+	}
+	c.release()
+	if len(c.held) != 0 {
+		t.Errorf("release left %d files open", len(c.held))
 	}
 }
 

@@ -21,10 +21,11 @@ type cgroupV1 struct {
 	cpuFile *counterFile
 	mem     *peakCounter // memory.max_usage_in_bytes, on every kernel
 	pids    *peakCounter
+	held    heldFiles
 }
 
 func (fs cgroupFS) newV1(paths map[string]string, name string, memory, pids int64) (_ *cgroupV1, retErr error) {
-	c := &cgroupV1{dirs: map[string]string{}}
+	c := &cgroupV1{dirs: map[string]string{}, held: heldFiles{}}
 	for _, ctrl := range v1Controllers {
 		base := paths[ctrl]
 		if base == "" {
@@ -109,19 +110,30 @@ func (c *cgroupV1) add(pid int) error {
 
 func (c *cgroupV1) cpu() (time.Duration, error) { return readCPU(c.cpuFile, false) }
 
+func (c *cgroupV1) finalPaths() []string {
+	paths := []string{
+		filepath.Join(c.dirs["cpuacct"], "cpuacct.usage_user"),
+		filepath.Join(c.dirs["cpuacct"], "cpuacct.usage_sys"),
+		filepath.Join(c.dirs["memory"], "memory.oom_control"),
+	}
+	return append(append(paths, c.mem.finalPaths()...), c.pids.finalPaths()...)
+}
+
+func (c *cgroupV1) prefetch() { c.held.hold(c.finalPaths()...) }
+
 func (c *cgroupV1) final() (accounting, error) {
 	var a accounting
 	var err error
 	if a.CPU, err = c.cpu(); err != nil {
 		return a, err
 	}
-	u, _ := readInt(filepath.Join(c.dirs["cpuacct"], "cpuacct.usage_user"))
-	s, _ := readInt(filepath.Join(c.dirs["cpuacct"], "cpuacct.usage_sys"))
+	u, _ := c.held.readInt(filepath.Join(c.dirs["cpuacct"], "cpuacct.usage_user"))
+	s, _ := c.held.readInt(filepath.Join(c.dirs["cpuacct"], "cpuacct.usage_sys"))
 	a.User, a.System = splitCPU(a.CPU, u, s)
-	if oc, err := readFile(filepath.Join(c.dirs["memory"], "memory.oom_control")); err == nil {
+	if oc, err := c.held.readFile(filepath.Join(c.dirs["memory"], "memory.oom_control")); err == nil {
 		a.OOMKills, _ = keyValue(oc, "oom_kill")
 	}
-	a.MemPeak, a.PidsPeak = c.mem.value(), c.pids.value()
+	a.MemPeak, a.PidsPeak = c.mem.value(c.held), c.pids.value(c.held)
 	return a, nil
 }
 
@@ -145,6 +157,7 @@ func (c *cgroupV1) kill() { killAll(c.dirs["pids"]) }
 func (c *cgroupV1) release() {
 	c.cpuFile.close()
 	c.cpuFile = nil
+	c.held.close()
 }
 
 func (c *cgroupV1) dir() string { return c.dirs["pids"] }

@@ -17,6 +17,7 @@ type cgroupV2 struct {
 	// cpuFile stays open: the CPU watch rereads it often.
 	cpuFile   *counterFile
 	mem, pids *peakCounter
+	held      heldFiles
 }
 
 // newV2 creates the run's cgroup below base. The init first moves to a
@@ -29,7 +30,7 @@ func (fs cgroupFS) newV2(base, name string, initPid int, memory, pids int64) (_ 
 	if err := setupV2Parent(base, initPid); err != nil {
 		return nil, err
 	}
-	c := &cgroupV2{path: filepath.Join(base, name)}
+	c := &cgroupV2{path: filepath.Join(base, name), held: heldFiles{}}
 	defer func() {
 		if retErr != nil {
 			_ = c.remove()
@@ -109,23 +110,27 @@ func (c *cgroupV2) add(pid int) error {
 
 func (c *cgroupV2) cpu() (time.Duration, error) { return readCPU(c.cpuFile, true) }
 
+func (c *cgroupV2) prefetch() {
+	c.held.hold(append(append([]string{filepath.Join(c.path, "memory.events")}, c.mem.finalPaths()...), c.pids.finalPaths()...)...)
+}
+
 func (c *cgroupV2) final() (accounting, error) {
 	var a accounting
-	var err error
-	if a.CPU, err = c.cpu(); err != nil {
+	// One read of cpu.stat for the total and its split.
+	stat, err := c.cpuFile.read()
+	if err != nil {
 		return a, err
 	}
-	stat, err := readFile(filepath.Join(c.path, "cpu.stat"))
-	if err != nil {
+	if a.CPU, err = usageV2(c.cpuFile, stat); err != nil {
 		return a, err
 	}
 	u, _ := keyValue(stat, "user_usec")
 	s, _ := keyValue(stat, "system_usec")
 	a.User, a.System = time.Duration(u)*time.Microsecond, time.Duration(s)*time.Microsecond
-	if ev, err := readFile(filepath.Join(c.path, "memory.events")); err == nil {
+	if ev, err := c.held.readFile(filepath.Join(c.path, "memory.events")); err == nil {
 		a.OOMKills, _ = keyValue(ev, "oom_kill")
 	}
-	a.MemPeak, a.PidsPeak = c.mem.value(), c.pids.value()
+	a.MemPeak, a.PidsPeak = c.mem.value(c.held), c.pids.value(c.held)
 	a.MemSampled = c.mem.missing
 	return a, nil
 }
@@ -149,6 +154,7 @@ func (c *cgroupV2) kill() {
 func (c *cgroupV2) release() {
 	c.cpuFile.close()
 	c.cpuFile = nil
+	c.held.close()
 }
 
 func (c *cgroupV2) dir() string { return c.path }

@@ -2,6 +2,7 @@ package supervise
 
 import (
 	"os"
+	"slices"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -23,11 +24,12 @@ type fileState struct {
 }
 
 // saveFiles records the state of the files handed to the program; nil
-// entries and files it cannot read are skipped.
+// entries, repeats (one file as stdin, stdout and stderr: one open file
+// description) and files it cannot read are skipped.
 func saveFiles(files []*os.File) []fileState {
 	var out []fileState
-	for _, f := range files {
-		if f == nil {
+	for i, f := range files {
+		if f == nil || slices.Contains(files[:i], f) {
 			continue
 		}
 		// Fd would switch a Go-polled file to blocking mode, itself a

@@ -50,7 +50,8 @@ func ttyState(t *testing.T, fd int) string {
 // file description, then checks that restoring undoes all of it.
 func TestRestoreFiles(t *testing.T) {
 	tty := openPty(t)
-	saved := saveFiles([]*os.File{nil, tty})
+	// As stdin, stdout and stderr: one open file description, saved once.
+	saved := saveFiles([]*os.File{nil, tty, tty, tty})
 	if len(saved) != 1 || !saved[0].tty {
 		t.Fatalf("saved %+v, want one terminal", saved)
 	}

@@ -225,6 +225,8 @@ func Start(conn *judgeinit.Conn, cfg Config) (*Supervisor, error) {
 		unix.Close(initPidfd)
 		return nil, err
 	}
+	// While the init starts the program, on another CPU if there is one.
+	cg.prefetch()
 	s := &Supervisor{cfg: cfg, conn: conn, cg: cg, events: make(chan eventOrErr, 16),
 		initPidfd: initPidfd, childPidfd: -1, stdio: stdio, joined: joined}
 	go s.readEvents()

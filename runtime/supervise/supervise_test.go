@@ -125,6 +125,7 @@ func (f *fakeCgroup) setLimits(memory, pids int64) error { return nil }
 func (f *fakeCgroup) joinFiles() ([]*os.File, error)     { return nil, nil }
 func (f *fakeCgroup) add(pid int) error                  { return nil }
 func (f *fakeCgroup) cpu() (time.Duration, error)        { return f.acct.CPU, f.err }
+func (f *fakeCgroup) prefetch()                          {}
 func (f *fakeCgroup) final() (accounting, error)         { return f.acct, f.err }
 func (f *fakeCgroup) samplesPeaks() bool                 { return f.acct.MemSampled }
 func (f *fakeCgroup) sample()                            {}

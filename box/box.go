@@ -46,6 +46,8 @@ type Manager struct {
 	Reaper Reaper
 	// RunCgroups, when set, makes runs' cgroups ahead of time.
 	RunCgroups *supervise.RunCgroups
+	// InitConns, when set, keeps connections to box inits between runs.
+	InitConns *supervise.InitConns
 }
 
 // InitOptions are the options --init honours.
@@ -364,11 +366,6 @@ func (m *Manager) run(ctx context.Context, b *Box, o *RunOptions) (*meta.Result,
 		return nil, err
 	}
 	logrus.Debug("box: container ready")
-	conn, err := judgeinit.Dial(b.socket())
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
 	limits := o.Limits
 	if limits.Stack == 0 {
 		limits.Stack = policy.Unlimited
@@ -390,15 +387,19 @@ func (m *Manager) run(ctx context.Context, b *Box, o *RunOptions) (*meta.Result,
 			NoPathSearch:   true,
 			User:           &judgeinit.User{UID: uint32(b.UID), GID: uint32(b.GID)},
 			CleanIPC:       true,
+			Persist:        m.InitConns.Persist(),
 		},
 		CPUs:    m.cpus(b),
 		Cgroups: m.RunCgroups,
 	}
-	sup, err := supervise.Start(conn, cfg)
+	sup, conn, err := m.startRun(b, target, cfg)
 	if err != nil {
 		return nil, err
 	}
-	defer sup.Close()
+	defer func() {
+		sup.Close()
+		m.InitConns.Put(target, conn, sup.Ended())
+	}()
 	if o.Started != nil {
 		o.Started()
 	}
@@ -406,6 +407,29 @@ func (m *Manager) run(ctx context.Context, b *Box, o *RunOptions) (*meta.Result,
 	res := sup.Wait(ctx)
 	logrus.Debug("box: run over")
 	return res, nil
+}
+
+// startRun starts cfg's run through a connection to the box's init: a
+// kept one, or, when that turns out closed before the request got
+// through (the init hung up on it), a new one.
+func (m *Manager) startRun(b *Box, target *supervise.Target, cfg supervise.Config) (*supervise.Supervisor, *judgeinit.Conn, error) {
+	conn, reused, err := m.InitConns.Get(target, b.socket())
+	if err != nil {
+		return nil, nil, err
+	}
+	sup, err := supervise.Start(conn, cfg)
+	if err != nil && reused && judgeinit.NotSent(err) {
+		conn.Close()
+		if conn, err = judgeinit.Dial(b.socket()); err != nil {
+			return nil, nil, err
+		}
+		sup, err = supervise.Start(conn, cfg)
+	}
+	if err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return sup, conn, nil
 }
 
 // lockForRun locks an initialised box that the caller may use.

@@ -57,6 +57,8 @@ type Invocation struct {
 	Reaper box.Reaper
 	// RunCgroups, when set, makes runs' cgroups ahead of time.
 	RunCgroups *supervise.RunCgroups
+	// InitConns, when set, keeps connections to box inits between runs.
+	InitConns *supervise.InitConns
 }
 
 // out and errOut are where the front end prints.
@@ -174,7 +176,7 @@ func newManager(inv *Invocation, a *isoArgs, cfg *box.Config) (*box.Manager, err
 	m := &box.Manager{
 		Config: cfg, Runtime: rt, CallerUID: inv.UID, CallerGID: inv.GID,
 		Verbose: a.verbose, Log: inv.errOut(), Pool: inv.Pool, Reaper: inv.Reaper,
-		RunCgroups: inv.RunCgroups,
+		RunCgroups: inv.RunCgroups, InitConns: inv.InitConns,
 	}
 	if a.asUID >= 0 {
 		if inv.UID != 0 {

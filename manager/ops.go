@@ -64,6 +64,7 @@ func (s *Server) isolate(ctx context.Context, in *incoming) *Reply {
 		Stdin: in.fds[0], Stdout: in.fds[1], Stderr: in.fds[2], Dir: in.fds[3], Extra: in.fds[4:],
 		UID: in.UID, GID: in.GID, Groups: in.Groups, Setuid: in.UID != 0,
 		Root: s.Root, Config: s.Config, Pool: s.pool, Reaper: s.reaper, RunCgroups: s.cgroups,
+		InitConns: s.inits,
 	}
 	if inv.Groups == nil {
 		inv.Groups = []int{}

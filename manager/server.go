@@ -41,10 +41,12 @@ type Server struct {
 	reaper *reaper
 	// cgroups keeps each box's next run cgroup made ahead of time.
 	cgroups *supervise.RunCgroups
-	ln      *net.UnixListener
-	busy    atomic.Int64 // requests being served
-	last    atomic.Int64 // unix nanoseconds of the last request's end
-	conns   sync.WaitGroup
+	// inits keeps each box init's connection between runs.
+	inits *supervise.InitConns
+	ln    *net.UnixListener
+	busy  atomic.Int64 // requests being served
+	last  atomic.Int64 // unix nanoseconds of the last request's end
+	conns sync.WaitGroup
 }
 
 // bigTransfer is the size of a request or reply after which the manager
@@ -89,6 +91,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	s.rt = rt
 	s.cgroups = supervise.NewRunCgroups()
+	s.inits = supervise.NewInitConns()
 	m := s.boxManager(0, 0)
 	s.pool = newPool(m, s.Config.SpareBoxes)
 	var recycle func(box.Leftover) (bool, string)
@@ -131,6 +134,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.mu.Unlock()
 	s.conns.Wait()
 	s.cgroups.Close()
+	s.inits.Close()
 	s.pool.drain()
 	s.reaper.stop()
 	return nil
@@ -160,7 +164,7 @@ func (s *Server) watchIdle(ctx context.Context, stop func()) {
 
 // boxManager is a box manager acting for the given caller.
 func (s *Server) boxManager(uid, gid int) *box.Manager {
-	m := &box.Manager{Config: s.Config, Runtime: s.rt, CallerUID: uid, CallerGID: gid, RunCgroups: s.cgroups}
+	m := &box.Manager{Config: s.Config, Runtime: s.rt, CallerUID: uid, CallerGID: gid, RunCgroups: s.cgroups, InitConns: s.inits}
 	if s.pool != nil {
 		m.Pool = s.pool
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -327,6 +328,79 @@ func TestManagerAPI(t *testing.T) {
 	if _, err := c.Do(&manager.Request{Op: "cleanup", Box: 12}); err != nil {
 		t.Errorf("cleanup: %v", err)
 	}
+}
+
+// The manager keeps its connection to a box's init from one run to the
+// next; a run by another supervisor in between (here the front end
+// without the manager) is served, and the manager's next run connects
+// again.
+func TestManagerKeepsInitConnection(t *testing.T) {
+	m := newManagedEnv(t, 1)
+	c := m.client(t, 16)
+	run := func(what string) {
+		t.Helper()
+		rep, err := c.Do(&manager.Request{Op: "run", Box: 16, Run: &manager.RunSpec{Args: []string{"/bin/true"}}})
+		if err != nil || rep.Report == nil || rep.Report.Status != "OK" {
+			t.Fatalf("%s: %+v, %v", what, rep, err)
+		}
+	}
+	run("the first run")
+	first := initSockets(t, filepath.Join(m.boxRoot, "16"))
+	if len(first) != 2 {
+		t.Fatalf("after a run the init holds %d sockets, want its listener and the kept connection", len(first))
+	}
+	run("the second run")
+	if again := initSockets(t, filepath.Join(m.boxRoot, "16")); !slices.Equal(again, first) {
+		t.Errorf("the init's sockets went from %v to %v: the connection was not reused", first, again)
+	}
+
+	// The front end on its own: the same boxes, no manager.
+	local := filepath.Join(t.TempDir(), "local.conf")
+	conf, err := os.ReadFile(m.conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, os.WriteFile(local, append(conf, "spare_boxes = 0\nmanager_socket = /nonexistent/manager.sock\n"...), 0o644))
+	cmd := m.r.Command(t.Context(), "isolate", "-b", "16", "--run", "--", "/bin/sh", "-c", "exit 5")
+	cmd.Env = append(cmd.Env, "MINI_ISOLATE_CONFIG="+local)
+	if err := cmd.Run(); cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 1 {
+		t.Fatalf("the front end's run without the manager: %v, want exit 1 for the program's exit 5", err)
+	}
+	run("a run after another supervisor's")
+	if len(initSockets(t, filepath.Join(m.boxRoot, "16"))) != 2 {
+		t.Error("the manager's new connection is not kept")
+	}
+}
+
+// initSockets lists the sockets a box's init holds open, from its
+// container's state.
+func initSockets(t *testing.T, boxDir string) []string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(boxDir, ".mini-isolate", "container.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Target struct {
+			InitPid int `json:"initPid"`
+		} `json:"target"`
+	}
+	if err := json.Unmarshal(data, &st); err != nil || st.Target.InitPid <= 0 {
+		t.Fatalf("container state %s: %v", data, err)
+	}
+	fdDir := fmt.Sprintf("/proc/%d/fd", st.Target.InitPid)
+	entries, err := os.ReadDir(fdDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var socks []string
+	for _, e := range entries {
+		if link, err := os.Readlink(filepath.Join(fdDir, e.Name())); err == nil && strings.HasPrefix(link, "socket:") {
+			socks = append(socks, link)
+		}
+	}
+	slices.Sort(socks)
+	return socks
 }
 
 // limits parses limits as the API's JSON gives them.

@@ -792,11 +792,39 @@ static void send_forked(int sock, int pidfd)
 }
 
 /*
- * Serves runs on one connection. Returns the last program's status when a
- * run without JI_PERSIST ends, *quit = 1 on JI_QUIT, and 0 with *quit = 0
- * when the peer goes away.
+ * Waits, between runs, for the next request on sock or a new connection
+ * on listener (-1: none). A supervisor may keep its connection open for
+ * its next run (JI_PERSIST); another that connects meanwhile, holding the
+ * box's lock, is served instead, and the idle one is hung up on. Returns 1
+ * when sock has a request (or hung up), 0 when a connection is waiting.
  */
-static int serve(int sock, char *buf, int *quit)
+static int await_request(int sock, int listener)
+{
+	if (listener < 0)
+		return 1;
+	for (;;) {
+		struct pollfd pfd[2] = {{.fd = sock, .events = POLLIN | POLLRDHUP}, {.fd = listener, .events = POLLIN}};
+
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return 1; /* let recvmsg say what is wrong */
+		}
+		/* A request already sent is served first. */
+		if (pfd[0].revents)
+			return 1;
+		if (pfd[1].revents & POLLIN)
+			return 0;
+	}
+}
+
+/*
+ * Serves runs on one connection, accepted on listener (-1: none). Returns
+ * the last program's status when a run without JI_PERSIST ends, *quit = 1
+ * on JI_QUIT, and 0 with *quit = 0 when the peer goes away or another
+ * connection supersedes it.
+ */
+static int serve(int sock, int listener, char *buf, int *quit)
 {
 	int last = 0;
 	sigset_t chld;
@@ -811,12 +839,18 @@ static int serve(int sock, char *buf, int *quit)
 		return 126;
 
 	*quit = 0;
-	for (;;) {
+	for (int served = 0;; served++) {
 		struct run r;
 		int rc, status = 0;
 		pid_t child, pid;
 		struct rusage ru, main_ru;
 
+		/* Only between runs: a connection just accepted is about to
+		 * send its first request. */
+		if (served && !await_request(sock, listener)) {
+			close(sigfd);
+			return 0;
+		}
 		memset(&r, 0, sizeof(r));
 		errno = 0;
 		rc = recv_run(sock, buf, &r, quit);
@@ -964,7 +998,7 @@ __attribute__((constructor)) static void judge_init(int argc, char **argv, char 
 	if (!buf)
 		_exit(126);
 	if (!listening)
-		_exit(serve((int)sock, buf, &quit));
+		_exit(serve((int)sock, -1, buf, &quit));
 	for (;;) {
 		int conn = accept4((int)sock, NULL, NULL, SOCK_CLOEXEC);
 		if (conn < 0) {
@@ -972,7 +1006,7 @@ __attribute__((constructor)) static void judge_init(int argc, char **argv, char 
 				continue;
 			_exit(126);
 		}
-		serve(conn, buf, &quit);
+		serve(conn, (int)sock, buf, &quit);
 		close(conn);
 		if (quit)
 			_exit(0);

@@ -258,12 +258,14 @@ func TestEncodeLimits(t *testing.T) {
 	}
 }
 
-func TestListenModeAndExtraFiles(t *testing.T) {
+// startListening starts an init serving connections on a listening
+// socket, as a box's does, and returns the socket's path.
+func startListening(t *testing.T) (string, *exec.Cmd) {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: the init runs in a new PID namespace")
 	}
-	dir := t.TempDir()
-	path := filepath.Join(dir, "box.sock")
+	path := filepath.Join(t.TempDir(), "box.sock")
 	ln, err := Listen(path)
 	if err != nil {
 		t.Fatal(err)
@@ -278,8 +280,54 @@ func TestListenModeAndExtraFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	ln.Close()
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return path, cmd
+}
 
+// A connection whose runs ask for it stays open for the next run; another
+// supervisor connecting meanwhile is served, and the idle one hung up on,
+// without a request sent on it ever being lost unnoticed.
+func TestListenModeKeptConnection(t *testing.T) {
+	path, _ := startListening(t)
+	kept, err := Dial(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kept.Close()
+	for i := range 2 {
+		evs := runToEnd(t, kept, &Run{Args: []string{"/bin/true"}, Persist: true})
+		if ex := evs[len(evs)-1]; ex.Status.ExitStatus() != 0 {
+			t.Fatalf("run %d on the kept connection: %v", i, ex.Status)
+		}
+	}
+	if !kept.Idle() {
+		t.Fatal("the kept connection is not idle after its runs")
+	}
+
+	other, err := Dial(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	evs := runToEnd(t, other, &Run{Args: []string{"/bin/sh", "-c", "exit 3"}})
+	if ex := evs[len(evs)-1]; ex.Status.ExitStatus() != 3 {
+		t.Fatalf("the other supervisor's run: %v", ex.Status)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for kept.Idle() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if kept.Idle() {
+		t.Fatal("the idle connection is still open after another was served")
+	}
+	if err := kept.SendRun(&Run{Args: []string{"/bin/true"}, Persist: true}); !NotSent(err) {
+		t.Errorf("a run sent on the closed connection: %v, want one NotSent recognises", err)
+	}
+}
+
+func TestListenModeAndExtraFiles(t *testing.T) {
+	path, cmd := startListening(t)
+	dir := t.TempDir()
 	for i := 0; i < 3; i++ {
 		conn, err := Dial(path)
 		if err != nil {

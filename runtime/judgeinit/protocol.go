@@ -388,6 +388,24 @@ func (c *Conn) File() (*os.File, error) {
 	return c.c.File()
 }
 
+// Idle reports whether the connection can carry another run: its peer is
+// still there, with nothing unread from it. A connection kept between
+// runs (Run.Persist) is checked so before reuse: the init hangs up on it
+// when another supervisor connects.
+func (c *Conn) Idle() bool {
+	rc, err := c.c.SyscallConn()
+	if err != nil {
+		return false
+	}
+	idle := false
+	_ = rc.Control(func(fd uintptr) {
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN | unix.POLLRDHUP}}
+		n, err := unix.Poll(pfd, 0)
+		idle = err == nil && n == 0
+	})
+	return idle
+}
+
 // Close closes the supervisor's end.
 func (c *Conn) Close() error {
 	return c.c.Close()
@@ -407,6 +425,13 @@ func (c *Conn) SendRun(r *Run) error {
 		return fmt.Errorf("judge init: send run: %w", err)
 	}
 	return nil
+}
+
+// NotSent says whether err, from SendRun, means that the init's end was
+// already closed: the request never reached it, and can go on another
+// connection.
+func NotSent(err error) bool {
+	return errors.Is(err, unix.EPIPE) || errors.Is(err, unix.ECONNRESET) || errors.Is(err, unix.ENOTCONN)
 }
 
 // SendGo releases a Ready child to exec the program. Before it does, the

@@ -177,6 +177,9 @@ type Supervisor struct {
 	stdio      []fileState
 	killReason string
 	killedAt   time.Time
+	// ended: the init reported the exit, the run's last message, and
+	// was never killed.
+	ended, initKilled bool
 }
 
 type eventOrErr struct {
@@ -233,12 +236,14 @@ func Start(conn *judgeinit.Conn, cfg Config) (*Supervisor, error) {
 	return s, nil
 }
 
+// readEvents reads the run's events up to its exit, the last: the
+// connection may carry another run after it (InitConns).
 func (s *Supervisor) readEvents() {
 	defer close(s.events)
 	for {
 		ev, err := s.conn.Recv()
 		s.events <- eventOrErr{ev, err}
-		if err != nil {
+		if err != nil || ev.Type == judgeinit.Exited {
 			return
 		}
 	}
@@ -298,6 +303,7 @@ func (s *Supervisor) Wait(ctx context.Context) *meta.Result {
 	// can change the files again.
 	restoreFiles(s.stdio)
 	s.stdio = nil
+	s.ended = w.exit != nil && !s.initKilled
 	start := w.start
 	if !w.started {
 		// Killed during set-up: the wall time it had is since Ready.
@@ -497,8 +503,14 @@ func (s *Supervisor) kill(reason string, grace *time.Timer) {
 
 // killInit ends the whole sandbox.
 func (s *Supervisor) killInit() {
+	s.initKilled = true
 	_ = unix.PidfdSendSignal(s.initPidfd, unix.SIGKILL, nil, 0)
 }
+
+// Ended says, once Wait has returned, whether the run ended with the
+// init's report of its exit: then nothing more of it can come on the
+// connection, which may carry another run (judgeinit.Run.Persist).
+func (s *Supervisor) Ended() bool { return s.ended }
 
 func (s *Supervisor) report(started bool, start time.Duration, exit *judgeinit.Event, failure error) *meta.Result {
 	r := &meta.Result{}

@@ -222,11 +222,16 @@ func replace(dirfd int, path, base string, data []byte, perm os.FileMode) error 
 // register it, four more system calls that fail for such a file anyway,
 // and a warm run opens several.
 func Open(path string, flags int, perm os.FileMode) (*os.File, error) {
-	fd, err := unix.Open(path, flags|unix.O_CLOEXEC, uint32(perm.Perm()))
-	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	for {
+		fd, err := unix.Open(path, flags|unix.O_CLOEXEC, uint32(perm.Perm()))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "open", Path: path, Err: err}
+		}
+		return os.NewFile(uintptr(fd), path), nil
 	}
-	return os.NewFile(uintptr(fd), path), nil
 }
 
 // ReadFile reads a regular file that a sandboxed program may have

@@ -376,7 +376,8 @@ static int dir_used(const char *path)
  */
 static int ipc_clean;
 
-static void clean_ipc(const struct run *r)
+/* Returns 0 once nothing is left, -1 when that is not sure. */
+static int clean_ipc(const struct run *r)
 {
 	const char *what;
 	int status;
@@ -384,11 +385,11 @@ static void clean_ipc(const struct run *r)
 	/* Most runs leave nothing: then spare the fork. */
 	if (!sysv_used("/proc/sysvipc/shm") && !sysv_used("/proc/sysvipc/sem") && !sysv_used("/proc/sysvipc/msg") &&
 	    !dir_used("/dev/shm") && !dir_used("/dev/mqueue"))
-		return;
+		return 0;
 	pid_t pid = fork();
 
 	if (pid < 0)
-		return;
+		return -1;
 	if (pid == 0) {
 		if (become(r, &what) < 0)
 			_exit(1);
@@ -397,8 +398,11 @@ static void clean_ipc(const struct run *r)
 		empty_fs("/dev/mqueue", MQUEUE_MAGIC);
 		_exit(0);
 	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			return -1;
+	}
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
 /*
@@ -813,8 +817,8 @@ static int await_request(int sock, int listener)
 		/* A request already sent is served first. */
 		if (pfd[0].revents)
 			return 1;
-		if (pfd[1].revents & POLLIN)
-			return 0;
+		if (pfd[1].revents)
+			return 0; /* a connection, or a broken listener accept reports */
 	}
 }
 
@@ -868,7 +872,7 @@ static int serve(int sock, int listener, char *buf, int *quit)
 
 		int clean = (r.hdr.flags & (JI_CLEAN_IPC | JI_SET_ID)) == (JI_CLEAN_IPC | JI_SET_ID);
 		if (clean && !ipc_clean)
-			clean_ipc(&r);
+			(void)clean_ipc(&r);
 		ipc_clean = 0;
 		int pidfd;
 		if (r.hdr.flags & JI_JOIN) {
@@ -881,6 +885,11 @@ static int serve(int sock, int listener, char *buf, int *quit)
 			struct ji_fail f = {.stage = JI_STAGE_SETUP, .err = errno};
 			snprintf(f.detail, sizeof(f.detail), "fork");
 			send_msg(sock, JI_FAIL, &f, sizeof(f));
+			/* A box's init serves on: keep nothing of this run. */
+			close_received(&r);
+			free(r.argv);
+			free(r.envp);
+			close(sigfd);
 			return 126;
 		}
 		if (r.hdr.flags & JI_JOIN)
@@ -896,13 +905,14 @@ static int serve(int sock, int listener, char *buf, int *quit)
 		 * whatever it left behind is killed: nothing outlives a run.
 		 */
 		memset(&main_ru, 0, sizeof(main_ru));
-		int gone = 0;
+		int gone = 0, all_gone = 0;
 		for (;;) {
 			pid = wait4(-1, &rc, WNOHANG, &ru);
 			if (pid < 0) {
 				if (errno == EINTR)
 					continue;
-				break; /* ECHILD: nothing is left */
+				all_gone = errno == ECHILD;
+				break;
 			}
 			if (pid == child) {
 				status = rc;
@@ -943,11 +953,9 @@ static int serve(int sock, int listener, char *buf, int *quit)
 		send_msg(sock, JI_EXIT, &ex, sizeof(ex));
 		/* Nothing of the run is left: clear its IPC now, while the
 		 * supervisor does its accounting, rather than on the next run's
-		 * request. */
-		if (clean) {
-			clean_ipc(&r);
-			ipc_clean = 1;
-		}
+		 * request, which checks again unless this surely worked. */
+		if (clean)
+			ipc_clean = all_gone && clean_ipc(&r) == 0;
 		if (WIFEXITED(status))
 			last = WEXITSTATUS(status);
 		else if (WIFSIGNALED(status))

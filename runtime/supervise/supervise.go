@@ -178,8 +178,9 @@ type Supervisor struct {
 	killReason string
 	killedAt   time.Time
 	// ended: the init reported the exit, the run's last message, and
-	// was never killed.
-	ended, initKilled bool
+	// was never killed. goPending: a GO sent that the child may not have
+	// read (it was killed first), left for the init to find.
+	ended, initKilled, goPending bool
 }
 
 type eventOrErr struct {
@@ -303,7 +304,7 @@ func (s *Supervisor) Wait(ctx context.Context) *meta.Result {
 	// can change the files again.
 	restoreFiles(s.stdio)
 	s.stdio = nil
-	s.ended = w.exit != nil && !s.initKilled
+	s.ended = w.exit != nil && !s.initKilled && !s.goPending
 	start := w.start
 	if !w.started {
 		// Killed during set-up: the wall time it had is since Ready.
@@ -363,6 +364,7 @@ func (s *Supervisor) onEvent(w *watch, e eventOrErr, ok bool) bool {
 	case judgeinit.Forked:
 		s.forked(ev)
 	case judgeinit.Exec:
+		s.goPending = false // read before the child's exec
 		if s.killReason != "" {
 			// Killed before the child joined its cgroup: again, now.
 			s.cg.kill()
@@ -388,6 +390,7 @@ func (s *Supervisor) onEvent(w *watch, e eventOrErr, ok bool) bool {
 			w.sampler = w.ticker.C
 		}
 	case judgeinit.Failed:
+		s.goPending = false // the child read it, or the init failed the run
 		w.failure = ev.StartError()
 	case judgeinit.Exited:
 		logrus.Debugf("supervise: exited at %v, seen at %v", ev.Mono, judgeinit.Monotonic())
@@ -454,6 +457,7 @@ func (s *Supervisor) admit(pid int) error {
 	if err := s.conn.SendGo(join...); err != nil {
 		return fmt.Errorf("judge init: %w", err)
 	}
+	s.goPending = true
 	return nil
 }
 

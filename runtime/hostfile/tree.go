@@ -99,6 +99,9 @@ type frame struct {
 	// the entries is done and the walk is descending into subdirectories.
 	off     int64
 	scanned bool
+	// subdirs: the visit met a directory; without one there is no
+	// descent to read the directory again for.
+	subdirs bool
 }
 
 // EntryFunc is called for each entry of a walked tree, with its
@@ -107,9 +110,10 @@ type frame struct {
 type EntryFunc func(dir int, name string, st *unix.Stat_t) error
 
 // Walk calls fn for every entry below root, parents before children. Each
-// directory is read twice: once to visit its entries (fn may unlink
-// them), then to descend into its subdirectories, whose positions no
-// longer change; so the walk can close a directory and resume it later.
+// directory that has subdirectories is read twice: once to visit its
+// entries (fn may unlink them), then to descend into its subdirectories,
+// whose positions no longer change; so the walk can close a directory and
+// resume it later.
 func Walk(root string, fn EntryFunc) error {
 	fd, st, err := openDir(unix.AT_FDCWD, root, 0)
 	if err != nil {
@@ -153,6 +157,9 @@ func (w *walk) step() error {
 			return err
 		}
 		top.scanned, top.off = true, 0
+		if !top.subdirs {
+			return w.pop()
+		}
 	}
 	if _, err := unix.Seek(top.fd, top.off, 0); err != nil {
 		return err
@@ -199,6 +206,9 @@ func (w *walk) visitAll(f *frame) error {
 			}
 			if st.Dev != w.dev {
 				return fmt.Errorf("%s is a mount point", e.name)
+			}
+			if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+				f.subdirs = true
 			}
 			if err := w.fn(f.fd, e.name, &st); err != nil {
 				return err

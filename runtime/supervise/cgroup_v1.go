@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mini-isolate/mini-isolate/runtime/hostfile"
 )
 
 // v1Controllers are the hierarchies a run needs its own group in.
@@ -89,12 +91,12 @@ func (c *cgroupV1) joinFiles() ([]*os.File, error) {
 	var files []*os.File
 	for _, ctrl := range v1Controllers {
 		path := filepath.Join(c.dirs[ctrl], "tasks")
-		fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		f, err := hostfile.Open(path, unix.O_WRONLY, 0)
 		if err != nil {
 			closeAll(files)
-			return nil, fmt.Errorf("run cgroup: open %s: %w", path, err)
+			return nil, fmt.Errorf("run cgroup: %w", err)
 		}
-		files = append(files, os.NewFile(uintptr(fd), path))
+		files = append(files, f)
 	}
 	return files, nil
 }

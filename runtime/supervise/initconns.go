@@ -46,10 +46,10 @@ func (p *InitConns) Get(t *Target, socket string) (c *judgeinit.Conn, reused boo
 		c = p.conns[id]
 		delete(p.conns, id)
 		p.mu.Unlock()
-		if c != nil && c.Idle() {
-			return c, true, nil
-		}
 		if c != nil {
+			if c.Idle() {
+				return c, true, nil
+			}
 			c.Close()
 		}
 	}

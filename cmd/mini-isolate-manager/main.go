@@ -22,6 +22,7 @@ import (
 	miniisolate "github.com/mini-isolate/mini-isolate"
 	"github.com/mini-isolate/mini-isolate/box"
 	"github.com/mini-isolate/mini-isolate/internal/logging"
+	"github.com/mini-isolate/mini-isolate/internal/privilege"
 	"github.com/mini-isolate/mini-isolate/internal/reexec"
 	"github.com/mini-isolate/mini-isolate/manager"
 )
@@ -29,10 +30,10 @@ import (
 func init() { reexec.Main() }
 
 func main() {
-	// Root runs it, never a setuid bit: its configuration and log come
-	// from its caller.
-	if os.Getuid() != os.Geteuid() || os.Getgid() != os.Getegid() {
-		fmt.Fprintln(os.Stderr, "mini-isolate-manager: refusing to run setuid or setgid")
+	// Root runs it, never a set-ID bit or file capabilities: its
+	// configuration and log come from its caller.
+	if os.Getuid() != os.Geteuid() || os.Getgid() != os.Getegid() || (os.Getuid() != 0 && privilege.RaisedByExec()) {
+		fmt.Fprintln(os.Stderr, "mini-isolate-manager: refusing to run setuid, setgid or with file capabilities")
 		os.Exit(1)
 	}
 	logged, err := run(os.Args[1:])

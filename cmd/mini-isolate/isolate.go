@@ -78,6 +78,20 @@ func setuidCaller() bool {
 	return os.Getuid() != 0 && os.Geteuid() == 0
 }
 
+// refuseRaised refuses an execution that raised privileges other than by
+// a setuid-root bit: file capabilities, set-group-ID, or set-user-ID to a
+// user other than root. Any of them would give the caller the whole
+// command line (other users' containers, any configuration) with root's
+// powers; isolate refuses them too, as not started as root. The isolate
+// front end exits as isolate does on an error, 2.
+func refuseRaised(args []string) int {
+	fmt.Fprintf(os.Stderr, "mini-isolate: refusing to run for uid %d with privileges raised by file capabilities or a set-ID bit other than setuid root (docs/install.md)\n", os.Getuid())
+	if calledAsIsolate(args[0]) || (len(args) > 1 && args[1] == "isolate") {
+		return 2
+	}
+	return 1
+}
+
 // setuidMain runs a setuid invocation: the isolate front end and nothing
 // else, with the system configuration only.
 func setuidMain(args []string) int {

@@ -16,6 +16,7 @@ import (
 
 	miniisolate "github.com/mini-isolate/mini-isolate"
 	"github.com/mini-isolate/mini-isolate/internal/logging"
+	"github.com/mini-isolate/mini-isolate/internal/privilege"
 	"github.com/mini-isolate/mini-isolate/runtime"
 )
 
@@ -25,6 +26,9 @@ var gitCommit = ""
 func main() {
 	if setuidCaller() {
 		os.Exit(setuidMain(os.Args))
+	}
+	if os.Getuid() != 0 && privilege.RaisedByExec() {
+		os.Exit(refuseRaised(os.Args))
 	}
 	// Called as "isolate" (through a symlink), be isolate.
 	if calledAsIsolate(os.Args[0]) {

@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -289,4 +290,153 @@ func TestSetuid(t *testing.T) {
 			t.Errorf("--init under restricted_init: exit %d %q", code, stderr)
 		}
 	})
+}
+
+// raisedCopy is a copy of a binary that raises privileges when a user runs
+// it, as an install other than setuid root might.
+type raisedCopy struct {
+	name string
+	// raise gives the copy at path its privileges.
+	raise func(path string) error
+	// raised says, from a process's /proc/self/status, whether it runs
+	// with them.
+	raised func(status string) bool
+}
+
+// vfsCapEffective is a security.capability value (vfs_cap_data, revision
+// 2) with CAP_DAC_OVERRIDE and CAP_KILL permitted and effective: enough to
+// reach root's state and signal its containers.
+var vfsCapEffective = []byte{
+	0x01, 0x00, 0x00, 0x02, // VFS_CAP_REVISION_2 | VFS_CAP_FLAGS_EFFECTIVE
+	1<<1 | 1<<5, 0, 0, 0, 0, 0, 0, 0, // permitted, inheritable: caps 0-31
+	0, 0, 0, 0, 0, 0, 0, 0, // caps 32-63
+}
+
+var raisedCopies = []raisedCopy{
+	{
+		name:   "file capabilities",
+		raise:  func(p string) error { return syscall.Setxattr(p, "security.capability", vfsCapEffective, 0) },
+		raised: func(s string) bool { return statusField(s, "CapEff:") != "0000000000000000" },
+	},
+	{
+		name: "set-group-ID root",
+		raise: func(p string) error {
+			if err := os.Chown(p, 0, 0); err != nil {
+				return err
+			}
+			return os.Chmod(p, 0o755|os.ModeSetgid)
+		},
+		raised: func(s string) bool { return strings.Fields(statusField(s, "Gid:"))[1] == "0" },
+	},
+	{
+		name: "set-user-ID another user",
+		raise: func(p string) error {
+			if err := os.Chown(p, suidUserB, suidGroup); err != nil {
+				return err
+			}
+			return os.Chmod(p, 0o755|os.ModeSetuid)
+		},
+		raised: func(s string) bool { return strings.Fields(statusField(s, "Uid:"))[1] == fmt.Sprint(suidUserB) },
+	},
+}
+
+func statusField(status, key string) string {
+	for _, line := range strings.Split(status, "\n") {
+		if v, ok := strings.CutPrefix(line, key); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// TestRaisedPrivileges runs copies of mini-isolate and of the manager that
+// raise privileges other than by setuid root, as a user, and checks that
+// each command is refused in one line and that root's container survives
+// it. Before that, a copy of cat raised the same way shows whether this
+// host grants the privileges at all; where it does not, the copies run
+// unraised and must not refuse.
+func TestRaisedPrivileges(t *testing.T) {
+	r := testutil.NewRunner(t)
+	dir, err := os.MkdirTemp("", "mini-isolate-raised-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	id := r.ID("raised")
+	if res := r.Run("run", "--detach", "--bundle", testutil.Bundle(t, []string{"sleep", "60"}, nil), id); res.Code != 0 {
+		t.Fatalf("run: %+v", res)
+	}
+	for i, rc := range raisedCopies {
+		t.Run(rc.name, func(t *testing.T) {
+			sub := filepath.Join(dir, fmt.Sprint(i))
+			if err := os.Mkdir(sub, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			copies := map[string]string{}
+			for _, src := range []string{"/bin/cat", r.Bin, filepath.Join(filepath.Dir(r.Bin), "mini-isolate-manager")} {
+				dst := filepath.Join(sub, filepath.Base(src))
+				copyFile(t, src, dst)
+				// A filesystem without security xattrs leaves the copies
+				// unraised, which the cat below measures.
+				if err := rc.raise(dst); err != nil && !errors.Is(err, syscall.EOPNOTSUPP) {
+					t.Fatalf("%s: %v", dst, err)
+				}
+				copies[filepath.Base(src)] = dst
+			}
+			status, stderr, code := asUser(t, suidUserA, copies["cat"], "/proc/self/status")
+			if code != 0 {
+				t.Fatalf("cat as a user: exit %d %q", code, stderr)
+			}
+			granted := rc.raised(status)
+			t.Logf("this host grants the privileges: %v", granted)
+			for _, args := range [][]string{
+				{copies["mini-isolate"], "--version"},
+				{copies["mini-isolate"], "--root", r.Root, "list"},
+				{copies["mini-isolate"], "--root", r.Root, "delete", "--force", id},
+				{copies["mini-isolate"], "isolate", "--version"},
+				{copies["mini-isolate-manager"], "--version"},
+			} {
+				_, stderr, code := asUser(t, suidUserA, args[0], args[1:]...)
+				refused := code != 0 && strings.Count(stderr, "\n") == 1 && strings.Contains(stderr, "refusing to run")
+				if refused != granted {
+					t.Errorf("%v as a user (privileges granted: %v): exit %d, stderr %q", args[1:], granted, code, stderr)
+				}
+			}
+			if res := r.Run("state", id); res.Code != 0 || !strings.Contains(res.Stdout, `"running"`) {
+				t.Errorf("root's container after the user's delete: %+v", res)
+			}
+		})
+	}
+}
+
+func copyFile(t *testing.T, src, dst string) {
+	t.Helper()
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// asUser runs path as uid, in group suidGroup, with a plain environment.
+func asUser(t *testing.T, uid int, path string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(path, args...)
+	cmd.Dir = "/"
+	cmd.Env = []string{"PATH=/usr/bin:/bin"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: suidGroup}}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("%s %v: %v", path, args, err)
+	}
+	return out.String(), errb.String(), code
 }

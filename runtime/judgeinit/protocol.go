@@ -300,6 +300,10 @@ type Event struct {
 // Conn is the supervisor's end of the init's socket.
 type Conn struct {
 	c *net.UnixConn
+	// in and oob are Recv's buffers, kept: a run receives several
+	// messages, and Recv has one caller at a time.
+	in  [1024]byte
+	oob [64]byte
 }
 
 // NewPair makes the socket: Conn for the supervisor, and the file to pass
@@ -467,8 +471,7 @@ func (c *Conn) SetDeadline(t time.Time) error {
 // Recv reads the next event. It returns io.EOF once the init is gone and
 // no one else holds the other end.
 func (c *Conn) Recv() (*Event, error) {
-	buf := make([]byte, 1024)
-	oob := make([]byte, unix.CmsgSpace(unix.SizeofUcred)+unix.CmsgSpace(4))
+	buf, oob := c.in[:], c.oob[:unix.CmsgSpace(unix.SizeofUcred)+unix.CmsgSpace(4)]
 	n, oobn, _, _, err := c.c.ReadMsgUnix(buf, oob)
 	if err != nil {
 		return nil, err

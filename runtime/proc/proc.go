@@ -3,6 +3,7 @@
 package proc
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -38,35 +39,62 @@ func readStat(pid int) ([]byte, error) {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer unix.Close(fd)
-	// One read returns it whole: the kernel formats the line at once, and
-	// its 52 fields fit well within a page.
-	buf := make([]byte, 4096)
+	// The kernel formats the line once, at the first read, and later reads
+	// return the rest of it. It is about 300 bytes: a page for each read
+	// made most of a manager's garbage after its walks.
+	buf := make([]byte, 0, 512)
 	for {
-		n, err := unix.Read(fd, buf)
+		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
 			return nil, &os.PathError{Op: "read", Path: path, Err: err}
 		}
-		return buf[:n], nil
+		buf = buf[:len(buf)+n]
+		if len(buf) < cap(buf) {
+			return buf, nil
+		}
+		buf = append(buf, make([]byte, len(buf))...)[:len(buf)]
 	}
 }
 
 // StartTime reads a process's start time, in clock ticks since boot (field
 // 22 of /proc/PID/stat). A zombie counts as gone.
 func StartTime(pid int) (uint64, error) {
-	fields, err := Stat(pid)
+	data, err := readStat(pid)
 	if err != nil {
 		return 0, err
 	}
-	if len(fields) < 20 {
+	return parseStartTime(data)
+}
+
+// parseStartTime reads field 22 of a stat line in place, not split: it is
+// read three times a run.
+func parseStartTime(data []byte) (uint64, error) {
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
 		return 0, errors.New("malformed stat")
 	}
-	if fields[0] == "Z" || fields[0] == "X" {
+	var state, start []byte
+	rest := bytes.TrimLeft(data[i+1:], " ")
+	for n := 0; n < 20 && len(rest) > 0; n++ {
+		var field []byte
+		field, rest, _ = bytes.Cut(rest, []byte{' '})
+		switch n {
+		case 0:
+			state = field
+		case 19:
+			start = field
+		}
+	}
+	if start == nil {
+		return 0, errors.New("malformed stat")
+	}
+	if s := string(state); s == "Z" || s == "X" {
 		return 0, errors.New("process has exited")
 	}
-	return strconv.ParseUint(fields[19], 10, 64)
+	return strconv.ParseUint(string(bytes.TrimSpace(start)), 10, 64)
 }
 
 // Open returns a pidfd for process pid, checking, when start is not zero,

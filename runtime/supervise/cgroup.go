@@ -1,7 +1,6 @@
 package supervise
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -334,15 +333,19 @@ func openCounter(path string) (*counterFile, error) {
 // read rereads the file from its start; a file longer than the buffer
 // is an error, for the caller to read by path.
 func (f *counterFile) read() ([]byte, error) {
-	buf := make([]byte, 4096)
-	n, err := unix.Pread(f.fd, buf, 0)
-	if err != nil {
-		return nil, &os.PathError{Op: "read", Path: f.path, Err: err}
+	// Most counters are one line, cpu.stat and memory.events a few: a
+	// small buffer first, a page when it fills.
+	for _, size := range []int{256, 4096} {
+		buf := make([]byte, size)
+		n, err := unix.Pread(f.fd, buf, 0)
+		if err != nil {
+			return nil, &os.PathError{Op: "read", Path: f.path, Err: err}
+		}
+		if n < size {
+			return buf[:n], nil
+		}
 	}
-	if n == len(buf) {
-		return nil, &os.PathError{Op: "read", Path: f.path, Err: unix.EFBIG}
-	}
-	return buf[:n], nil
+	return nil, &os.PathError{Op: "read", Path: f.path, Err: unix.EFBIG}
 }
 
 func (f *counterFile) close() {
@@ -419,11 +422,12 @@ func parseInt(data []byte) (int64, error) {
 
 // keyValue finds "key N" in a flat-keyed cgroup file.
 func keyValue(data []byte, key string) (int64, bool) {
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), " ")
-		if ok && k == key {
-			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	for len(data) > 0 {
+		var line []byte
+		line, data, _ = bytes.Cut(data, []byte{'\n'})
+		k, v, ok := bytes.Cut(line, []byte{' '})
+		if ok && string(k) == key {
+			n, err := strconv.ParseInt(string(bytes.TrimSpace(v)), 10, 64)
 			return n, err == nil
 		}
 	}

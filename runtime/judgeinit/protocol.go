@@ -469,7 +469,8 @@ func (c *Conn) SetDeadline(t time.Time) error {
 }
 
 // Recv reads the next event. It returns io.EOF once the init is gone and
-// no one else holds the other end.
+// no one else holds the other end. It reads into the Conn's own buffers:
+// one goroutine at a time may call it (the supervisor's event reader).
 func (c *Conn) Recv() (*Event, error) {
 	buf, oob := c.in[:], c.oob[:unix.CmsgSpace(unix.SizeofUcred)+unix.CmsgSpace(4)]
 	n, oobn, _, _, err := c.c.ReadMsgUnix(buf, oob)

@@ -128,8 +128,12 @@ func supervisionTable(w io.Writer, costs []supervisionCost) {
 		anon = append(anon, float64(c.anonKiB))
 	}
 	slices.Sort(rss)
-	fmt.Fprintf(w, "\nscenario %s: a program burning %d ms of CPU through the native API; the manager (supervisor) and the box's init, from /proc\n", scenarioSupervision, burnMs)
-	fmt.Fprintf(w, "  %d runs: CPU median %.1f ms (max %.1f ms); resident memory together, largest sample: median %.0f KiB, max %.0f KiB\n",
+	source := "their threads' schedstat, in ns"
+	if slices.ContainsFunc(costs, func(c supervisionCost) bool { return c.ticks }) {
+		source = "/proc/PID/stat, in 10 ms ticks: too coarse to decide the 1 % goal"
+	}
+	fmt.Fprintf(w, "\nscenario %s: a program burning %d ms of CPU through the native API; the manager (supervisor) and the box's init, CPU from %s\n", scenarioSupervision, burnMs, source)
+	fmt.Fprintf(w, "  %d runs: CPU median %.2f ms (max %.2f ms); resident memory together, largest sample: median %.0f KiB, max %.0f KiB\n",
 		len(costs), medianOr(cpu), slices.Max(cpu), medianOr(rss), rss[len(rss)-1])
 	fmt.Fprintf(w, "  of which private (anonymous) memory: median %.0f KiB; the rest is file pages, mostly the binary's text, shared by its every process\n", medianOr(anon))
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -26,6 +27,7 @@ const (
 // supervisionCost is what the supervisor and init used during one run.
 type supervisionCost struct {
 	cpu     time.Duration // supervisor plus init
+	ticks   bool          // cpu is in 10 ms ticks, not exact
 	rssKiB  int64         // the largest sum of their resident sets
 	anonKiB int64         // and of their private (anonymous) parts, at that sample
 	elapsed time.Duration
@@ -67,7 +69,7 @@ func supervisedRun(c *manager.Client, cg bool, mgrPid, initPid int) (supervision
 	spec := &manager.RunSpec{Args: []string{"./burn", strconv.Itoa(burnMs)}}
 	spec.Limits.Time = policy.Duration(10 * time.Second)
 	done := make(chan error, 1)
-	before := procCPU(mgrPid) + procCPU(initPid)
+	before, exact := cpuOf(mgrPid, initPid)
 	t0 := time.Now()
 	go func() {
 		_, err := c.Do(&manager.Request{Op: "run", Box: apiBox, Cg: cg, Run: spec})
@@ -79,8 +81,8 @@ func supervisedRun(c *manager.Client, cg bool, mgrPid, initPid int) (supervision
 	for {
 		select {
 		case err := <-done:
-			cpu := procCPU(mgrPid) + procCPU(initPid) - before
-			return supervisionCost{cpu: cpu, rssKiB: peak, anonKiB: peakAnon, elapsed: time.Since(t0)}, err
+			after, exactAfter := cpuOf(mgrPid, initPid)
+			return supervisionCost{cpu: after - before, ticks: !exact || !exactAfter, rssKiB: peak, anonKiB: peakAnon, elapsed: time.Since(t0)}, err
 		case <-tick.C:
 		}
 		mr, ma := procRSS(mgrPid)
@@ -89,6 +91,18 @@ func supervisedRun(c *manager.Client, cg bool, mgrPid, initPid int) (supervision
 			peak, peakAnon = mr+ir, ma+ia
 		}
 	}
+}
+
+// cpuOf sums procCPU over pids.
+func cpuOf(pids ...int) (time.Duration, bool) {
+	var total time.Duration
+	exact := true
+	for _, pid := range pids {
+		d, ok := procCPU(pid)
+		total += d
+		exact = exact && ok
+	}
+	return total, exact
 }
 
 // boxInitPid reads a box's judge init pid from its container state.
@@ -108,20 +122,60 @@ func boxInitPid(boxDir string) (int, error) {
 	return st.Target.InitPid, nil
 }
 
-// procCPU is a process's user plus system time.
-func procCPU(pid int) time.Duration {
+// procCPU is the CPU time a process's threads have used, and whether it
+// is exact. It sums each thread's schedstat, in nanoseconds: the user
+// and system times of /proc/PID/stat count 10 ms ticks, as coarse as the
+// 1 % goal itself, so one tick more or less decides it. Without schedstat
+// (a kernel without CONFIG_SCHED_INFO) it falls back to those ticks.
+func procCPU(pid int) (time.Duration, bool) {
+	if pid <= 0 {
+		return 0, true
+	}
+	if d, err := schedstatCPU(pid); err == nil {
+		return d, true
+	}
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil || pid <= 0 {
-		return 0
+	if err != nil {
+		return 0, false
 	}
 	s := string(data)
 	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
 	if len(fields) < 13 {
-		return 0
+		return 0, false
 	}
 	utime, _ := strconv.ParseInt(fields[11], 10, 64)
 	stime, _ := strconv.ParseInt(fields[12], 10, 64)
-	return time.Duration(utime+stime) * 10 * time.Millisecond // USER_HZ is 100
+	return time.Duration(utime+stime) * 10 * time.Millisecond, false // USER_HZ is 100
+}
+
+// schedstatCPU sums the on-CPU time of pid's threads from
+// /proc/PID/task/TID/schedstat. A thread that exits between two calls
+// takes its time with it: the manager's threads live as long as it does.
+func schedstatCPU(pid int) (time.Duration, error) {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0, err
+	}
+	var total time.Duration
+	for _, t := range tasks {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
+		if errors.Is(err, os.ErrNotExist) {
+			continue // the thread is gone
+		}
+		if err != nil {
+			return 0, err
+		}
+		f := strings.Fields(string(data))
+		if len(f) == 0 {
+			return 0, errors.New("empty schedstat")
+		}
+		ns, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		total += time.Duration(ns)
+	}
+	return total, nil
 }
 
 // procRSS is a process's resident set and its anonymous part, in KiB:

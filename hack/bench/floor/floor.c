@@ -105,10 +105,21 @@ static int shapes(int n)
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, iv) < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0)
 		return perror("socketpair"), 1;
-	if (fork() == 0)
+	/* Each end has one holder, so that the client's exit ends the
+	 * server (EOF) and the server's the init. */
+	if (fork() == 0) {
+		close(sv[0]);
+		close(sv[1]);
+		close(iv[0]);
 		serve_init(iv[1]);
-	if (fork() == 0)
+	}
+	close(iv[1]);
+	if (fork() == 0) {
+		close(sv[0]);
 		serve(sv[1], iv[0]);
+	}
+	close(sv[1]);
+	close(iv[0]);
 	for (int k = 0; k < 4; k++)
 		t[k] = malloc((size_t)n * sizeof(double));
 	for (int i = 0; i < n; i++) {

@@ -83,19 +83,10 @@ func (e *setuidEnv) config(t *testing.T, extra string) {
 // a plain environment.
 func (e *setuidEnv) as(t *testing.T, uid int, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := exec.Command(e.bin, args...)
+	cmd := userCommand(uid, e.bin, args...)
 	cmd.Dir = e.dir
-	cmd.Env = append([]string{"PATH=/usr/bin:/bin"}, env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: suidGroup}}
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("%v: %v", args, err)
-	}
-	return out.String(), errb.String(), code
+	cmd.Env = append(cmd.Env, env...)
+	return runUser(t, cmd)
 }
 
 // TestSetuid runs a setuid-root mini-isolate as unprivileged users and
@@ -448,14 +439,20 @@ func userCommand(uid int, path string, args ...string) *exec.Cmd {
 // asUser runs path as userCommand says.
 func asUser(t *testing.T, uid int, path string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := userCommand(uid, path, args...)
+	return runUser(t, userCommand(uid, path, args...))
+}
+
+// runUser runs cmd and returns its output and exit status; a command that
+// could not start fails the test.
+func runUser(t *testing.T, cmd *exec.Cmd) (stdout, stderr string, code int) {
+	t.Helper()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	} else if err != nil {
-		t.Fatalf("%s %v: %v", path, args, err)
+		t.Fatalf("%v: %v", cmd.Args, err)
 	}
 	return out.String(), errb.String(), code
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mini-isolate/mini-isolate/manager"
 	"github.com/mini-isolate/mini-isolate/policy"
+	"github.com/mini-isolate/mini-isolate/runtime/proc"
 )
 
 // The supervision scenario runs a program that burns 1 s of CPU through
@@ -134,13 +135,8 @@ func procCPU(pid int) (time.Duration, bool) {
 	if d, err := schedstatCPU(pid); err == nil {
 		return d, true
 	}
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, false
-	}
-	s := string(data)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	if len(fields) < 13 {
+	fields, err := proc.Stat(pid) // from the state field on
+	if err != nil || len(fields) < 13 {
 		return 0, false
 	}
 	utime, _ := strconv.ParseInt(fields[11], 10, 64)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -55,7 +56,7 @@ func readStat(pid int) ([]byte, error) {
 		if len(buf) < cap(buf) {
 			return buf, nil
 		}
-		buf = append(buf, make([]byte, len(buf))...)[:len(buf)]
+		buf = slices.Grow(buf, len(buf))
 	}
 }
 

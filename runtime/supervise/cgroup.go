@@ -121,6 +121,11 @@ type peakCounter struct {
 	peak, current, limit, evts string // file names
 	sampled                    int64
 	missing                    bool // the kernel has no peak file
+	// byOne: charges come one at a time (a fork each), so a refused
+	// charge means the count stood at the limit. The kernel updates
+	// pids.peak without a lock, and two forks racing on two CPUs can
+	// leave it one short of the limit they reached.
+	byOne bool
 }
 
 func newPeak(dir, peak, current, limit, evts string) *peakCounter {
@@ -131,26 +136,42 @@ func newPeak(dir, peak, current, limit, evts string) *peakCounter {
 	return p
 }
 
-// finalPaths are the files value reads.
+// newPidsPeak is the pids controller's counter.
+func newPidsPeak(dir string) *peakCounter {
+	p := newPeak(dir, "pids.peak", "pids.current", "pids.max", "pids.events")
+	p.byOne = true
+	return p
+}
+
+// finalPaths are the files value reads; the limit is read only when
+// the events say it was hit.
 func (p *peakCounter) finalPaths() []string {
-	if !p.missing {
-		return []string{filepath.Join(p.dir, p.peak)}
+	switch {
+	case p.missing:
+		return []string{filepath.Join(p.dir, p.current), filepath.Join(p.dir, p.evts), filepath.Join(p.dir, p.limit)}
+	case p.byOne:
+		return []string{filepath.Join(p.dir, p.peak), filepath.Join(p.dir, p.evts)}
 	}
-	return []string{filepath.Join(p.dir, p.current), filepath.Join(p.dir, p.evts), filepath.Join(p.dir, p.limit)}
+	return []string{filepath.Join(p.dir, p.peak)}
 }
 
 // value is the counter's peak: the kernel's, or else the highest sample
-// or current value, raised to the limit when the kernel says the limit
-// was hit (an OOM kill or a refused fork happens at the limit, between
-// samples). It reads through held where it holds a file.
+// or current value. It is raised to the limit when the kernel says the
+// limit was hit and either keeps no peak (an OOM kill or a refused fork
+// happens at the limit, between samples) or keeps a racy one (byOne).
+// It reads through held where it holds a file.
 func (p *peakCounter) value(held heldFiles) int64 {
-	if !p.missing {
-		v, _ := held.readInt(filepath.Join(p.dir, p.peak))
-		return v
-	}
-	v := p.sampled
-	if cur, err := held.readInt(filepath.Join(p.dir, p.current)); err == nil {
-		v = max(v, cur)
+	var v int64
+	if p.missing {
+		v = p.sampled
+		if cur, err := held.readInt(filepath.Join(p.dir, p.current)); err == nil {
+			v = max(v, cur)
+		}
+	} else {
+		v, _ = held.readInt(filepath.Join(p.dir, p.peak))
+		if !p.byOne {
+			return v
+		}
 	}
 	if ev, err := held.readFile(filepath.Join(p.dir, p.evts)); err == nil {
 		if hits, _ := keyValue(ev, "max"); hits > 0 {

@@ -206,6 +206,45 @@ func TestRunCgroupPeakWithoutPeakFiles(t *testing.T) {
 	}
 }
 
+// TestRunCgroupPidsPeakAtLimit: the kernel's pids.peak is updated without
+// a lock, and two racing forks can leave it one short of the limit they
+// reached. A refused fork (pids.events max) means the count stood at the
+// limit, which is then the peak.
+func TestRunCgroupPidsPeakAtLimit(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		peak, evt string
+		limit     int64
+		want      int64
+	}{
+		{"limit not hit", "7\n", "max 0\n", 10, 7},
+		{"hit, peak one short", "9\n", "max 2\n", 10, 10},
+		{"hit, peak exact", "10\n", "max 5\n", 10, 10},
+		{"no limit of its own", "9\n", "max 2\n", 0, 9},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			base := filepath.Join(t.TempDir(), "ct")
+			writeFiles(t, base, map[string]string{"cgroup.controllers": "cpu memory pids\n", "cgroup.subtree_control": "", "init/cgroup.procs": ""})
+			c, err := fakeKernel(t, map[string]string{
+				"cpu.stat": "usage_usec 0\n", "memory.max": "max\n", "memory.peak": "0\n", "memory.events": "max 0\n",
+				"pids.max": "max\n", "pids.peak": tc.peak, "pids.events": tc.evt, "cgroup.procs": "",
+			}).newV2(base, "run", 0, 0, tc.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.prefetch()
+			defer c.release()
+			a, err := c.final()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.PidsPeak != tc.want {
+				t.Errorf("pids peak %d, want %d", a.PidsPeak, tc.want)
+			}
+		})
+	}
+}
+
 func TestRunCgroupV1(t *testing.T) {
 	root := t.TempDir()
 	paths := map[string]string{}

@@ -54,7 +54,7 @@ func (fs cgroupFS) newV1(paths map[string]string, name string, memory, pids int6
 	}
 	c.cpuFile = f
 	c.mem = newPeak(c.dirs["memory"], "memory.max_usage_in_bytes", "memory.usage_in_bytes", "memory.limit_in_bytes", "")
-	c.pids = newPeak(c.dirs["pids"], "pids.peak", "pids.current", "pids.max", "pids.events")
+	c.pids = newPidsPeak(c.dirs["pids"])
 	return c, nil
 }
 

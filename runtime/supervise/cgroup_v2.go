@@ -48,7 +48,7 @@ func (fs cgroupFS) newV2(base, name string, initPid int, memory, pids int64) (_ 
 	}
 	c.cpuFile = f
 	c.mem = newPeak(c.path, "memory.peak", "memory.current", "memory.max", "memory.events")
-	c.pids = newPeak(c.path, "pids.peak", "pids.current", "pids.max", "pids.events")
+	c.pids = newPidsPeak(c.path)
 	return c, nil
 }
 

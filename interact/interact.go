@@ -232,11 +232,23 @@ func Run(ctx context.Context, interactor Party, users []Party, o Options) (*Resu
 	}
 	endings := make([]Ending, len(users))
 	for i, u := range res.Users {
-		endings[i] = Ending{Result: u, BeforeInteractor: u.Ended > 0 && u.Ended < res.Interactor.Ended}
+		endings[i] = Ending{Result: u, BeforeInteractor: endedBefore(u, res.Interactor)}
 	}
 	res.Verdict = Decide(res.Interactor, endings)
 	if n.transcript != nil {
 		res.TranscriptBytes, res.TranscriptCut = n.transcript.written, n.transcript.cut
 	}
 	return res, nil
+}
+
+// endedBefore says whether u's program ended before the interactor's. An
+// interactor its supervisor killed ended at the kill: a solution that
+// then read end-of-file and exited may still be reaped, and time its end,
+// before the interactor's init does.
+func endedBefore(u, interactor *meta.Result) bool {
+	end := interactor.Ended
+	if interactor.KilledAt > 0 {
+		end = interactor.KilledAt
+	}
+	return u.Ended > 0 && u.Ended < end
 }

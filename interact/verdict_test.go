@@ -2,6 +2,7 @@ package interact
 
 import (
 	"testing"
+	"time"
 
 	"github.com/mini-isolate/mini-isolate/runtime/meta"
 )
@@ -71,6 +72,32 @@ func TestDecide(t *testing.T) {
 			}
 			if got := v.ExitCode(); (tc.want == Accepted) != (got == 0) || (tc.want == JudgeError) != (got == 2) {
 				t.Errorf("exit code %d for %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestEndedBefore: an interactor killed at its wall limit ended at the
+// kill, however late its init timed the end; a solution that exited on
+// the end-of-file that followed did not end first.
+func TestEndedBefore(t *testing.T) {
+	const ms = 1e6
+	for _, tc := range []struct {
+		name                  string
+		user, ended, killedAt float64 // ms; the interactor's Ended and KilledAt
+		want                  bool
+	}{
+		{"solution first", 100, 200, 0, true},
+		{"interactor first", 300, 200, 0, false},
+		{"interactor killed, solution reaped sooner", 1003, 1005, 1000, false},
+		{"solution ended before the kill", 900, 1005, 1000, true},
+		{"solution never started", 0, 200, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u := &meta.Result{Ended: time.Duration(tc.user * ms)}
+			i := &meta.Result{Ended: time.Duration(tc.ended * ms), KilledAt: time.Duration(tc.killedAt * ms)}
+			if got := endedBefore(u, i); got != tc.want {
+				t.Errorf("endedBefore = %v, want %v", got, tc.want)
 			}
 		})
 	}

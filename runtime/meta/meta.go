@@ -66,6 +66,10 @@ type Result struct {
 	// Ended is CLOCK_MONOTONIC when the last process was gone, for callers
 	// that order runs (interact); not part of the report.
 	Ended time.Duration `json:"-"`
+	// KilledAt is CLOCK_MONOTONIC when the supervisor killed the program
+	// (0: it did not): what ended the run, before Ended by however long
+	// the reaping took. Not part of the report.
+	KilledAt time.Duration `json:"-"`
 
 	MaxRSSKB     int64 `json:"max-rss"`
 	CgMemKB      int64 `json:"cg-mem"`

@@ -176,7 +176,7 @@ type Supervisor struct {
 	// when the run is over.
 	stdio      []fileState
 	killReason string
-	killedAt   time.Time
+	killedAt   time.Duration // CLOCK_MONOTONIC, as the init's times
 	// ended: the init reported the exit, the run's last message, and
 	// was never killed. goPending: a GO sent that the child may not have
 	// read (it was killed first), left for the init to find.
@@ -490,8 +490,8 @@ func (s *Supervisor) kill(reason string, grace *time.Timer) {
 	if s.killReason != "" {
 		return
 	}
-	s.killReason, s.killedAt = reason, time.Now()
-	logrus.Debugf("supervise: kill for %s at %v", reason, judgeinit.Monotonic())
+	s.killReason, s.killedAt = reason, judgeinit.Monotonic()
+	logrus.Debugf("supervise: kill for %s at %v", reason, s.killedAt)
 	if s.childPidfd >= 0 {
 		_ = unix.PidfdSendSignal(s.childPidfd, unix.SIGKILL, nil, 0)
 	}
@@ -559,6 +559,9 @@ func (s *Supervisor) report(started bool, start time.Duration, exit *judgeinit.E
 	} else if s.killReason != "" {
 		sig := int(unix.SIGKILL)
 		r.ExitSig = &sig
+	}
+	if s.killReason != "" {
+		r.KilledAt = s.killedAt
 	}
 	if start > 0 && end > start {
 		r.TimeWall = end - start

@@ -331,8 +331,10 @@ func TestJudgeDetached(t *testing.T) {
 	if time.Since(began) > testutil.Slack(300*time.Millisecond) {
 		t.Fatalf("start took %v: it should not wait for the program", time.Since(began))
 	}
-	if s := r.State(id); s.Status != specs.StateRunning {
-		t.Fatalf("status %q right after start", s.Status)
+	// The program spins until its 0.5 s CPU limit: stopped is only wrong
+	// before that much time has passed (a state call can be slow).
+	if s := r.State(id); s.Status != specs.StateRunning && (s.Status != specs.StateStopped || time.Since(began) < 500*time.Millisecond) {
+		t.Fatalf("status %q %v after start", s.Status, time.Since(began))
 	}
 	r.WaitStatus(id, specs.StateStopped, 10*time.Second)
 
@@ -503,7 +505,9 @@ func TestJudgeTerminate(t *testing.T) {
 				t.Fatal(err)
 			}
 			_ = cmd.Wait()
-			if took := time.Since(sent); took > testutil.Slack(100*time.Millisecond) {
+			// A command that waited for the program would take its 60 s;
+			// the bound leaves room for teardown on a loaded machine.
+			if took := time.Since(sent); took > testutil.Slack(time.Second) {
 				t.Errorf("the command ended %v after the signal", took)
 			}
 			if m := testutil.ParseMeta(t, metaPath); m["status"] != "XX" {

@@ -564,10 +564,13 @@ func TestUpdateJudged(t *testing.T) {
 	defer r.Run("delete", "--force", id)
 	r.MustRun("start", id)
 	var prog int
+	// Forked is not enough: the child joins the run's cgroup before it
+	// execs the program.
 	testutil.Eventually(t, testutil.Slack(5*time.Second), "the program to start", func() bool {
 		data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%[1]d/children", r.State(id).Pid))
 		prog, _ = strconv.Atoi(strings.TrimSpace(string(data)))
-		return prog > 0
+		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", prog))
+		return prog > 0 && strings.TrimSpace(string(comm)) == "sleeper"
 	})
 	// The run's value, and the container's (the run cgroup's parent).
 	read := func(files ...string) (run, outer string) {

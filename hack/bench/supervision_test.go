@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -20,11 +21,16 @@ func rusageCPU(t *testing.T) time.Duration {
 // getrusage over 100 ms of burnt CPU: schedstat must agree with it, not
 // count ticks.
 func TestSchedstatCPU(t *testing.T) {
+	// A running thread's schedstat is brought up to date only at a tick or
+	// a switch, and getrusage brings the caller's: so getrusage first, and
+	// on this thread alone.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	r0 := rusageCPU(t)
 	s0, err := schedstatCPU(os.Getpid())
 	if err != nil {
 		t.Skipf("no schedstat on this kernel: %v", err)
 	}
-	r0 := rusageCPU(t)
 	for start := rusageCPU(t); rusageCPU(t)-start < 100*time.Millisecond; {
 	}
 	s1, err := schedstatCPU(os.Getpid())

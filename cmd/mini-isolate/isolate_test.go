@@ -512,6 +512,41 @@ func TestIsolateSpecialFiles(t *testing.T) {
 	}
 }
 
+// TestIsolateSlowSetupWallTime: a set-up that stalls, here on a FIFO
+// redirection the host opens late, counts against the wall limit past the
+// set-up's slack, and so in the reported wall time: a run killed at its
+// wall limit never reports less than the limit.
+func TestIsolateSlowSetupWallTime(t *testing.T) {
+	e := newIsoEnv(t)
+	boxDir := e.init(t, 19)
+	copyProg(t, boxDir, "sleeper")
+	fifo := filepath.Join(boxDir, "in")
+	if err := unix.Mkfifo(fifo, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(fifo, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	opened := make(chan error, 1)
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		// Non-blocking: it fails unless the child is waiting in its open.
+		f, err := os.OpenFile(fifo, os.O_WRONLY|unix.O_NONBLOCK, 0)
+		if err == nil {
+			f.Close()
+		}
+		opened <- err
+	}()
+	_, m := e.run(t, 19, []string{"--extended-meta", "--special-files", "-w", "0.5", "-i", "in"}, "./sleeper", "10000")
+	if err := <-opened; err != nil {
+		t.Fatalf("the child was not waiting on the FIFO at 300 ms: %v", err)
+	}
+	if m["status"] != "TO" || m["message"] != "Time limit exceeded (wall clock)" {
+		t.Fatalf("meta %v, want TO at the wall limit", m)
+	}
+	within(t, "time-wall", seconds(t, m, "time-wall"), judgeLimit, judgeLimit+killSlack)
+}
+
 func TestIsolateInheritFDs(t *testing.T) {
 	e := newIsoEnv(t)
 	e.init(t, 12)

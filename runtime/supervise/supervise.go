@@ -306,9 +306,15 @@ func (s *Supervisor) Wait(ctx context.Context) *meta.Result {
 	s.stdio = nil
 	s.ended = w.exit != nil && !s.initKilled && !s.goPending
 	start := w.start
-	if !w.started {
+	switch {
+	case !w.started:
 		// Killed during set-up: the wall time it had is since Ready.
 		start = w.ready
+	case w.start > w.ready+setupSlack:
+		// A set-up past setupSlack (a FIFO redirection opened late)
+		// counted against the wall limit; so it does in the wall time,
+		// or a run killed at its limit would report less.
+		start = w.ready + setupSlack
 	}
 	return s.report(w.started, start, w.exit, w.failure)
 }

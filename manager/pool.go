@@ -34,20 +34,21 @@ type pool struct {
 	// its way to becoming a spare (the reaper's queue).
 	inRecycle func() bool
 	filled    chan struct{} // fill has returned
+	wait      time.Duration // how long Take waits for a recycle: spareWait
 }
 
 func newPool(m *box.Manager, size int) *pool {
 	return &pool{m: m, size: size, wake: make(chan struct{}, 1), made: make(chan struct{}, 1), filled: make(chan struct{}),
-		added: make(chan struct{})}
+		added: make(chan struct{}), wait: spareWait}
 }
 
 // spareWait bounds how long Take waits for a container being recycled.
 const spareWait = 100 * time.Millisecond
 
 // waitSpare waits, with p.mu held on entry and on return, until a spare is
-// added or spareWait has passed.
+// added or p.wait has passed.
 func (p *pool) waitSpare() {
-	deadline := time.NewTimer(spareWait)
+	deadline := time.NewTimer(p.wait)
 	defer deadline.Stop()
 	for len(p.spares) == 0 {
 		added := p.added

@@ -14,15 +14,19 @@ func TestTakeWaitsForARecycle(t *testing.T) {
 		name      string
 		inRecycle bool
 		addAfter  time.Duration // 0: nothing is added
+		wait      time.Duration // 0: spareWait; longer, so that a late goroutine cannot fail the case
 		want      bool          // Take gives the spare added meanwhile
 		atLeast   time.Duration
 	}{
-		{"a recycle comes", true, 20 * time.Millisecond, true, 20 * time.Millisecond},
-		{"a recycle in hand that fails", true, 0, false, spareWait},
-		{"nothing being recycled", false, 20 * time.Millisecond, false, 0},
+		{"a recycle comes", true, 20 * time.Millisecond, 10 * time.Second, true, 20 * time.Millisecond},
+		{"a recycle in hand that fails", true, 0, 0, false, spareWait},
+		{"nothing being recycled", false, 20 * time.Millisecond, 0, false, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newPool(nil, 2)
+			if tc.wait > 0 {
+				p.wait = tc.wait
+			}
 			p.inRecycle = func() bool { return tc.inRecycle }
 			if tc.addAfter > 0 {
 				go func() {

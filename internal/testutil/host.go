@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -66,21 +65,23 @@ func RunBare(t testing.TB, prog string, args ...string) BareEnding {
 // logged after it. A mark is a position, not a time, because the log's
 // timestamps come from the scheduler's clock, which time synchronisation
 // does not correct. Nil when the log cannot be read.
-type KmsgMark struct{ f *os.File }
+type KmsgMark struct{ fd int }
 
-// MarkKmsg marks the end of the kernel log now.
+// MarkKmsg marks the end of the kernel log now. The descriptor is raw
+// and non-blocking: an *os.File would wait in Go's poller at the log's
+// end for the next message.
 func MarkKmsg(t testing.TB) *KmsgMark {
 	t.Helper()
-	f, err := os.OpenFile("/dev/kmsg", os.O_RDONLY|unix.O_NONBLOCK, 0)
+	fd, err := unix.Open("/dev/kmsg", unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil
 	}
-	if _, err := f.Seek(0, io.SeekEnd); err != nil {
-		f.Close()
+	if _, err := unix.Seek(fd, 0, io.SeekEnd); err != nil {
+		unix.Close(fd)
 		return nil
 	}
-	t.Cleanup(func() { f.Close() })
-	return &KmsgMark{f: f}
+	t.Cleanup(func() { unix.Close(fd) })
+	return &KmsgMark{fd: fd}
 }
 
 // SeccompLogged says whether the kernel log has, after mark, a seccomp
@@ -96,14 +97,14 @@ func SeccompLogged(t testing.TB, mark *KmsgMark, comm string, wait time.Duration
 	deadline := time.Now().Add(wait)
 	buf := make([]byte, 8192)
 	for {
-		n, err := mark.f.Read(buf)
+		n, err := unix.Read(mark.fd, buf)
 		switch {
-		case err == nil:
+		case err == nil && n > 0:
 			_, msg, _ := strings.Cut(string(buf[:n]), ";")
 			if strings.Contains(msg, "type=1326 ") && strings.Contains(msg, ` comm="`+comm+`"`) {
 				return true
 			}
-		case errors.Is(err, unix.EPIPE):
+		case errors.Is(err, unix.EPIPE), errors.Is(err, unix.EINTR):
 		case errors.Is(err, unix.EAGAIN):
 			if time.Now().After(deadline) {
 				return false

@@ -5,8 +5,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -43,25 +41,28 @@ func (k seccompKill) String() string {
 // findSeccompKill looks in the kernel log for the seccomp kill of pid (a
 // host pid) logged at or after since (CLOCK_MONOTONIC). The kernel prints
 // it from its audit thread, so it may arrive a moment after the process
-// is reaped: the log is followed for up to wait.
+// is reaped: the log is followed for up to wait. The log is read through
+// a raw non-blocking descriptor: an *os.File would park in Go's poller at
+// the log's end, until the kernel's next message, however long that takes
+// (forever, for a program that raised SIGSYS itself on a quiet host).
 func findSeccompKill(pid int, since, wait time.Duration) (seccompKill, bool) {
-	f, err := os.OpenFile("/dev/kmsg", os.O_RDONLY|unix.O_NONBLOCK, 0)
+	fd, err := unix.Open("/dev/kmsg", unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return seccompKill{}, false
 	}
-	defer f.Close()
+	defer unix.Close(fd)
 	deadline := time.Now().Add(wait)
 	buf := make([]byte, 8192)
 	for {
-		n, err := f.Read(buf)
+		n, err := unix.Read(fd, buf)
 		switch {
-		case err == nil:
+		case err == nil && n > 0:
 			if k, ok := parseSeccompRecord(buf[:n], pid, since); ok {
 				return k, true
 			}
-		case errors.Is(err, unix.EPIPE):
+		case errors.Is(err, unix.EPIPE), errors.Is(err, unix.EINTR):
 			// Records were overwritten while we read: go on with newer ones.
-		case errors.Is(err, unix.EAGAIN) || errors.Is(err, io.EOF):
+		case errors.Is(err, unix.EAGAIN):
 			if time.Now().After(deadline) {
 				return seccompKill{}, false
 			}

@@ -1,4 +1,4 @@
-/* Dies in the way argv[1] names: segv, abort, stack, fsize, exit:N. */
+/* Dies in the way argv[1] names: segv, abort, stack, fsize, sigsys, exit:N. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +28,8 @@ int main(int argc, char **argv)
 		for (;;)
 			fwrite(buf, 1, sizeof(buf), f);
 	}
+	if (!strcmp(how, "sigsys"))
+		raise(SIGSYS); /* as seccomp kills, but with nothing in the kernel log */
 	if (!strncmp(how, "exit:", 5))
 		return atoi(how + 5);
 	return 0;

@@ -242,13 +242,14 @@ func Run(ctx context.Context, interactor Party, users []Party, o Options) (*Resu
 }
 
 // endedBefore says whether u's program ended before the interactor's. An
-// interactor its supervisor killed ended at the kill: a solution that
-// then read end-of-file and exited may still be reaped, and time its end,
-// before the interactor's init does.
+// interactor its supervisor killed ended at the kill, or before it if it
+// exited as the kill came: a solution that then read end-of-file and
+// exited may still be reaped, and time its end, before the interactor's
+// init does.
 func endedBefore(u, interactor *meta.Result) bool {
 	end := interactor.Ended
-	if interactor.KilledAt > 0 {
-		end = interactor.KilledAt
+	if k := interactor.KilledAt; k > 0 && (end == 0 || k < end) {
+		end = k
 	}
 	return u.Ended > 0 && u.Ended < end
 }

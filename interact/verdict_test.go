@@ -91,6 +91,7 @@ func TestEndedBefore(t *testing.T) {
 		{"interactor first", 300, 200, 0, false},
 		{"interactor killed, solution reaped sooner", 1003, 1005, 1000, false},
 		{"solution ended before the kill", 900, 1005, 1000, true},
+		{"interactor exited as the kill came", 1001, 999, 1000, false},
 		{"solution never started", 0, 200, 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

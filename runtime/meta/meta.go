@@ -67,8 +67,8 @@ type Result struct {
 	// that order runs (interact); not part of the report.
 	Ended time.Duration `json:"-"`
 	// KilledAt is CLOCK_MONOTONIC when the supervisor killed the program
-	// (0: it did not): what ended the run, before Ended by however long
-	// the reaping took. Not part of the report.
+	// (0: it did not): what ended the run, unless the program exited as
+	// the kill came. Not part of the report.
 	KilledAt time.Duration `json:"-"`
 
 	MaxRSSKB     int64 `json:"max-rss"`

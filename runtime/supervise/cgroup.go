@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -123,8 +124,8 @@ type peakCounter struct {
 	missing                    bool // the kernel has no peak file
 	// byOne: charges come one at a time (a fork each), so a refused
 	// charge means the count stood at the limit. The kernel updates
-	// pids.peak without a lock, and two forks racing on two CPUs can
-	// leave it one short of the limit they reached.
+	// pids.peak without a lock, and forks racing on several CPUs can
+	// leave it short of the limit they reached, by one per CPU at most.
 	byOne bool
 }
 
@@ -175,7 +176,11 @@ func (p *peakCounter) value(held heldFiles) int64 {
 	}
 	if ev, err := held.readFile(filepath.Join(p.dir, p.evts)); err == nil {
 		if hits, _ := keyValue(ev, "max"); hits > 0 {
-			if lim, err := held.readInt(filepath.Join(p.dir, p.limit)); err == nil && lim > 0 {
+			// A racy peak misses at most one update per CPU racing; a
+			// wider gap means another limit refused (an ancestor's, such
+			// as systemd's TasksMax, whose refusals count here too).
+			lim, err := held.readInt(filepath.Join(p.dir, p.limit))
+			if err == nil && lim > 0 && (p.missing || lim-v <= int64(runtime.NumCPU())) {
 				v = max(v, lim)
 			}
 		}

@@ -221,6 +221,8 @@ func TestRunCgroupPidsPeakAtLimit(t *testing.T) {
 		{"hit, peak one short", "9\n", "max 2\n", 10, 10},
 		{"hit, peak exact", "10\n", "max 5\n", 10, 10},
 		{"no limit of its own", "9\n", "max 2\n", 0, 9},
+		// Far below its own limit: another limit refused the fork.
+		{"an ancestor refused", "3\n", "max 1\n", 1000, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			base := filepath.Join(t.TempDir(), "ct")

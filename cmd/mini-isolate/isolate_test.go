@@ -527,9 +527,14 @@ func TestIsolateSlowSetupWallTime(t *testing.T) {
 	if err := os.Chmod(fifo, 0o666); err != nil {
 		t.Fatal(err)
 	}
+	// The host opens the FIFO late, well past the 50 ms set-up slack, and
+	// the wall limit is twice that: scaled, so that a slow guest's set-up
+	// reaches the open first.
+	late := min(testutil.Slack(300*time.Millisecond), 3*time.Second)
+	wall := 2 * late.Truncate(time.Millisecond)
 	opened := make(chan error, 1)
 	go func() {
-		time.Sleep(300 * time.Millisecond)
+		time.Sleep(late)
 		// Non-blocking: it fails unless the child is waiting in its open.
 		f, err := os.OpenFile(fifo, os.O_WRONLY|unix.O_NONBLOCK, 0)
 		if err == nil {
@@ -537,14 +542,15 @@ func TestIsolateSlowSetupWallTime(t *testing.T) {
 		}
 		opened <- err
 	}()
-	_, m := e.run(t, 19, []string{"--extended-meta", "--special-files", "-w", "0.5", "-i", "in"}, "./sleeper", "10000")
+	w := strconv.FormatFloat(wall.Seconds(), 'f', 3, 64)
+	_, m := e.run(t, 19, []string{"--extended-meta", "--special-files", "-w", w, "-i", "in"}, "./sleeper", "100000")
 	if err := <-opened; err != nil {
-		t.Fatalf("the child was not waiting on the FIFO at 300 ms: %v", err)
+		t.Fatalf("the child was not waiting on the FIFO at %v: %v", late, err)
 	}
 	if m["status"] != "TO" || m["message"] != "Time limit exceeded (wall clock)" {
 		t.Fatalf("meta %v, want TO at the wall limit", m)
 	}
-	within(t, "time-wall", seconds(t, m, "time-wall"), judgeLimit, judgeLimit+killSlack)
+	within(t, "time-wall", seconds(t, m, "time-wall"), wall, wall+killSlack)
 }
 
 func TestIsolateInheritFDs(t *testing.T) {

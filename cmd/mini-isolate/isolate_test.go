@@ -553,6 +553,38 @@ func TestIsolateSlowSetupWallTime(t *testing.T) {
 	within(t, "time-wall", seconds(t, m, "time-wall"), wall, wall+killSlack)
 }
 
+// TestIsolateShmClearedBetweenRuns: what a run leaves in /dev/shm, a deep
+// chain, a wide directory and a directory it made unreadable among it, is
+// gone before the next run, which runs as the same user.
+func TestIsolateShmClearedBetweenRuns(t *testing.T) {
+	e := newIsoEnv(t)
+	e.init(t, 23)
+	build := `cd /dev/shm && mkdir -p a/b/c/d/e && echo secret > a/b/c/d/e/f && chmod 0 a/b/c &&
+		for i in $(seq 1 50); do mkdir -p w/$i/x && echo $i > w/$i/x/f; done &&
+		mkdir deep && cd deep && i=0 && while [ $i -lt 300 ]; do mkdir d && cd d && i=$((i+1)); done &&
+		echo secret > f && echo built`
+	if res, _ := e.run(t, 23, []string{"-p"}, "/bin/sh", "-c", build); res.Code != 0 || res.Stdout != "built\n" {
+		t.Fatalf("building the tree: exit %d %q %q", res.Code, res.Stdout, res.Stderr)
+	}
+	left := func(after string) {
+		t.Helper()
+		res, _ := e.run(t, 23, []string{"-p"}, "/bin/sh", "-c", "find /dev/shm -mindepth 1 | wc -l")
+		if res.Code != 0 || strings.TrimSpace(res.Stdout) != "0" {
+			t.Errorf("entries left in /dev/shm after %s: %q (exit %d %q)", after, res.Stdout, res.Code, res.Stderr)
+		}
+	}
+	left("a deep and wide tree")
+	// The cleaner's own directory names taken, for the pids it could have
+	// next (its pid namespace is the box's).
+	squat := `cd /dev/shm && mkdir -p s/t && echo secret > s/t/f &&
+		for p in $(seq $$ $(($$+1500))); do for k in 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do
+		: > .judge-init-trash-$p-$k; done; done && echo built`
+	if res, _ := e.run(t, 23, []string{"-p"}, "/bin/sh", "-c", squat); res.Code != 0 || res.Stdout != "built\n" {
+		t.Fatalf("taking the names: exit %d %q %q", res.Code, res.Stdout, res.Stderr)
+	}
+	left("the cleaner's names were taken")
+}
+
 func TestIsolateInheritFDs(t *testing.T) {
 	e := newIsoEnv(t)
 	e.init(t, 12)

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <linux/magic.h>
 #include <signal.h>
 #include <stdio.h>
@@ -221,6 +222,8 @@ static void flatten(int dir, int trash, ino_t trash_ino, unsigned long *next)
 			close(fd);
 		return;
 	}
+	/* A dup shares dir's offset: read from the start. */
+	rewinddir(d);
 	while ((e = readdir(d)) != NULL) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || e->d_ino == trash_ino)
 			continue;
@@ -229,21 +232,56 @@ static void flatten(int dir, int trash, ino_t trash_ino, unsigned long *next)
 		if (trash < 0)
 			continue;
 		fchmodat(dir, e->d_name, 0700, 0);
-		snprintf(name, sizeof(name), "%lu", (*next)++);
-		renameat(dir, e->d_name, trash, name);
+		/* An adopted trash may hold the program's own names. */
+		do
+			snprintf(name, sizeof(name), "%lu", (*next)++);
+		while (renameat2(dir, e->d_name, trash, name, RENAME_NOREPLACE) < 0 && errno == EEXIST);
 	}
 	closedir(d);
 }
 
 /*
+ * Adopts one of root's subdirectories as the trash, when none could be
+ * made: the program took every name tried, or every inode. Its own
+ * entries are then emptied like the rest. Returns it open, its name in
+ * name, or -1 when root has no subdirectory (nothing to move).
+ */
+static int adopt_trash(int root, char *name, size_t size)
+{
+	int fd = dup(root), trash = -1;
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	struct dirent *e;
+	struct stat st;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	rewinddir(d);
+	while (trash < 0 && (e = readdir(d)) != NULL) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+		    fstatat(root, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		fchmodat(root, e->d_name, 0700, 0);
+		trash = openat(root, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (trash >= 0)
+			snprintf(name, size, "%s", e->d_name);
+	}
+	closedir(d);
+	return trash;
+}
+
+/*
  * Empties a directory tree in constant memory and file descriptors,
  * whatever its depth: instead of descending, it moves each subdirectory
- * it meets into a hidden directory at the top and empties those one at a
- * time. It never follows a symlink, and a mount point cannot be moved.
+ * it meets into a hidden directory at the top (or, when the program left
+ * no way to make one, one of its own) and empties those one at a time.
+ * It never follows a symlink, and a mount point cannot be moved.
  */
 static void empty_dir(int root)
 {
-	char trash_name[64];
+	char trash_name[NAME_MAX + 1];
 	unsigned long next = 0;
 	struct stat st;
 	int trash = -1;
@@ -253,6 +291,8 @@ static void empty_dir(int root)
 		if (mkdirat(root, trash_name, 0700) == 0)
 			trash = openat(root, trash_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	}
+	if (trash < 0)
+		trash = adopt_trash(root, trash_name, sizeof(trash_name));
 	if (trash < 0 || fstat(trash, &st) < 0) {
 		/* No directories here (mqueue has none): unlink what there is. */
 		flatten(root, -1, 0, &next);
@@ -270,9 +310,18 @@ static void empty_dir(int root)
 		more = 0;
 		if (fd < 0 || !(d = fdopendir(fd)))
 			break;
+		/* Each pass reads trash from the start: the dup shares the
+		 * last pass's offset, at the end, and a pass that saw nothing
+		 * left every deeper level in place. */
+		rewinddir(d);
 		while ((e = readdir(d)) != NULL) {
 			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 				continue;
+			/* Only an adopted trash holds other than directories. */
+			if (unlinkat(trash, e->d_name, 0) == 0) {
+				more = 1;
+				continue;
+			}
 			int sub = openat(trash, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (sub >= 0) {
 				flatten(sub, trash, st.st_ino, &next);

@@ -305,16 +305,10 @@ func (s *Supervisor) Wait(ctx context.Context) *meta.Result {
 	restoreFiles(s.stdio)
 	s.stdio = nil
 	s.ended = w.exit != nil && !s.initKilled && !s.goPending
-	start := w.start
-	switch {
-	case !w.started:
+	start := w.wallStart()
+	if !w.started {
 		// Killed during set-up: the wall time it had is since Ready.
 		start = w.ready
-	case w.start > w.ready+setupSlack:
-		// A set-up past setupSlack (a FIFO redirection opened late)
-		// counted against the wall limit; so it does in the wall time,
-		// or a run killed at its limit would report less.
-		start = w.ready + setupSlack
 	}
 	return s.report(w.started, start, w.exit, w.failure)
 }
@@ -331,6 +325,11 @@ type watch struct {
 	ticker           *time.Ticker
 	sampler          <-chan time.Time // peak samples, on kernels without peaks
 }
+
+// wallStart is where an exec'd run's wall clock starts, for its limit and
+// its report alike: the exec, or setupSlack after Ready when the set-up
+// took longer (a FIFO redirection opened late counts against the limit).
+func (w *watch) wallStart() time.Duration { return min(w.start, w.ready+setupSlack) }
 
 func (w *watch) stop() {
 	w.cpu.Stop()
@@ -385,8 +384,7 @@ func (s *Supervisor) onEvent(w *watch, e eventOrErr, ok bool) bool {
 		logrus.Debugf("supervise: exec at %v, seen at %v", ev.Mono, judgeinit.Monotonic())
 		if lim.WallTime > 0 {
 			// From the exec, and never past the bound set at Ready.
-			deadline := min(w.start+time.Duration(lim.WallTime), w.ready+time.Duration(lim.WallTime)+setupSlack)
-			w.wall.Reset(deadline - judgeinit.Monotonic())
+			w.wall.Reset(w.wallStart() + time.Duration(lim.WallTime) - judgeinit.Monotonic())
 		}
 		if lim.Time > 0 {
 			w.cpu.Reset(0)

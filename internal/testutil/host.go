@@ -1,19 +1,18 @@
 package testutil
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/mini-isolate/mini-isolate/internal/kmsg"
 )
 
 // HostCase logs which of a host-dependent feature's cases a test checked,
@@ -65,23 +64,20 @@ func RunBare(t testing.TB, prog string, args ...string) BareEnding {
 // logged after it. A mark is a position, not a time, because the log's
 // timestamps come from the scheduler's clock, which time synchronisation
 // does not correct. Nil when the log cannot be read.
-type KmsgMark struct{ fd int }
+type KmsgMark struct{ r *kmsg.Reader }
 
-// MarkKmsg marks the end of the kernel log now. The descriptor is raw
-// and non-blocking: an *os.File would wait in Go's poller at the log's
-// end for the next message.
+// MarkKmsg marks the end of the kernel log now.
 func MarkKmsg(t testing.TB) *KmsgMark {
 	t.Helper()
-	fd, err := unix.Open("/dev/kmsg", unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	r, err := kmsg.Open()
 	if err != nil {
 		return nil
 	}
-	if _, err := unix.Seek(fd, 0, io.SeekEnd); err != nil {
-		unix.Close(fd)
+	t.Cleanup(func() { r.Close() })
+	if err := r.SeekEnd(); err != nil {
 		return nil
 	}
-	t.Cleanup(func() { unix.Close(fd) })
-	return &KmsgMark{fd: fd}
+	return &KmsgMark{r: r}
 }
 
 // SeccompLogged says whether the kernel log has, after mark, a seccomp
@@ -94,26 +90,10 @@ func SeccompLogged(t testing.TB, mark *KmsgMark, comm string, wait time.Duration
 	if mark == nil {
 		return false
 	}
-	deadline := time.Now().Add(wait)
-	buf := make([]byte, 8192)
-	for {
-		n, err := unix.Read(mark.fd, buf)
-		switch {
-		case err == nil && n > 0:
-			_, msg, _ := strings.Cut(string(buf[:n]), ";")
-			if strings.Contains(msg, "type=1326 ") && strings.Contains(msg, ` comm="`+comm+`"`) {
-				return true
-			}
-		case errors.Is(err, unix.EPIPE), errors.Is(err, unix.EINTR):
-		case errors.Is(err, unix.EAGAIN):
-			if time.Now().After(deadline) {
-				return false
-			}
-			time.Sleep(10 * time.Millisecond)
-		default:
-			return false
-		}
-	}
+	return mark.r.Find(wait, func(rec []byte) bool {
+		_, msg, _ := bytes.Cut(rec, []byte(";"))
+		return bytes.Contains(msg, []byte("type=1326 ")) && bytes.Contains(msg, []byte(` comm="`+comm+`"`))
+	})
 }
 
 // referenceForkExec is what a bare fork, exec and wait of /bin/true takes

@@ -3,13 +3,12 @@ package supervise
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/mini-isolate/mini-isolate/internal/kmsg"
 )
 
 // Audit architectures of the syscalls a seccomp kill reports.
@@ -41,36 +40,21 @@ func (k seccompKill) String() string {
 // findSeccompKill looks in the kernel log for the seccomp kill of pid (a
 // host pid) logged at or after since (CLOCK_MONOTONIC). The kernel prints
 // it from its audit thread, so it may arrive a moment after the process
-// is reaped: the log is followed for up to wait. The log is read through
-// a raw non-blocking descriptor: an *os.File would park in Go's poller at
-// the log's end, until the kernel's next message, however long that takes
-// (forever, for a program that raised SIGSYS itself on a quiet host).
+// is reaped: the log is followed for up to wait, never longer (a program
+// that raised SIGSYS itself left no record).
 func findSeccompKill(pid int, since, wait time.Duration) (seccompKill, bool) {
-	fd, err := unix.Open("/dev/kmsg", unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	r, err := kmsg.Open()
 	if err != nil {
 		return seccompKill{}, false
 	}
-	defer unix.Close(fd)
-	deadline := time.Now().Add(wait)
-	buf := make([]byte, 8192)
-	for {
-		n, err := unix.Read(fd, buf)
-		switch {
-		case err == nil && n > 0:
-			if k, ok := parseSeccompRecord(buf[:n], pid, since); ok {
-				return k, true
-			}
-		case errors.Is(err, unix.EPIPE), errors.Is(err, unix.EINTR):
-			// Records were overwritten while we read: go on with newer ones.
-		case errors.Is(err, unix.EAGAIN):
-			if time.Now().After(deadline) {
-				return seccompKill{}, false
-			}
-			time.Sleep(5 * time.Millisecond)
-		default:
-			return seccompKill{}, false
-		}
-	}
+	defer r.Close()
+	var k seccompKill
+	found := r.Find(wait, func(rec []byte) bool {
+		var ok bool
+		k, ok = parseSeccompRecord(rec, pid, since)
+		return ok
+	})
+	return k, found
 }
 
 // parseSeccompRecord reads one /dev/kmsg record,

@@ -205,6 +205,24 @@ static int become(const struct run *r, const char **what)
 }
 
 /*
+ * Reads the directory open at fd from its start, through a dup of fd. A
+ * dup shares fd's offset, which an earlier read may have left at the end.
+ */
+static DIR *read_dir(int fd)
+{
+	int dupfd = dup(fd);
+	DIR *d = dupfd < 0 ? NULL : fdopendir(dupfd);
+
+	if (!d) {
+		if (dupfd >= 0)
+			close(dupfd);
+		return NULL;
+	}
+	rewinddir(d);
+	return d;
+}
+
+/*
  * Moves dir's subdirectories into trash (under fresh names) and unlinks
  * everything else, without following symlinks. A directory the program
  * made unwritable is opened up first: moving it rewrites its "..". It
@@ -212,18 +230,12 @@ static int become(const struct run *r, const char **what)
  */
 static void flatten(int dir, int trash, ino_t trash_ino, unsigned long *next)
 {
-	int fd = dup(dir);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	DIR *d = read_dir(dir);
 	struct dirent *e;
 	char name[32];
 
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	if (!d)
 		return;
-	}
-	/* A dup shares dir's offset: read from the start. */
-	rewinddir(d);
 	while ((e = readdir(d)) != NULL) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || e->d_ino == trash_ino)
 			continue;
@@ -248,17 +260,13 @@ static void flatten(int dir, int trash, ino_t trash_ino, unsigned long *next)
  */
 static int adopt_trash(int root, char *name, size_t size)
 {
-	int fd = dup(root), trash = -1;
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	DIR *d = read_dir(root);
 	struct dirent *e;
 	struct stat st;
+	int trash = -1;
 
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	if (!d)
 		return -1;
-	}
-	rewinddir(d);
 	while (trash < 0 && (e = readdir(d)) != NULL) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
 		    fstatat(root, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
@@ -303,17 +311,15 @@ static void empty_dir(int root)
 	}
 	flatten(root, trash, st.st_ino, &next);
 	for (int more = 1; more;) {
-		DIR *d;
+		/* Each pass reads trash from the start (read_dir): one that
+		 * began at the last pass's end would see nothing, and leave
+		 * every deeper level in place. */
+		DIR *d = read_dir(trash);
 		struct dirent *e;
-		int fd = dup(trash);
 
 		more = 0;
-		if (fd < 0 || !(d = fdopendir(fd)))
+		if (!d)
 			break;
-		/* Each pass reads trash from the start: the dup shares the
-		 * last pass's offset, at the end, and a pass that saw nothing
-		 * left every deeper level in place. */
-		rewinddir(d);
 		while ((e = readdir(d)) != NULL) {
 			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 				continue;

@@ -157,10 +157,11 @@ func (p *peakCounter) finalPaths() []string {
 }
 
 // value is the counter's peak: the kernel's, or else the highest sample
-// or current value. It is raised to the limit when the kernel says the
-// limit was hit and either keeps no peak (an OOM kill or a refused fork
-// happens at the limit, between samples) or keeps a racy one (byOne).
-// It reads through held where it holds a file.
+// or current value. When the kernel says the limit was hit and keeps no
+// peak, it is the limit: the hit happened between samples, and a sample
+// above the limit was a refused charge in flight. With a racy peak
+// (byOne) it is raised to the limit. It reads through held where it
+// holds a file.
 func (p *peakCounter) value(held heldFiles) int64 {
 	var v int64
 	if p.missing {
@@ -176,11 +177,18 @@ func (p *peakCounter) value(held heldFiles) int64 {
 	}
 	if ev, err := held.readFile(filepath.Join(p.dir, p.evts)); err == nil {
 		if hits, _ := keyValue(ev, "max"); hits > 0 {
-			// A racy peak misses at most one update per CPU racing; a
-			// wider gap means another limit refused (an ancestor's, such
-			// as systemd's TasksMax, whose refusals count here too).
 			lim, err := held.readInt(filepath.Join(p.dir, p.limit))
-			if err == nil && lim > 0 && (p.missing || lim-v <= int64(runtime.NumCPU())) {
+			switch {
+			case err != nil || lim <= 0:
+			case p.missing:
+				// The limit was reached between samples; and a sample can
+				// see a refused charge before the kernel takes it back
+				// (pids.current at limit+1), which never stood.
+				v = lim
+			case lim-v <= int64(runtime.NumCPU()):
+				// A racy peak misses at most one update per CPU racing; a
+				// wider gap means another limit refused (an ancestor's,
+				// such as systemd's TasksMax, whose refusals count here).
 				v = max(v, lim)
 			}
 		}

@@ -213,27 +213,37 @@ func TestRunCgroupPeakWithoutPeakFiles(t *testing.T) {
 func TestRunCgroupPidsPeakAtLimit(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
-		peak, evt string
+		peak, evt string // peak "": no pids.peak (before Linux 6.1)
+		current   string
 		limit     int64
 		want      int64
 	}{
-		{"limit not hit", "7\n", "max 0\n", 10, 7},
-		{"hit, peak one short", "9\n", "max 2\n", 10, 10},
-		{"hit, peak exact", "10\n", "max 5\n", 10, 10},
-		{"no limit of its own", "9\n", "max 2\n", 0, 9},
+		{"limit not hit", "7\n", "max 0\n", "1\n", 10, 7},
+		{"hit, peak one short", "9\n", "max 2\n", "1\n", 10, 10},
+		{"hit, peak exact", "10\n", "max 5\n", "1\n", 10, 10},
+		{"no limit of its own", "9\n", "max 2\n", "1\n", 0, 9},
 		// Far below its own limit: another limit refused the fork.
-		{"an ancestor refused", "3\n", "max 1\n", 1000, 3},
+		{"an ancestor refused", "3\n", "max 1\n", "1\n", 1000, 3},
+		{"no peak file, limit not hit", "", "max 0\n", "7\n", 10, 7},
+		{"no peak file, hit between samples", "", "max 3\n", "2\n", 10, 10},
+		// pids.current counts a refused fork until it is taken back.
+		{"no peak file, sampled a refused fork", "", "max 1\n", "11\n", 10, 10},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			base := filepath.Join(t.TempDir(), "ct")
 			writeFiles(t, base, map[string]string{"cgroup.controllers": "cpu memory pids\n", "cgroup.subtree_control": "", "init/cgroup.procs": ""})
-			c, err := fakeKernel(t, map[string]string{
+			files := map[string]string{
 				"cpu.stat": "usage_usec 0\n", "memory.max": "max\n", "memory.peak": "0\n", "memory.events": "max 0\n",
-				"pids.max": "max\n", "pids.peak": tc.peak, "pids.events": tc.evt, "cgroup.procs": "",
-			}).newV2(base, "run", 0, 0, tc.limit)
+				"pids.max": "max\n", "pids.current": tc.current, "pids.events": tc.evt, "cgroup.procs": "",
+			}
+			if tc.peak != "" {
+				files["pids.peak"] = tc.peak
+			}
+			c, err := fakeKernel(t, files).newV2(base, "run", 0, 0, tc.limit)
 			if err != nil {
 				t.Fatal(err)
 			}
+			c.sample()
 			c.prefetch()
 			defer c.release()
 			a, err := c.final()

@@ -24,6 +24,15 @@ mount -t devpts devpts /dev/pts 2>/dev/null
 mount -t tmpfs tmpfs /run
 mount -t cgroup2 -o nsdelegate,memory_recursiveprot none /sys/fs/cgroup
 echo "+cpuset +cpu +io +memory +pids" >/sys/fs/cgroup/cgroup.subtree_control
+# One cpuset cgroup for the guest's life. Linux patches its own text (the
+# cpuset static keys, read in the page and slab allocators) whenever the
+# number of cpuset cgroups goes between 0 and 1, as each box's cgroup made
+# it do. Under QEMU's multi-threaded software emulation a vCPU can keep
+# running the patch's stale breakpoint and trap on it forever: 5.10 locked
+# up both vCPUs so in 3 CI runs. A mkdir/rmdir loop of a cgroup does it to
+# 5.10 within a minute and to 6.1 within 3; with this cgroup held, neither
+# in 5 minutes.
+mkdir /sys/fs/cgroup/cg2-pin
 busybox ip link set lo up
 hostname cg2-guest
 results=/tmp/results

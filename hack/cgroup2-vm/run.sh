@@ -98,9 +98,8 @@ boot() {
 }
 
 boot main root,leaf vmlinuz || true
-# loglevel=7: the 5.10 guest locked up twice more in 8d54c47's CI runs (soft
-# lockups of the test binary and mini-isolate, RCU stalls), unreproduced in
-# 23 later boots; with it the console keeps the stacks for next time.
+# loglevel=7: a guest that locks up (see the cpuset pin in guest.sh) leaves
+# the kernel's stacks on its console.
 boot noswap noswap vmlinuz-5.10 "swapaccount=0 loglevel=7" || true
 
 # Every round's output as go test -json events, one package per round and

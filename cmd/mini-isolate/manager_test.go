@@ -253,7 +253,9 @@ func TestManagerConfigChange(t *testing.T) {
 // is told the box is in use; neither leaves anything half made.
 func TestManagerRace(t *testing.T) {
 	m := newManagedEnv(t, 1)
-	first := m.startSleeper(t, 11, "2")
+	// A wall limit far beyond the checks below; the sleeper is killed
+	// once they are done, so how fast they run does not matter.
+	first := m.startSleeper(t, 11, "60")
 	res := m.iso("-b", "11", "--run", "--", "/bin/true")
 	if res.Code != 2 || !strings.Contains(res.Stderr, "in use") {
 		t.Errorf("a second run on a busy box: exit %d %q", res.Code, res.Stderr)
@@ -261,6 +263,9 @@ func TestManagerRace(t *testing.T) {
 	res = m.iso("-b", "11", "--init")
 	if res.Code != 2 || !strings.Contains(res.Stderr, "in use") {
 		t.Errorf("an --init of a busy box: exit %d %q", res.Code, res.Stderr)
+	}
+	if pid := pgrep("sleeper"); pid == 0 || syscall.Kill(pid, syscall.SIGKILL) != nil {
+		t.Fatalf("the sleeper ended before the checks did (pid %d)", pid)
 	}
 	_ = first.Wait()
 	if res, meta := m.run(t, 11, nil, "/bin/true"); res.Code != 0 || meta["exitcode"] != "0" {

@@ -164,8 +164,8 @@ func TestHookFailures(t *testing.T) {
 				}
 			}
 			// A failed poststart hook stops the container at once, so its
-			// process may not have got to run: there, the hook's "running"
-			// in the log is what shows start released it.
+			// process, though started, may be killed before it touches the
+			// marker: there, the hook's "running" in the log shows the start.
 			_, err := os.Stat(filepath.Join(bundle, "rootfs", marker))
 			switch ran := err == nil; {
 			case tc.createFails && ran:

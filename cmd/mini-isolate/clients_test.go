@@ -109,7 +109,7 @@ func TestClientCMSBatch(t *testing.T) {
 	}
 	for _, tc := range clientCases("7\n") {
 		t.Run(tc.name, func(t *testing.T) {
-			e.r = e.r.For(t)
+			e := e.forT(t)
 			if res := e.iso("--box-id=22", "--cg", "--cleanup"); res.Code != 0 {
 				t.Fatalf("cleanup: %s", res.Stderr)
 			}

@@ -27,6 +27,16 @@ type isoEnv struct {
 
 const isoFirstUID = 61000
 
+// forT is e for subtest t: its files go to t's directories, and e, which
+// the parent test goes on using, keeps its own (a subtest's are removed
+// when it ends, so a later call of the parent's would make one that never
+// is).
+func (e *isoEnv) forT(t *testing.T) *isoEnv {
+	c := *e
+	c.r = e.r.For(t)
+	return &c
+}
+
 func newIsoEnv(t *testing.T) *isoEnv {
 	t.Helper()
 	r := testutil.NewRunner(t)
@@ -210,7 +220,7 @@ func TestIsolateVerdicts(t *testing.T) {
 		{name: "no PATH search", prog: []string{"true"}, code: 1, status: "RE", exitcode: "127"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e.r = e.r.For(t)
+			e := e.forT(t)
 			// The microsecond keys, to check the times.
 			res, m := e.run(t, 3, append([]string{"--extended-meta"}, tc.opts...), tc.prog...)
 			if res.Code != tc.code || m["status"] != tc.status || (tc.message != "" && m["message"] != tc.message) {

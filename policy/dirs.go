@@ -96,6 +96,12 @@ func ParseDirRule(arg string) (DirRule, error) {
 	return r, nil
 }
 
+// TmpfsInodes caps the files of a tmpfs a rule mounts, /dev/shm's among
+// them. Its size bounds only the data: empty files and directories cost
+// the kernel memory the size does not count, and tmpfs's default cap
+// follows the host's RAM. One per KiB of the 64 MiB.
+const TmpfsInodes = "nr_inodes=65536"
+
 // DefaultDirRules are isolate's default rules, with a fresh minimal /dev
 // instead of the host's.
 func DefaultDirRules() []DirRule {
@@ -155,7 +161,7 @@ func DirMounts(rules []DirRule, dir string, uid, gid int) ([]specs.Mount, error)
 			opts := []string{"nosuid", "nodev", "noexec"}
 			switch r.Out {
 			case "tmpfs":
-				opts = []string{"nosuid", "nodev", "mode=1777", "size=65536k"}
+				opts = []string{"nosuid", "nodev", "mode=1777", "size=65536k", TmpfsInodes}
 			case "devpts":
 				opts = []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}
 			case "sysfs":

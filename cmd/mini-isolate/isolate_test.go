@@ -595,6 +595,30 @@ func TestIsolateShmClearedBetweenRuns(t *testing.T) {
 	left("the cleaner's names were taken")
 }
 
+// TestIsolateShmInodeCap: /dev/shm holds at most policy.TmpfsInodes
+// files, however small, and a run that filled it leaves the next one an
+// empty /dev/shm all the same.
+func TestIsolateShmInodeCap(t *testing.T) {
+	e := newIsoEnv(t)
+	e.init(t, 24)
+	// Stops at the first file that cannot be made, or well past the cap;
+	// then says why the next cannot be. (A failed redirection of ":", a
+	// special built-in, would end the shell.)
+	fill := `cd /dev/shm && i=0 && while [ $i -lt 100000 ] && { true > f$i; } 2>/dev/null; do i=$((i+1)); done;
+		echo $i; { true > last; } 2>&1`
+	res, _ := e.run(t, 24, []string{"-p", "-w", "60"}, "/bin/sh", "-c", fill)
+	count, why, _ := strings.Cut(res.Stdout, "\n")
+	n, err := strconv.Atoi(count)
+	// The root directory takes one of the inodes.
+	if err != nil || n != 65535 || !strings.Contains(why, "No space left on device") {
+		t.Fatalf("made %q files (%v), want 65535, then %q, want ENOSPC (exit %d %q)", count, err, why, res.Code, res.Stderr)
+	}
+	res, _ = e.run(t, 24, []string{"-p"}, "/bin/sh", "-c", "find /dev/shm -mindepth 1 | wc -l; : > /dev/shm/next && echo made")
+	if res.Code != 0 || res.Stdout != "0\nmade\n" {
+		t.Errorf("the run after a full /dev/shm: %q (exit %d %q), want it empty and writable", res.Stdout, res.Code, res.Stderr)
+	}
+}
+
 func TestIsolateInheritFDs(t *testing.T) {
 	e := newIsoEnv(t)
 	e.init(t, 12)

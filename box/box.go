@@ -391,6 +391,7 @@ func (m *Manager) run(ctx context.Context, b *Box, o *RunOptions) (*meta.Result,
 		},
 		CPUs:    m.cpus(b),
 		Cgroups: m.RunCgroups,
+		Inits:   m.InitConns,
 	}
 	sup, conn, err := m.startRun(b, target, cfg)
 	if err != nil {
@@ -506,7 +507,7 @@ func (m *Manager) container(ctx context.Context, b *Box, o *RunOptions, shareNet
 		return nil, err
 	}
 	if cur, err := readState(b); err == nil {
-		if cur.Key == key && cur.Target != nil && cur.Target.Alive() {
+		if cur.Key == key && cur.Target != nil && m.InitConns.Alive(cur.Target) {
 			m.verbose(2, "box %d: reusing its container", b.ID)
 			return cur.Target, nil
 		}

@@ -33,6 +33,9 @@ type runCgroup interface {
 	// prefetch opens the control files final reads, while the program
 	// starts; final works without it.
 	prefetch()
+	// preopen opens ahead of time, for a spare, what a run will use:
+	// the files its child joins through and those final reads.
+	preopen()
 	// final is what the cgroup says once the run is over.
 	final() (accounting, error)
 	// samplesPeaks says whether the kernel lacks a peak counter, which

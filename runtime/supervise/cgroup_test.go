@@ -337,6 +337,47 @@ func TestRunCgroupV1(t *testing.T) {
 	if len(c.held) != 0 {
 		t.Errorf("release left %d files open", len(c.held))
 	}
+	checkPreopen(t, c, root)
+}
+
+// checkPreopen: a spare's preopened tasks files are handed to the first
+// run, which writes through them; later runs open their own; release
+// closes those never handed over.
+func checkPreopen(t *testing.T, c *cgroupV1, root string) {
+	t.Helper()
+	for _, ctrl := range v1Controllers {
+		writeFiles(t, filepath.Join(root, ctrl, "ct", "run"), map[string]string{"tasks": ""})
+	}
+	c.preopen()
+	// pids.peak was moved away above: four of the five final reads.
+	if len(c.join) != len(v1Controllers) || len(c.held) != 4 {
+		t.Fatalf("preopen: %d tasks files, %d held, want %d and 4", len(c.join), len(c.held), len(v1Controllers))
+	}
+	want := c.join
+	files, err := c.joinFiles()
+	if err != nil || len(files) != len(want) || files[0] != want[0] || c.join != nil {
+		t.Fatalf("joinFiles after preopen: %v %v, want the preopened files", files, err)
+	}
+	for _, f := range files {
+		if _, err := f.WriteString("0"); err != nil {
+			t.Error(err)
+		}
+	}
+	closeAll(files)
+	if got := read(t, filepath.Join(root, "pids", "ct", "run", "tasks")); got != "0" {
+		t.Errorf("pids tasks %q, want 0", got)
+	}
+	files, err = c.joinFiles()
+	if err != nil || len(files) != len(v1Controllers) {
+		t.Fatalf("joinFiles after the preopened were taken: %v %v", files, err)
+	}
+	closeAll(files)
+	c.preopen()
+	kept := c.join[0]
+	c.release()
+	if c.join != nil || kept.Close() == nil {
+		t.Error("release left the preopened tasks files open")
+	}
 }
 
 func TestRunCgroupMissingController(t *testing.T) {

@@ -24,6 +24,8 @@ type cgroupV1 struct {
 	mem     *peakCounter // memory.max_usage_in_bytes, on every kernel
 	pids    *peakCounter
 	held    heldFiles
+	// join are the tasks files preopen opened, for joinFiles.
+	join []*os.File
 }
 
 func (fs cgroupFS) newV1(paths map[string]string, name string, memory, pids int64) (_ *cgroupV1, retErr error) {
@@ -88,6 +90,11 @@ func (c *cgroupV1) setLimits(memory, pids int64) error {
 // RCU grace period (often several milliseconds) that moving another
 // process costs.
 func (c *cgroupV1) joinFiles() ([]*os.File, error) {
+	if c.join != nil {
+		files := c.join
+		c.join = nil
+		return files, nil
+	}
 	var files []*os.File
 	for _, ctrl := range v1Controllers {
 		path := filepath.Join(c.dirs[ctrl], "tasks")
@@ -123,6 +130,13 @@ func (c *cgroupV1) finalPaths() []string {
 
 func (c *cgroupV1) prefetch() { c.held.hold(c.finalPaths()...) }
 
+func (c *cgroupV1) preopen() {
+	c.prefetch()
+	if c.join == nil {
+		c.join, _ = c.joinFiles() // else the run opens them
+	}
+}
+
 func (c *cgroupV1) final() (accounting, error) {
 	var a accounting
 	var err error
@@ -157,6 +171,8 @@ func (c *cgroupV1) sample()            { c.pids.sample() }
 func (c *cgroupV1) kill() { killAll(c.dirs["pids"]) }
 
 func (c *cgroupV1) release() {
+	closeAll(c.join)
+	c.join = nil
 	c.cpuFile.close()
 	c.cpuFile = nil
 	c.held.close()

@@ -101,6 +101,8 @@ func (c *cgroupV2) setLimits(memory, pids int64) error {
 // joinFiles: with v2 the supervisor moves the child itself (add).
 func (c *cgroupV2) joinFiles() ([]*os.File, error) { return nil, nil }
 
+func (c *cgroupV2) preopen() { c.prefetch() }
+
 func (c *cgroupV2) add(pid int) error {
 	if err := writeFile(filepath.Join(c.path, "cgroup.procs"), strconv.Itoa(pid)); err != nil {
 		return fmt.Errorf("run cgroup: add %d: %w", pid, err)

@@ -145,6 +145,7 @@ func (p *RunCgroups) prepare(t *Target, base string) {
 		logrus.Debugf("supervise: spare run cgroup: %v", err)
 		return
 	}
+	cg.preopen()
 	p.mu.Lock()
 	if len(p.spares) >= maxSpareCgroups {
 		p.dropGoneLocked()

@@ -118,6 +118,9 @@ type Config struct {
 	// Cgroups, when set, gives the run a cgroup made ahead of time and
 	// removes it in the background.
 	Cgroups *RunCgroups
+	// Inits, when set, gives the run a pidfd of the init from those it
+	// keeps.
+	Inits *InitConns
 	// CPUs is how many CPUs the sandbox may use at once.
 	CPUs int
 	// Output, when set, carries the program's stdout and stderr, and
@@ -200,7 +203,7 @@ func Start(conn *judgeinit.Conn, cfg Config) (*Supervisor, error) {
 	}
 	// Every signal to the init goes through a pidfd: a pid alone may name
 	// another process by the time it is used.
-	initPidfd, err := proc.Open(cfg.InitPid, cfg.InitStart)
+	initPidfd, err := cfg.Inits.OpenInit(&cfg.Target)
 	if err != nil {
 		return nil, fmt.Errorf("judge init: %w", err)
 	}

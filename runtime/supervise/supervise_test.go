@@ -126,6 +126,7 @@ func (f *fakeCgroup) joinFiles() ([]*os.File, error)     { return nil, nil }
 func (f *fakeCgroup) add(pid int) error                  { return nil }
 func (f *fakeCgroup) cpu() (time.Duration, error)        { return f.acct.CPU, f.err }
 func (f *fakeCgroup) prefetch()                          {}
+func (f *fakeCgroup) preopen()                           {}
 func (f *fakeCgroup) final() (accounting, error)         { return f.acct, f.err }
 func (f *fakeCgroup) samplesPeaks() bool                 { return f.acct.MemSampled }
 func (f *fakeCgroup) sample()                            {}

@@ -65,11 +65,21 @@ type Config struct {
 	// stays up without a request ("manager_idle", seconds).
 	ManagerSocket string
 	ManagerIdle   int
+	// ManagerCPU is the CPU the manager's threads run on ("manager_cpu"):
+	// ManagerCPUAuto (the default) for the last it may use, ManagerCPUNone
+	// to let them run anywhere, or a CPU's number.
+	ManagerCPU int
 	// RecycleBoxes lets the manager make a cleaned-up box's container a
 	// spare again instead of tearing it down ("recycle_boxes", default
 	// 1): see Manager.Recycle for what is cleared.
 	RecycleBoxes bool
 }
+
+// ManagerCPU values besides a CPU's number.
+const (
+	ManagerCPUAuto = -1
+	ManagerCPUNone = -2
+)
 
 // Socket is the manager's socket.
 func (c *Config) Socket() string {
@@ -87,7 +97,7 @@ func defaultConfig() *Config {
 		LockRoot: "/run/mini-isolate/locks",
 		FirstUID: 60000, FirstGID: 60000, NumBoxes: 1000,
 		CPUs: map[int]string{}, Mems: map[int]string{},
-		ManagerIdle: 300, RecycleBoxes: true,
+		ManagerIdle: 300, ManagerCPU: ManagerCPUAuto, RecycleBoxes: true,
 	}
 }
 
@@ -197,6 +207,8 @@ func (c *Config) set(key, val string, num func() (int, error), seenUID, seenGID 
 		c.ManagerSocket = val
 	case key == "manager_idle":
 		c.ManagerIdle, err = num()
+	case key == "manager_cpu":
+		c.ManagerCPU, err = managerCPU(val)
 	case key == "recycle_boxes":
 		var n int
 		n, err = num()
@@ -218,6 +230,21 @@ func (c *Config) set(key, val string, num func() (int, error), seenUID, seenGID 
 		return fmt.Errorf("unknown configuration item %s", key)
 	}
 	return err
+}
+
+// managerCPU parses manager_cpu: auto, none, or a CPU's number.
+func managerCPU(val string) (int, error) {
+	switch val {
+	case "auto":
+		return ManagerCPUAuto, nil
+	case "none":
+		return ManagerCPUNone, nil
+	}
+	n, err := strconv.Atoi(val)
+	if err != nil || n < 0 || n >= 1<<16 {
+		return 0, fmt.Errorf("manager_cpu: %q is not auto, none or a CPU number", val)
+	}
+	return n, nil
 }
 
 func (c *Config) validate(seenUID, seenGID bool) error {
@@ -251,4 +278,12 @@ func (c *Config) Write(w io.Writer) {
 	fmt.Fprintf(w, "config file: %s\nbox_root: %s\nlock_root: %s\ncg_parent: %s\nfirst_uid: %d\nfirst_gid: %d\nnum_boxes: %d\nrestricted_init: %v\nextended_meta: %v\n",
 		src, c.BoxRoot, c.LockRoot, c.CgParent, c.FirstUID, c.FirstGID, c.NumBoxes, c.RestrictedInit, c.ExtendedMeta)
 	fmt.Fprintf(w, "spare_boxes: %d\nrecycle_boxes: %v\nmanager_socket: %s\nmanager_idle: %d\n", c.SpareBoxes, c.RecycleBoxes, c.Socket(), c.ManagerIdle)
+	cpu := strconv.Itoa(c.ManagerCPU)
+	switch c.ManagerCPU {
+	case ManagerCPUAuto:
+		cpu = "auto"
+	case ManagerCPUNone:
+		cpu = "none"
+	}
+	fmt.Fprintf(w, "manager_cpu: %s\n", cpu)
 }

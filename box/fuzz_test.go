@@ -34,19 +34,28 @@ func TestParseConfig(t *testing.T) {
 	for _, tc := range []struct {
 		text string
 		ok   bool
+		cpu  int // ManagerCPU, when ok
 	}{
-		{"box_root = /b\nlock_root = /l\nfirst_uid = 1000\nfirst_gid = 1000\nnum_boxes = 10\nbox3.cpus = 1\n", true},
-		{"first_uid = 0\n", false},
-		{"box_root = b\n", false},
-		{"num_boxes = -1\n", false},
-		{"frobnicate = 1\n", false},
-		{"no equals sign\n", false},
-		{"cg_parent = ../x\n", false},
-		{"num_boxes = 2147483000\nfirst_uid = 60000\n", false},
+		{"box_root = /b\nlock_root = /l\nfirst_uid = 1000\nfirst_gid = 1000\nnum_boxes = 10\nbox3.cpus = 1\n", true, ManagerCPUAuto},
+		{"manager_cpu = auto\n", true, ManagerCPUAuto},
+		{"manager_cpu = none\n", true, ManagerCPUNone},
+		{"manager_cpu = 3\n", true, 3},
+		{"manager_cpu = -1\n", false, 0},
+		{"manager_cpu = any\n", false, 0},
+		{"first_uid = 0\n", false, 0},
+		{"box_root = b\n", false, 0},
+		{"num_boxes = -1\n", false, 0},
+		{"frobnicate = 1\n", false, 0},
+		{"no equals sign\n", false, 0},
+		{"cg_parent = ../x\n", false, 0},
+		{"num_boxes = 2147483000\nfirst_uid = 60000\n", false, 0},
 	} {
-		_, err := ParseConfig(strings.NewReader(tc.text))
+		c, err := ParseConfig(strings.NewReader(tc.text))
 		if (err == nil) != tc.ok {
 			t.Errorf("ParseConfig(%q) = %v, want ok=%v", tc.text, err, tc.ok)
+		}
+		if err == nil && c.ManagerCPU != tc.cpu {
+			t.Errorf("ParseConfig(%q): manager_cpu %d, want %d", tc.text, c.ManagerCPU, tc.cpu)
 		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/mini-isolate/mini-isolate/box"
 )
 
@@ -19,6 +21,20 @@ import (
 func Run(ctx context.Context, root string, idle time.Duration) error {
 	cfg, err := box.LoadConfig(true)
 	if err != nil {
+		return err
+	}
+	if os.Getenv("GOMAXPROCS") == "" {
+		// The manager's own work is a small part of a run: the programs,
+		// their exec and the front ends use the other CPUs. With a P for
+		// every CPU, the scheduler wakes a thread on another CPU at each
+		// hand-off between goroutines, a trip to the hypervisor on a
+		// virtual machine. Half of Go's default. Measured on 2 CPUs
+		// (docs/performance.md): API run 1.60 ms over bare instead of
+		// 2.02, two boxes in parallel 1.59 times isolate's cycles
+		// instead of 1.43.
+		goruntime.GOMAXPROCS(max(1, goruntime.GOMAXPROCS(0)/2))
+	}
+	if err := pin(cfg.ManagerCPU); err != nil {
 		return err
 	}
 	s := &Server{Config: cfg, Root: root, Idle: idle}
@@ -38,16 +54,28 @@ func Run(ctx context.Context, root string, idle time.Duration) error {
 		// change in a run's latency.
 		debug.SetGCPercent(25)
 	}
-	if os.Getenv("GOMAXPROCS") == "" {
-		// The manager's own work is a small part of a run: the programs,
-		// their exec and the front ends use the other CPUs. With a P for
-		// every CPU, the scheduler wakes a thread on another CPU at each
-		// hand-off between goroutines, a trip to the hypervisor on a
-		// virtual machine. Half of Go's default. Measured on 2 CPUs
-		// (docs/performance.md): API run 1.60 ms over bare instead of
-		// 2.02, two boxes in parallel 1.59 times isolate's cycles
-		// instead of 1.43.
-		goruntime.GOMAXPROCS(max(1, goruntime.GOMAXPROCS(0)/2))
-	}
 	return s.Serve(ctx)
+}
+
+// pin keeps the manager's threads on the CPU manager_cpu names. auto
+// picks the last CPU it may use when it runs Go code on one processor
+// anyway (GOMAXPROCS 1), so that pinning costs it nothing. On one CPU the
+// manager and a box's init hand a run to each other without waking
+// another CPU: the scheduler starts the init where the manager woke it,
+// and the program where the init forked it. Measured on 2 CPUs
+// (docs/performance.md): a warm API run 0.13 ms faster. Boxes are not
+// pinned: their containers start on every CPU they may use.
+func pin(setting int) error {
+	if setting == box.ManagerCPUAuto && goruntime.GOMAXPROCS(0) > 1 {
+		return nil
+	}
+	cpu, err := pinCPU(setting)
+	if err == nil && cpu >= 0 {
+		err = pinThreads(cpu)
+	}
+	if err != nil && setting == box.ManagerCPUAuto {
+		logrus.Warnf("manager: %v; its threads run on any CPU", err)
+		return nil
+	}
+	return err
 }

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/mini-isolate/mini-isolate/internal/testutil"
 	"github.com/mini-isolate/mini-isolate/manager"
 	"github.com/mini-isolate/mini-isolate/policy"
@@ -609,4 +611,130 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestManagerCPU: manager_cpu keeps every thread of the manager on one
+// CPU, and nothing of a box: its program may run on every CPU the test
+// may. auto pins only where the manager runs Go code on one processor
+// (GOMAXPROCS is half the CPUs), and a CPU that does not exist stops the
+// manager with one line saying so.
+func TestManagerCPU(t *testing.T) {
+	var mine unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &mine); err != nil {
+		t.Fatal(err)
+	}
+	all := cpuList(mine)
+	last := lastCPU(mine)
+	auto := ""
+	if n := mine.Count(); n >= 2 && n/2 <= 1 {
+		auto = strconv.Itoa(last)
+	}
+	for _, tc := range []struct {
+		name, setting string
+		want          string // the manager's threads' CPUs; "" for those of the test
+	}{
+		{"none", "manager_cpu = none\n", ""},
+		{"auto by default", "", auto},
+		{"the last CPU", fmt.Sprintf("manager_cpu = %d\n", last), strconv.Itoa(last)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newManagedEnv(t, 1)
+			m.config(t, tc.setting)
+			front := m.startSleeper(t, 3, "60")
+			defer func() {
+				_ = syscall.Kill(pgrep("sleeper"), syscall.SIGKILL)
+				_ = front.Wait()
+			}()
+			want := tc.want
+			if want == "" {
+				want = all
+			}
+			pid := m.pid()
+			tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", pid))
+			if len(tasks) == 0 {
+				t.Fatalf("no threads of the manager (pid %d)", pid)
+			}
+			for _, task := range tasks {
+				if got := allowedCPUs(t, task); got != want {
+					t.Errorf("manager thread %s may run on CPUs %s, want %s", filepath.Base(task), got, want)
+				}
+			}
+			if got := allowedCPUs(t, fmt.Sprintf("/proc/%d", pgrep("sleeper"))); got != all {
+				t.Errorf("the box's program may run on CPUs %s, want all the test may: %s", got, all)
+			}
+		})
+	}
+	t.Run("no such CPU", func(t *testing.T) {
+		e := newIsoEnv(t)
+		appendConfig(t, e.conf, "spare_boxes = 1\nmanager_cpu = 4095\n")
+		cmd := exec.Command(filepath.Join(filepath.Dir(e.r.Bin), "mini-isolate-manager"), "--root", e.r.Root, "--idle", "1s")
+		cmd.Env = append(os.Environ(), "MINI_ISOLATE_CONFIG="+e.conf)
+		out, err := cmd.CombinedOutput()
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if err == nil || lines[len(lines)-1] != "mini-isolate-manager: manager_cpu 4095: not a CPU this manager may run on" {
+			t.Errorf("manager_cpu = 4095: %v, output %q", err, out)
+		}
+	})
+}
+
+// config adds lines to the environment's configuration.
+func (m *managedEnv) config(t *testing.T, lines string) { appendConfig(t, m.conf, lines) }
+
+func appendConfig(t *testing.T, path, lines string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(lines); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// allowedCPUs is the Cpus_allowed_list of a process or thread directory
+// under /proc.
+func allowedCPUs(t *testing.T, dir string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "status"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "Cpus_allowed_list:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	t.Fatalf("%s/status has no Cpus_allowed_list", dir)
+	return ""
+}
+
+// cpuList writes a CPU set as the kernel's lists do ("0-3,6").
+func cpuList(set unix.CPUSet) string {
+	var parts []string
+	for cpu := 0; cpu < len(set)*64; cpu++ {
+		if !set.IsSet(cpu) {
+			continue
+		}
+		end := cpu
+		for end+1 < len(set)*64 && set.IsSet(end+1) {
+			end++
+		}
+		if end == cpu {
+			parts = append(parts, strconv.Itoa(cpu))
+		} else {
+			parts = append(parts, fmt.Sprintf("%d-%d", cpu, end))
+		}
+		cpu = end
+	}
+	return strings.Join(parts, ",")
+}
+
+func lastCPU(set unix.CPUSet) int {
+	for cpu := len(set)*64 - 1; cpu >= 0; cpu-- {
+		if set.IsSet(cpu) {
+			return cpu
+		}
+	}
+	return -1
 }

@@ -75,10 +75,12 @@ type Config struct {
 	RecycleBoxes bool
 }
 
-// ManagerCPU values besides a CPU's number.
+// ManagerCPU values besides a CPU's number, and the first number it
+// cannot be: the affinity masks used hold 1,024 CPUs.
 const (
 	ManagerCPUAuto = -1
 	ManagerCPUNone = -2
+	MaxManagerCPU  = 1024
 )
 
 // Socket is the manager's socket.
@@ -241,8 +243,8 @@ func managerCPU(val string) (int, error) {
 		return ManagerCPUNone, nil
 	}
 	n, err := strconv.Atoi(val)
-	if err != nil || n < 0 || n >= 1<<16 {
-		return 0, fmt.Errorf("manager_cpu: %q is not auto, none or a CPU number", val)
+	if err != nil || n < 0 || n >= MaxManagerCPU {
+		return 0, fmt.Errorf("manager_cpu: %q is not auto, none or a CPU number below %d", val, MaxManagerCPU)
 	}
 	return n, nil
 }

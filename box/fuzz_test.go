@@ -42,6 +42,8 @@ func TestParseConfig(t *testing.T) {
 		{"manager_cpu = 3\n", true, 3},
 		{"manager_cpu = -1\n", false, 0},
 		{"manager_cpu = any\n", false, 0},
+		{"manager_cpu = 1023\n", true, 1023},
+		{"manager_cpu = 1024\n", false, 0},
 		{"first_uid = 0\n", false, 0},
 		{"box_root = b\n", false, 0},
 		{"num_boxes = -1\n", false, 0},

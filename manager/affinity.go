@@ -12,10 +12,11 @@ import (
 )
 
 // pinCPU is the CPU manager_cpu asks for, or -1 for none: auto picks the
-// last of those the manager may use.
-func pinCPU(setting int) (int, error) {
+// last of those the manager may use, unless boxes are pinned (boxN.cpus):
+// then where the manager runs is the administrator's to say.
+func pinCPU(setting int, boxesPinned bool) (int, error) {
 	switch {
-	case setting == box.ManagerCPUNone:
+	case setting == box.ManagerCPUNone, setting == box.ManagerCPUAuto && boxesPinned:
 		return -1, nil
 	case setting >= 0:
 		return setting, nil
@@ -49,10 +50,14 @@ func pinThreads(cpu int) error {
 		moved := false
 		for _, tid := range tids {
 			var cur unix.CPUSet
-			if unix.SchedGetaffinity(tid, &cur) != nil || cur == want {
+			err := unix.SchedGetaffinity(tid, &cur)
+			switch {
+			case errors.Is(err, unix.ESRCH) || err == nil && cur == want:
 				continue // gone, or done
+			case err != nil:
+				return fmt.Errorf("manager_cpu %d: thread %d: %w", cpu, tid, err)
 			}
-			err := unix.SchedSetaffinity(tid, &want)
+			err = unix.SchedSetaffinity(tid, &want)
 			switch {
 			case errors.Is(err, unix.EINVAL):
 				return fmt.Errorf("manager_cpu %d: not a CPU this manager may run on", cpu)

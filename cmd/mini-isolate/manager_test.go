@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -616,8 +617,8 @@ func must(t *testing.T, err error) {
 // TestManagerCPU: manager_cpu keeps every thread of the manager on one
 // CPU, and nothing of a box: its program may run on every CPU the test
 // may. auto pins only where the manager runs Go code on one processor
-// (GOMAXPROCS is half the CPUs), and a CPU that does not exist stops the
-// manager with one line saying so.
+// and no box is pinned, and a CPU that does not exist stops the manager
+// with a line saying so.
 func TestManagerCPU(t *testing.T) {
 	var mine unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &mine); err != nil {
@@ -625,8 +626,14 @@ func TestManagerCPU(t *testing.T) {
 	}
 	all := cpuList(mine)
 	last := lastCPU(mine)
+	// auto pins where the manager's GOMAXPROCS, half Go's default, is 1.
+	// The manager starts without GOMAXPROCS set, in this test's cgroup:
+	// its default is this test's, unless the test's was set.
+	if os.Getenv("GOMAXPROCS") != "" {
+		t.Fatal("GOMAXPROCS is set: this test needs Go's default to know what auto does")
+	}
 	auto := ""
-	if n := mine.Count(); n >= 2 && n/2 <= 1 {
+	if mine.Count() >= 2 && runtime.GOMAXPROCS(0)/2 <= 1 {
 		auto = strconv.Itoa(last)
 	}
 	for _, tc := range []struct {
@@ -635,6 +642,7 @@ func TestManagerCPU(t *testing.T) {
 	}{
 		{"none", "manager_cpu = none\n", ""},
 		{"auto by default", "", auto},
+		{"auto, a box pinned", fmt.Sprintf("box9.cpus = %d\n", last), ""},
 		{"the last CPU", fmt.Sprintf("manager_cpu = %d\n", last), strconv.Itoa(last)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -642,7 +650,9 @@ func TestManagerCPU(t *testing.T) {
 			m.config(t, tc.setting)
 			front := m.startSleeper(t, 3, "60")
 			defer func() {
-				_ = syscall.Kill(pgrep("sleeper"), syscall.SIGKILL)
+				if pid := pgrep("sleeper"); pid > 0 { // never kill(0, ...): the test's own group
+					_ = syscall.Kill(pid, syscall.SIGKILL)
+				}
 				_ = front.Wait()
 			}()
 			want := tc.want
@@ -666,13 +676,16 @@ func TestManagerCPU(t *testing.T) {
 	}
 	t.Run("no such CPU", func(t *testing.T) {
 		e := newIsoEnv(t)
-		appendConfig(t, e.conf, "spare_boxes = 1\nmanager_cpu = 4095\n")
+		if mine.IsSet(1023) {
+			t.Fatal("this test needs a CPU number no CPU has: 1023 is one")
+		}
+		appendConfig(t, e.conf, "spare_boxes = 1\nmanager_cpu = 1023\n")
 		cmd := exec.Command(filepath.Join(filepath.Dir(e.r.Bin), "mini-isolate-manager"), "--root", e.r.Root, "--idle", "1s")
 		cmd.Env = append(os.Environ(), "MINI_ISOLATE_CONFIG="+e.conf)
 		out, err := cmd.CombinedOutput()
 		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		if err == nil || lines[len(lines)-1] != "mini-isolate-manager: manager_cpu 4095: not a CPU this manager may run on" {
-			t.Errorf("manager_cpu = 4095: %v, output %q", err, out)
+		if err == nil || lines[len(lines)-1] != "mini-isolate-manager: manager_cpu 1023: not a CPU this manager may run on" {
+			t.Errorf("manager_cpu = 1023: %v, output %q", err, out)
 		}
 	})
 }

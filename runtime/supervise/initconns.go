@@ -38,7 +38,8 @@ type initID struct {
 	start uint64
 }
 
-// maxInitConns bounds the connections kept, one fd each.
+// maxInitConns bounds the connections kept, and the pidfds, one fd
+// each.
 const maxInitConns = 256
 
 // NewInitConns returns an empty set.
@@ -175,11 +176,15 @@ func (p *InitConns) fromKept(t *Target, dup bool) (fd int, found, alive bool, er
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	kept, ok := p.pidfds[initID{t.InitPid, t.InitStart}]
+	id := initID{t.InitPid, t.InitStart}
+	kept, ok := p.pidfds[id]
 	switch {
 	case !ok:
 		return -1, false, false, nil
 	case proc.Exited(kept, 0):
+		// Its container is gone: so is the need for its pidfd.
+		unix.Close(kept)
+		delete(p.pidfds, id)
 		return -1, true, false, nil
 	case !dup:
 		return -1, true, true, nil

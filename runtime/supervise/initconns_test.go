@@ -46,19 +46,30 @@ func TestInitConnsPidfds(t *testing.T) {
 					t.Errorf("Alive %d: false for a live process", i)
 				}
 			}
-			if tc.conns != nil && !tc.conns.closed {
+			switch {
+			case tc.conns == nil:
+			case tc.conns.closed:
+				if n := len(tc.conns.pidfds); n != 0 {
+					t.Errorf("%d pidfds kept once closed, want 0", n)
+				}
+			default:
 				if n := len(tc.conns.pidfds); n != 1 {
 					t.Errorf("%d pidfds kept, want 1", n)
 				}
+				// The kept pidfd answers, not /proc: under an identity
+				// whose start time /proc would refuse, it is still alive.
+				fd, _ := tc.conns.OpenInit(target)
+				planted := &Target{InitPid: target.InitPid, InitStart: start + 1}
+				tc.conns.pidfds[initID{planted.InitPid, planted.InitStart}] = fd
+				if !tc.conns.Alive(planted) {
+					t.Error("Alive did not answer from the kept pidfd")
+				}
 			}
-			if _, err := tc.conns.OpenInit(&Target{InitPid: cmd.Process.Pid, InitStart: start + 1}); err == nil {
+			if _, err := tc.conns.OpenInit(&Target{InitPid: cmd.Process.Pid, InitStart: start + 2}); err == nil {
 				t.Error("OpenInit accepted a start time that is not the process's")
 			}
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
-			if tc.conns.Alive(target) {
-				t.Error("Alive: true once the process was reaped")
-			}
 			fd, err := tc.conns.OpenInit(target)
 			if err == nil {
 				unix.Close(fd)
@@ -66,6 +77,12 @@ func TestInitConnsPidfds(t *testing.T) {
 			}
 			if tc.conns != nil && !tc.conns.closed && !errors.Is(err, errInitGone) {
 				t.Errorf("OpenInit of a kept pidfd whose process is gone: %v, want errInitGone", err)
+			}
+			if tc.conns != nil && len(tc.conns.pidfds) > 1 {
+				t.Errorf("%d pidfds still kept for a process gone", len(tc.conns.pidfds))
+			}
+			if tc.conns.Alive(target) {
+				t.Error("Alive: true once the process was reaped")
 			}
 		})
 	}

@@ -35,7 +35,8 @@ type spareCgroup struct {
 }
 
 // maxSpareCgroups bounds the spares kept: a spare in a container that is
-// gone holds a file open until it is taken or pushed out.
+// gone holds its files open (about nine on v1: the CPU counter, the
+// final reads and the tasks files) until it is taken or pushed out.
 const maxSpareCgroups = 256
 
 // NewRunCgroups returns an empty set of spares.

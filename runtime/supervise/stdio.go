@@ -2,6 +2,7 @@ package supervise
 
 import (
 	"os"
+	"runtime"
 	"slices"
 	"unsafe"
 
@@ -82,17 +83,38 @@ func restoreFiles(list []fileState) {
 		}
 		_ = setOwnerEx(st.fd, &st.owner)
 		_, _ = unix.FcntlInt(uintptr(st.fd), unix.F_SETSIG, st.sig)
-		// Only what changed: a background judge setting its terminal's
-		// modes would be stopped by SIGTTOU.
 		if st.tty {
-			if t, err := unix.IoctlGetTermios(st.fd, unix.TCGETS); err == nil && *t != st.termio {
-				_ = unix.IoctlSetTermios(st.fd, unix.TCSETS, &st.termio)
-			}
-			if w, err := unix.IoctlGetWinsize(st.fd, unix.TIOCGWINSZ); err == nil && *w != st.size {
-				_ = unix.IoctlSetWinsize(st.fd, unix.TIOCSWINSZ, &st.size)
-			}
+			restoreTerminal(&st)
 		}
 		unix.Close(st.fd)
+	}
+}
+
+// restoreTerminal puts back a terminal's modes and size, when they
+// changed. A process in a background group of the terminal's session (a
+// judge run as a background job) that sets them is stopped by SIGTTOU,
+// unless it blocks the signal: this thread blocks it meanwhile.
+func restoreTerminal(st *fileState) {
+	t, err := unix.IoctlGetTermios(st.fd, unix.TCGETS)
+	modes := err == nil && *t != st.termio
+	w, err := unix.IoctlGetWinsize(st.fd, unix.TIOCGWINSZ)
+	size := err == nil && *w != st.size
+	if !modes && !size {
+		return
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var ttou, old unix.Sigset_t
+	ttou.Val[(unix.SIGTTOU-1)/64] |= 1 << ((uint(unix.SIGTTOU) - 1) % 64)
+	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &ttou, &old); err != nil {
+		return // better unrestored than stopped
+	}
+	defer func() { _ = unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil) }()
+	if modes {
+		_ = unix.IoctlSetTermios(st.fd, unix.TCSETS, &st.termio)
+	}
+	if size {
+		_ = unix.IoctlSetWinsize(st.fd, unix.TIOCSWINSZ, &st.size)
 	}
 }
 

@@ -3,6 +3,10 @@ package supervise
 import (
 	"fmt"
 	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -89,4 +93,107 @@ func TestRestoreFiles(t *testing.T) {
 	if _, err := unix.FcntlInt(uintptr(saved[0].fd), unix.F_GETFD, 0); err == nil && saved[0].fd != int(tty.Fd()) && saved[0].fd != prog {
 		t.Errorf("fd %d is still open", saved[0].fd)
 	}
+}
+
+// ttouStage tells the processes of TestRestoreFilesInBackground apart.
+const ttouStage = "MINI_ISOLATE_TEST_TTOU"
+
+// TestRestoreFilesInBackground: a judge run as a background job, whose
+// terminal a program changed, puts it back without being stopped by
+// SIGTTOU. A child, session leader of a pseudo-terminal and its
+// foreground group, starts the judge in a group of its own (a background
+// job); that saves the terminal, changes it as a program would, and
+// restores it. The child reports whether it was stopped.
+func TestRestoreFilesInBackground(t *testing.T) {
+	switch os.Getenv(ttouStage) {
+	case "leader":
+		leadSession(t)
+		return
+	case "judge":
+		backgroundRestore(t)
+		return
+	}
+	tty := openPty(t)
+	out, err := ttouStep("leader", tty, &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 3})
+	if err != nil || !strings.Contains(out, "restored") {
+		t.Fatalf("%v\n%s", err, out)
+	}
+}
+
+// ttouStep runs stage of the test in a process of its own, with tty as
+// its fd 3, and returns its output.
+func ttouStep(stage string, tty *os.File, attr *syscall.SysProcAttr) (string, error) {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRestoreFilesInBackground$", "-test.v")
+	cmd.Env = append(os.Environ(), ttouStage+"="+stage)
+	cmd.ExtraFiles = []*os.File{tty}
+	cmd.SysProcAttr = attr
+	// A file, not a buffer: the process is reaped below without Wait,
+	// which is what waits for a buffer's copying.
+	out, err := os.CreateTemp("", "ttou-")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(out.Name())
+	defer out.Close()
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		return "", err
+	}
+	var ws syscall.WaitStatus
+	_, err = syscall.Wait4(cmd.Process.Pid, &ws, syscall.WUNTRACED, nil)
+	switch {
+	case err != nil:
+	case ws.Stopped():
+		_ = cmd.Process.Kill()
+		_, _ = cmd.Process.Wait()
+		err = fmt.Errorf("%s: %v", stage, ws.StopSignal()) // "stopped (tty output)"
+	case !ws.Exited() || ws.ExitStatus() != 0:
+		err = fmt.Errorf("%s: %v", stage, ws)
+	}
+	data, _ := os.ReadFile(out.Name())
+	return string(data), err
+}
+
+// leadSession is the session leader: it starts the judge in a background
+// group, which is not orphaned (its parent is in the session, in another
+// group), so a terminal change there raises SIGTTOU.
+func leadSession(t *testing.T) {
+	out, err := ttouStep("judge", os.NewFile(3, "tty"), &syscall.SysProcAttr{Setpgid: true})
+	fmt.Print(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// backgroundRestore is the judge, in a background group of the terminal
+// on fd 3.
+func backgroundRestore(t *testing.T) {
+	saved := saveFiles([]*os.File{os.NewFile(3, "tty")})
+	before := ttyState(t, 3)
+	// The program's change, with SIGTTOU blocked: the program is not in
+	// the terminal's session.
+	runtime.LockOSThread()
+	var ttou, old unix.Sigset_t
+	ttou.Val[0] |= 1 << (uint(unix.SIGTTOU) - 1)
+	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &ttou, &old); err != nil {
+		t.Fatal(err)
+	}
+	tio, err := unix.IoctlGetTermios(3, unix.TCGETS)
+	if err == nil {
+		tio.Lflag &^= unix.ECHO | unix.ICANON
+		err = unix.IoctlSetTermios(3, unix.TCSETS, tio)
+	}
+	_ = unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
+	runtime.UnlockOSThread()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ttyState(t, 3) == before {
+		t.Fatal("the change did not take")
+	}
+	restoreFiles(saved)
+	if after := ttyState(t, 3); after != before {
+		t.Fatalf("after restoring: %s, want %s", after, before)
+	}
+	fmt.Println("restored")
 }

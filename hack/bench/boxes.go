@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mini-isolate/mini-isolate/box"
 	"github.com/mini-isolate/mini-isolate/manager"
 )
 
@@ -158,6 +159,14 @@ func managerFront(cfg *config, dir, miPath, cgParent string, cg bool) (*boxFront
 	}
 	conf := boxConfig(managed, cgParent+"-m", cfg.isolateBox+1) +
 		fmt.Sprintf("spare_boxes = %d\nmanager_idle = 600\n", cfg.spares)
+	for _, line := range strings.Split(cfg.managerConf, ";") {
+		if line = strings.TrimSpace(line); line != "" {
+			conf += line + "\n"
+		}
+	}
+	if _, err := box.ParseConfig(strings.NewReader(conf)); err != nil {
+		return nil, fmt.Errorf("-manager-conf: %w", err)
+	}
 	path := filepath.Join(managed, "isolate.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		return nil, err

@@ -90,6 +90,42 @@ func TestBoxConfig(t *testing.T) {
 	}
 }
 
+// TestManagerConf: -manager-conf's lines reach the manager subjects'
+// configuration, and one mini-isolate refuses fails the set-up.
+func TestManagerConf(t *testing.T) {
+	for _, tc := range []struct {
+		conf    string
+		wantCPU int
+		wantErr bool
+	}{
+		{"", box.ManagerCPUAuto, false},
+		{"manager_cpu = none", box.ManagerCPUNone, false},
+		{" manager_cpu = 1 ; recycle_boxes = 0 ;", 1, false},
+		{"manager_cpu = sometimes", 0, true},
+	} {
+		cfg := &config{client: "/bin/true", spares: 2, isolateBox: 90, managerConf: tc.conf}
+		dir := t.TempDir()
+		f, err := managerFront(cfg, dir, "/bin/mini-isolate", "mib1", true)
+		if tc.wantErr {
+			if err == nil || !strings.Contains(err.Error(), "-manager-conf") {
+				t.Errorf("%q: error %v, want one naming -manager-conf", tc.conf, err)
+			}
+			continue
+		}
+		if err != nil || f == nil {
+			t.Fatalf("%q: %v", tc.conf, err)
+		}
+		data, err := os.ReadFile(filepath.Join(dir, "managed", "isolate.conf"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := box.ParseConfig(strings.NewReader(string(data)))
+		if err != nil || c.ManagerCPU != tc.wantCPU || c.SpareBoxes != 2 {
+			t.Errorf("%q: parsed %+v, %v; want manager_cpu %d and 2 spares", tc.conf, c, err, tc.wantCPU)
+		}
+	}
+}
+
 func TestBoxHeadline(t *testing.T) {
 	nan := math.NaN()
 	tests := []struct {

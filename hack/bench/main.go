@@ -99,6 +99,7 @@ type config struct {
 	boxCg         string
 	client        string // the C isolate client, for the manager subjects
 	spares        int    // spare_boxes of the manager subjects' configuration
+	managerConf   string // more lines of that configuration, ';'-separated
 	goals         bool   // check the performance goals and fail when one is missed
 	plot          string // the plot's path
 	order         string
@@ -136,6 +137,7 @@ func parseFlags(args []string, getenv func(string) string) (*config, error) {
 	fs.StringVar(&c.boxCg, "box-cg", boxCgAuto, "--cg in the isolate-* scenarios: auto (as isolate supports it here; on without isolate), on or off")
 	fs.StringVar(&c.client, "client", "", "the isolate client (cmd/isolate) for the manager subjects; default: isolate beside -runtime; empty or missing: no manager subjects")
 	fs.IntVar(&c.spares, "spares", 2, "spare_boxes of the manager subjects' configuration")
+	fs.StringVar(&c.managerConf, "manager-conf", "", "more lines of the manager subjects' configuration, separated by ';', e.g. \"manager_cpu = none\"")
 	fs.BoolVar(&c.goals, "goals", true, "check the performance goals (docs/performance.md) and exit 1 when one is missed")
 	fs.StringVar(&c.plot, "plot", "", "plot of the latency distributions (default: the CSV's path with .png)")
 	fs.StringVar(&c.order, "order", orderBalanced, "run order within rounds: balanced (every runtime follows every runtime equally often) or rotate")

@@ -102,20 +102,31 @@ func restoreTerminal(st *fileState) {
 	if !modes && !size {
 		return
 	}
+	// Unrestored is better than stopped, if it cannot be blocked.
+	_ = withoutSIGTTOU(func() {
+		if modes {
+			_ = unix.IoctlSetTermios(st.fd, unix.TCSETS, &st.termio)
+		}
+		if size {
+			_ = unix.IoctlSetWinsize(st.fd, unix.TIOCSWINSZ, &st.size)
+		}
+	})
+}
+
+// withoutSIGTTOU runs fn on a thread that blocks SIGTTOU meanwhile, so
+// that fn may set a terminal's attributes from a background group. It
+// does not run fn when the signal cannot be blocked.
+func withoutSIGTTOU(fn func()) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	var ttou, old unix.Sigset_t
 	ttou.Val[(unix.SIGTTOU-1)/64] |= 1 << ((uint(unix.SIGTTOU) - 1) % 64)
 	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &ttou, &old); err != nil {
-		return // better unrestored than stopped
+		return err
 	}
 	defer func() { _ = unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil) }()
-	if modes {
-		_ = unix.IoctlSetTermios(st.fd, unix.TCSETS, &st.termio)
-	}
-	if size {
-		_ = unix.IoctlSetWinsize(st.fd, unix.TIOCSWINSZ, &st.size)
-	}
+	fn()
+	return nil
 }
 
 // fOwnerEx is struct f_owner_ex.

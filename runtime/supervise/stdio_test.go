@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -172,21 +171,15 @@ func backgroundRestore(t *testing.T) {
 	before := ttyState(t, 3)
 	// The program's change, with SIGTTOU blocked: the program is not in
 	// the terminal's session.
-	runtime.LockOSThread()
-	var ttou, old unix.Sigset_t
-	ttou.Val[0] |= 1 << (uint(unix.SIGTTOU) - 1)
-	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &ttou, &old); err != nil {
-		t.Fatal(err)
-	}
-	tio, err := unix.IoctlGetTermios(3, unix.TCGETS)
-	if err == nil {
-		tio.Lflag &^= unix.ECHO | unix.ICANON
-		err = unix.IoctlSetTermios(3, unix.TCSETS, tio)
-	}
-	_ = unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
-	runtime.UnlockOSThread()
-	if err != nil {
-		t.Fatal(err)
+	var err error
+	if berr := withoutSIGTTOU(func() {
+		var tio *unix.Termios
+		if tio, err = unix.IoctlGetTermios(3, unix.TCGETS); err == nil {
+			tio.Lflag &^= unix.ECHO | unix.ICANON
+			err = unix.IoctlSetTermios(3, unix.TCSETS, tio)
+		}
+	}); berr != nil || err != nil {
+		t.Fatal(berr, err)
 	}
 	if ttyState(t, 3) == before {
 		t.Fatal("the change did not take")

@@ -32,12 +32,7 @@ type managedEnv struct {
 func newManagedEnv(t *testing.T, spares int) *managedEnv {
 	t.Helper()
 	e := newIsoEnv(t)
-	f, err := os.OpenFile(e.conf, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(f, "spare_boxes = %d\nmanager_idle = 600\n", spares)
-	f.Close()
+	appendConfig(t, e.conf, fmt.Sprintf("spare_boxes = %d\nmanager_idle = 600\n", spares))
 	m := &managedEnv{isoEnv: e, socket: filepath.Join(filepath.Dir(e.conf), "locks", "manager.sock")}
 	t.Cleanup(func() { m.stop(t) })
 	return m
@@ -234,12 +229,7 @@ func TestManagerConfigChange(t *testing.T) {
 	m.init(t, 8)
 	m.waitSpares(t, 1)
 	old := m.pid()
-	f, err := os.OpenFile(m.conf, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintln(f, "# changed")
-	f.Close()
+	m.config(t, "# changed\n")
 	if res, meta := m.run(t, 8, nil, "/bin/true"); res.Code != 0 || meta["exitcode"] != "0" {
 		t.Fatalf("a run after the change: exit %d %q", res.Code, res.Stderr)
 	}

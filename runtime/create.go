@@ -343,12 +343,7 @@ func (l *launch) supervise() error {
 		return err
 	}
 	args := append(append([]string{}, l.r.SupervisorArgs...), "--root", l.r.Root, "supervise", l.id)
-	pid, err := judged.Spawn(l.js, args, l.o.Stdio.Out, l.o.Stdio.Err)
-	if err != nil {
-		return err
-	}
-	l.sc.Judge.SupervisorPid = pid
-	return l.r.writeSidecar(l.id, l.sc)
+	return judged.Spawn(l.js, l.r.stateDir(l.id), args, l.o.Stdio.Out, l.o.Stdio.Err)
 }
 
 // runToEnd lets the process exec, and in the foreground waits for it,

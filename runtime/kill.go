@@ -163,7 +163,7 @@ func (r *Runtime) destroyContainer(c *libcontainer.Container) error {
 	if err != nil {
 		sc = &sidecar{}
 	}
-	judged.WaitSupervisor(sc.Judge)
+	judged.WaitSupervisor(r.stateDir(c.ID()))
 	state, stateErr := c.OCIState()
 	if err := c.Destroy(); err != nil {
 		return fmt.Errorf("delete %s: %w", c.ID(), err)

@@ -76,6 +76,55 @@ func TestFaultKillCreate(t *testing.T) {
 	}
 }
 
+// TestFaultKillCreateSpawningSupervisor: create dies after it has started
+// the detached supervisor but before that supervisor is ready, so create
+// never hears of it. delete must still wait for it, or the supervisor's
+// report races the removal of the state directory. The supervisor is
+// held stopped so that the order is certain.
+func TestFaultKillCreateSpawningSupervisor(t *testing.T) {
+	r := testutil.NewRunner(t)
+	bundle, token := faultBundle(t, map[string]string{"time": "2"})
+	id := r.ID("kcsup")
+	create := r.Command(t.Context(), "create", "--bundle", bundle, id)
+	if err := create.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var sup int
+	testutil.Eventually(t, 30*time.Second, "the supervisor to start", func() bool {
+		found := processesMatching(" supervise ", id)
+		if len(found) == 1 {
+			sup, _ = strconv.Atoi(strings.SplitN(found[0], ":", 2)[0])
+		}
+		return sup > 0
+	})
+	_ = syscall.Kill(sup, syscall.SIGSTOP)
+	_ = create.Process.Kill()
+	_ = create.Wait()
+	defer syscall.Kill(sup, syscall.SIGCONT)
+
+	del := r.Command(t.Context(), "delete", "--force", id)
+	var out strings.Builder
+	del.Stdout, del.Stderr = &out, &out
+	if err := del.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- del.Wait() }()
+	select {
+	case err := <-done:
+		t.Fatalf("delete returned while the supervisor was stopped (%v): %s", err, out.String())
+	case <-time.After(500 * time.Millisecond):
+	}
+	_ = syscall.Kill(sup, syscall.SIGCONT)
+	if err := <-done; err != nil {
+		t.Fatalf("delete: %v: %s", err, out.String())
+	}
+	if left := processesMatching(" supervise ", id); len(left) > 0 {
+		t.Errorf("supervisor left after delete: %v", left)
+	}
+	assertGone(t, r, id, token)
+}
+
 func TestFaultKillStart(t *testing.T) {
 	r := testutil.NewRunner(t)
 	for i, d := range killDelays {

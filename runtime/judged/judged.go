@@ -48,8 +48,6 @@ type State struct {
 	CPUs       int           `json:"cpus"`
 	Meta       string        `json:"meta,omitempty"`
 	MetaFormat string        `json:"metaFormat,omitempty"`
-	// SupervisorPid is the detached supervisor, which delete waits for.
-	SupervisorPid int `json:"supervisorPid,omitempty"`
 	// BoxDir is the program's box on the host: its working directory's
 	// read-write bind, from a directory its user owns. A bundle reused for
 	// the next test gets it back without special files, as a box does.

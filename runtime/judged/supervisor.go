@@ -39,6 +39,7 @@ func Foreground(s *Setup, t supervise.Target, stdout, stderr io.Writer) (*superv
 const (
 	supFdSocket = 3 + iota
 	supFdReady
+	supFdLock
 	supFdOutR
 	supFdErrR
 	supFdOutDst
@@ -48,19 +49,29 @@ const (
 // Spawn starts the detached supervisor, `mini-isolate ARGS...` (the
 // runtime's global flags and `supervise ID`), as a process of its own in a
 // session of its own, so that supervision goes on after create exits, and
-// waits until it supervises. It returns its pid.
-func Spawn(s *Setup, args []string, stdout, stderr *os.File) (int, error) {
+// waits until it supervises.
+//
+// The supervisor inherits a lock on the container's state directory,
+// taken here before it exists, and holds it until it exits: delete waits
+// on the lock, so even a supervisor whose create died before it was ready
+// is waited for.
+func Spawn(s *Setup, stateDir string, args []string, stdout, stderr *os.File) error {
+	lock, err := lockDir(stateDir, unix.LOCK_EX|unix.LOCK_NB)
+	if err != nil {
+		return fmt.Errorf("start supervisor: %w", err)
+	}
+	defer lock.Close()
 	sock, err := s.Conn.File()
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer sock.Close()
 	readyR, readyW, err := os.Pipe()
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer readyR.Close()
-	files := []*os.File{sock, readyW}
+	files := []*os.File{sock, readyW, lock}
 	if s.State.Capture() {
 		files = append(files, s.OutR, s.ErrR, stdout, stderr)
 	}
@@ -70,7 +81,7 @@ func Spawn(s *Setup, args []string, stdout, stderr *os.File) (int, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		readyW.Close()
-		return 0, fmt.Errorf("start supervisor: %w", err)
+		return fmt.Errorf("start supervisor: %w", err)
 	}
 	readyW.Close()
 	pid := cmd.Process.Pid
@@ -88,13 +99,13 @@ func Spawn(s *Setup, args []string, stdout, stderr *os.File) (int, error) {
 			if m == "" {
 				m = "supervisor exited before it was ready"
 			}
-			return 0, fmt.Errorf("supervisor: %s", m)
+			return fmt.Errorf("supervisor: %s", m)
 		}
 	case <-time.After(30 * time.Second):
 		_ = unix.Kill(pid, unix.SIGKILL)
-		return 0, errors.New("supervisor did not get ready within 30s")
+		return errors.New("supervisor did not get ready within 30s")
 	}
-	return pid, nil
+	return nil
 }
 
 // Detached is the body of the detached supervisor that Spawn started: it
@@ -102,6 +113,8 @@ func Spawn(s *Setup, args []string, stdout, stderr *os.File) (int, error) {
 // and returns the report once the run is over. A setup error goes to Spawn
 // instead.
 func Detached(ctx context.Context, st *State, t supervise.Target, setupErr error) (*meta.Result, error) {
+	// The state directory's lock is held until exit, by this fd alone.
+	unix.CloseOnExec(supFdLock)
 	ready := os.NewFile(supFdReady, "ready")
 	fail := func(err error) (*meta.Result, error) {
 		fmt.Fprintln(ready, err.Error())
@@ -134,29 +147,31 @@ func Detached(ctx context.Context, st *State, t supervise.Target, setupErr error
 	return sup.Wait(ctx), nil
 }
 
-// WaitSupervisor gives a detached supervisor time to file its report
-// before the container's cgroups and state go away.
-func WaitSupervisor(st *State) {
-	if st == nil || st.SupervisorPid <= 0 {
-		return
+// WaitSupervisor gives a detached supervisor time, up to 5 s, to file its
+// report before the container's cgroups and state go away: it waits until
+// no supervisor holds the lock on stateDir.
+func WaitSupervisor(stateDir string) {
+	lock, err := lockDir(stateDir, unix.LOCK_EX|unix.LOCK_NB)
+	wait, deadline := time.Millisecond, time.Now().Add(5*time.Second)
+	for errors.Is(err, unix.EWOULDBLOCK) && time.Now().Before(deadline) {
+		time.Sleep(wait)
+		wait = min(2*wait, 10*time.Millisecond)
+		lock, err = lockDir(stateDir, unix.LOCK_EX|unix.LOCK_NB)
 	}
-	pid := st.SupervisorPid
-	fd, err := unix.PidfdOpen(pid, 0)
+	if err == nil {
+		lock.Close()
+	}
+}
+
+// lockDir opens a directory of root's and flocks it.
+func lockDir(dir string, how int) (*os.File, error) {
+	f, err := os.OpenFile(dir, os.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
 	if err != nil {
-		return
+		return nil, err
 	}
-	defer unix.Close(fd)
-	// The pid may have been reused since: only wait for our supervisor.
-	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if !strings.Contains(string(cmdline), "\x00supervise\x00") {
-		return
+	if err := unix.Flock(int(f.Fd()), how); err != nil {
+		f.Close()
+		return nil, &os.PathError{Op: "flock", Path: dir, Err: err}
 	}
-	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		n, err := unix.Poll(fds, int(time.Until(deadline).Milliseconds())+1)
-		if n > 0 || (err != nil && !errors.Is(err, unix.EINTR)) {
-			return
-		}
-	}
+	return f, nil
 }

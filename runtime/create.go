@@ -109,6 +109,7 @@ type launch struct {
 
 	c       *libcontainer.Container // once created
 	started bool                    // the init process runs
+	spawned bool                    // a detached supervisor supervises it
 	stdio   *stdioSetup
 	relay   *signalRelay
 	sup     *supervise.Supervisor // foreground supervision
@@ -140,13 +141,19 @@ func (r *Runtime) launch(ctx context.Context, id string, o CreateOpts, run bool)
 // way it closes what the launch held.
 func (l *launch) cleanup(err error) {
 	if err != nil {
+		if l.started {
+			killProcess(l.process)
+		}
+		// A detached supervisor files its own report once the init is
+		// gone: ours, naming the failure, comes after it, and the state
+		// directory goes only when it is done.
+		if l.spawned {
+			judged.WaitSupervisor(l.r.stateDir(l.id))
+		}
 		// A judged container that fails still gets a report, unless the
 		// id belongs to another container, whose report it is.
 		if !errors.Is(err, ErrExist) {
 			judged.Failure(l.judge, err)
-		}
-		if l.started {
-			killProcess(l.process)
 		}
 		if l.c != nil {
 			l.destroy()
@@ -343,7 +350,11 @@ func (l *launch) supervise() error {
 		return err
 	}
 	args := append(append([]string{}, l.r.SupervisorArgs...), "--root", l.r.Root, "supervise", l.id)
-	return judged.Spawn(l.js, l.r.stateDir(l.id), args, l.o.Stdio.Out, l.o.Stdio.Err)
+	if err := judged.Spawn(l.js, l.r.stateDir(l.id), args, l.o.Stdio.Out, l.o.Stdio.Err); err != nil {
+		return err
+	}
+	l.spawned = true
+	return nil
 }
 
 // runToEnd lets the process exec, and in the foreground waits for it,

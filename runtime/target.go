@@ -40,6 +40,7 @@ func targetOf(c *libcontainer.Container) (*supervise.Target, error) {
 // starts it as `mini-isolate supervise ID` (judged.Spawn). It returns once
 // the report is filed.
 func (r *Runtime) Supervise(ctx context.Context, id string) error {
+	judged.CloseInheritedOnExec()
 	st, t, setupErr := r.judgedTarget(id)
 	res, err := judged.Detached(ctx, st, *t, setupErr)
 	if err != nil {

@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -84,22 +85,15 @@ func TestFaultKillCreate(t *testing.T) {
 func TestFaultKillCreateSpawningSupervisor(t *testing.T) {
 	r := testutil.NewRunner(t)
 	bundle, token := faultBundle(t, map[string]string{"time": "2"})
-	id := r.ID("kcsup")
-	create := r.Command(t.Context(), "create", "--bundle", bundle, id)
-	if err := create.Start(); err != nil {
-		t.Fatal(err)
-	}
+	var id string
 	var sup int
-	testutil.Eventually(t, 30*time.Second, "the supervisor to start", func() bool {
-		found := processesMatching(" supervise ", id)
-		if len(found) == 1 {
-			sup, _ = strconv.Atoi(strings.SplitN(found[0], ":", 2)[0])
+	for try := 0; sup == 0; try++ {
+		if try == 10 {
+			t.Fatal("the supervisor was ready before it could be stopped, 10 times")
 		}
-		return sup > 0
-	})
-	_ = syscall.Kill(sup, syscall.SIGSTOP)
-	_ = create.Process.Kill()
-	_ = create.Wait()
+		id = r.ID("kcsup" + strconv.Itoa(try))
+		sup = stopSupervisorBeforeReady(t, r, bundle, id)
+	}
 	defer syscall.Kill(sup, syscall.SIGCONT)
 
 	del := r.Command(t.Context(), "delete", "--force", id)
@@ -123,6 +117,94 @@ func TestFaultKillCreateSpawningSupervisor(t *testing.T) {
 		t.Errorf("supervisor left after delete: %v", left)
 	}
 	assertGone(t, r, id, token)
+}
+
+// TestFaultCreateFailsAfterSupervisor: a create that fails once its
+// detached supervisor supervises (here, at the pid file) waits for that
+// supervisor before it removes the container, and its report, naming the
+// failure, is the last word in the meta file.
+func TestFaultCreateFailsAfterSupervisor(t *testing.T) {
+	r := testutil.NewRunner(t)
+	metaPath := filepath.Join(t.TempDir(), "meta")
+	bundle, token := faultBundle(t, map[string]string{"time": "2", "meta": metaPath})
+	id := r.ID("kcpid")
+	res := r.Run("create", "--bundle", bundle, "--pid-file", "/no/such/dir/pid", id)
+	if res.Code == 0 || !strings.Contains(res.Stderr, "pid file: /no/such/dir") {
+		t.Fatalf("create with an impossible pid file: exit %d: %s", res.Code, res.Stderr)
+	}
+	if left := processesMatching(" supervise ", id); len(left) > 0 {
+		t.Errorf("supervisor left after create failed: %v", left)
+	}
+	assertGone(t, r, id, token)
+	if m := testutil.ParseMeta(t, metaPath); m["status"] != "XX" || !strings.Contains(m["message"], "pid file: /no/such/dir") {
+		t.Errorf("report %v, want XX naming the pid file", m)
+	}
+}
+
+// stopSupervisorBeforeReady runs create, SIGSTOPs the supervisor it starts
+// as soon as it has exec'd, and SIGKILLs create. It returns the stopped
+// supervisor's pid if it had not yet closed its readiness pipe (fd 4),
+// which create waits on; else it deletes the container and returns 0.
+func stopSupervisorBeforeReady(t *testing.T, r *testutil.Runner, bundle, id string) int {
+	t.Helper()
+	create := r.Command(t.Context(), "create", "--bundle", bundle, id)
+	if err := create.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sup := 0
+	for deadline := time.Now().Add(30 * time.Second); sup == 0 && time.Now().Before(deadline); {
+		for _, pid := range childrenOf(create.Process.Pid) {
+			if cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); strings.Contains(string(cmd), "\x00supervise\x00") {
+				sup = pid
+			}
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
+	if sup == 0 {
+		t.Fatal("no supervisor started within 30s")
+	}
+	_ = syscall.Kill(sup, syscall.SIGSTOP)
+	_ = create.Process.Kill()
+	_ = create.Wait()
+	if link, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/4", sup)); err == nil && strings.HasPrefix(link, "pipe:") {
+		return sup
+	}
+	_ = syscall.Kill(sup, syscall.SIGCONT)
+	r.MustRun("delete", "--force", id)
+	return 0
+}
+
+// childrenOf lists a process's children, from /proc's children files
+// (one per thread: each lists what that thread forked) where the kernel
+// has them, else from every process's parent.
+func childrenOf(pid int) []int {
+	var pids []int
+	files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, name := range files {
+		data, _ := os.ReadFile(name)
+		for _, f := range strings.Fields(string(data)) {
+			n, _ := strconv.Atoi(f)
+			pids = append(pids, n)
+		}
+	}
+	if len(files) > 0 {
+		return pids
+	}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		n, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		// The parent is the second field after the command's closing ')'.
+		if i := strings.LastIndexByte(string(stat), ')'); i > 0 {
+			if f := strings.Fields(string(stat[i+1:])); len(f) > 1 && f[1] == strconv.Itoa(pid) {
+				pids = append(pids, n)
+			}
+		}
+	}
+	return pids
 }
 
 func TestFaultKillStart(t *testing.T) {

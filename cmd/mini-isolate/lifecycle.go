@@ -213,7 +213,8 @@ var deleteCommand = &cli.Command{
 }
 
 // superviseCommand is the detached supervisor of a judged container;
-// create starts it, with its socket and readiness pipe as fds 3 and 4.
+// create starts it, with its socket, readiness pipe and the state
+// directory's lock as fds 3 to 5 (judged.Spawn).
 var superviseCommand = &cli.Command{
 	Name:      "supervise",
 	Usage:     "supervise a judged container (started by create; not for direct use)",

@@ -7,10 +7,12 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
 	"github.com/mini-isolate/mini-isolate/runtime/judgeinit"
@@ -56,19 +58,23 @@ const (
 // on the lock, so even a supervisor whose create died before it was ready
 // is waited for.
 func Spawn(s *Setup, stateDir string, args []string, stdout, stderr *os.File) error {
-	lock, err := lockDir(stateDir, unix.LOCK_EX|unix.LOCK_NB)
-	if err != nil {
-		return fmt.Errorf("start supervisor: %w", err)
+	lock, err := lockDir(stateDir)
+	switch {
+	case errors.Is(err, unix.EWOULDBLOCK):
+		return fmt.Errorf("start supervisor: state directory %s is locked: is a delete under way?", stateDir)
+	case err != nil:
+		// Only the wait in delete depends on the lock.
+		logrus.Warnf("start supervisor: %v: delete will not wait for it", err)
 	}
 	defer lock.Close()
 	sock, err := s.Conn.File()
 	if err != nil {
-		return err
+		return fmt.Errorf("start supervisor: %w", err)
 	}
 	defer sock.Close()
 	readyR, readyW, err := os.Pipe()
 	if err != nil {
-		return err
+		return fmt.Errorf("start supervisor: %w", err)
 	}
 	defer readyR.Close()
 	files := []*os.File{sock, readyW, lock}
@@ -113,8 +119,6 @@ func Spawn(s *Setup, stateDir string, args []string, stdout, stderr *os.File) er
 // and returns the report once the run is over. A setup error goes to Spawn
 // instead.
 func Detached(ctx context.Context, st *State, t supervise.Target, setupErr error) (*meta.Result, error) {
-	// The state directory's lock is held until exit, by this fd alone.
-	unix.CloseOnExec(supFdLock)
 	ready := os.NewFile(supFdReady, "ready")
 	fail := func(err error) (*meta.Result, error) {
 		fmt.Fprintln(ready, err.Error())
@@ -147,29 +151,47 @@ func Detached(ctx context.Context, st *State, t supervise.Target, setupErr error
 	return sup.Wait(ctx), nil
 }
 
+// CloseInheritedOnExec marks the files Spawn passed close-on-exec, first
+// thing in the supervisor: whatever it might start must not hold them, the
+// state directory's lock least of all, which is held until exit.
+func CloseInheritedOnExec() {
+	for fd := supFdSocket; fd <= supFdErrDst; fd++ {
+		unix.CloseOnExec(fd)
+	}
+}
+
 // WaitSupervisor gives a detached supervisor time, up to 5 s, to file its
 // report before the container's cgroups and state go away: it waits until
 // no supervisor holds the lock on stateDir.
 func WaitSupervisor(stateDir string) {
-	lock, err := lockDir(stateDir, unix.LOCK_EX|unix.LOCK_NB)
+	f, err := os.OpenFile(stateDir, os.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return
+	}
+	defer f.Close()
 	wait, deadline := time.Millisecond, time.Now().Add(5*time.Second)
-	for errors.Is(err, unix.EWOULDBLOCK) && time.Now().Before(deadline) {
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if !errors.Is(err, unix.EWOULDBLOCK) {
+			return
+		}
+		if time.Now().After(deadline) {
+			logrus.Warnf("%s: the supervisor has not finished after 5s; deleting anyway", filepath.Base(stateDir))
+			return
+		}
 		time.Sleep(wait)
 		wait = min(2*wait, 10*time.Millisecond)
-		lock, err = lockDir(stateDir, unix.LOCK_EX|unix.LOCK_NB)
-	}
-	if err == nil {
-		lock.Close()
 	}
 }
 
-// lockDir opens a directory of root's and flocks it.
-func lockDir(dir string, how int) (*os.File, error) {
+// lockDir opens a container's state directory and flocks it exclusively,
+// without waiting.
+func lockDir(dir string) (*os.File, error) {
 	f, err := os.OpenFile(dir, os.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return nil, err
 	}
-	if err := unix.Flock(int(f.Fd()), how); err != nil {
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		f.Close()
 		return nil, &os.PathError{Op: "flock", Path: dir, Err: err}
 	}

@@ -34,6 +34,7 @@ type pool struct {
 	// its way to becoming a spare (the reaper's queue).
 	inRecycle func() bool
 	filled    chan struct{} // fill has returned
+	closed    bool          // drain has begun: no spare is added again
 	wait      time.Duration // how long Take waits for a recycle: spareWait
 }
 
@@ -178,7 +179,10 @@ func (p *pool) fill(ctx context.Context) {
 // room for it (box.Manager.Recycle); it returns where the box's
 // directory is when it did not.
 func (p *pool) recycle(l box.Leftover) (bool, string) {
-	if p.ready() >= p.size {
+	p.mu.Lock()
+	full := p.closed || len(p.spares) >= p.size
+	p.mu.Unlock()
+	if full {
 		return false, l.Dir
 	}
 	s, dir, err := p.m.Recycle(context.Background(), l.Container, l.Dir)
@@ -187,18 +191,26 @@ func (p *pool) recycle(l box.Leftover) (bool, string) {
 		return false, dir
 	}
 	p.mu.Lock()
-	p.addLocked(s)
-	p.recycled++
+	closed := p.closed
+	if !closed {
+		p.addLocked(s)
+		p.recycled++
+	}
 	p.mu.Unlock()
+	if closed {
+		// Recycled while drain ran: nobody will take it.
+		p.m.DiscardSpare(context.Background(), s)
+	}
 	return true, ""
 }
 
-// drain destroys the spares no box took, once fill has stopped.
+// drain destroys the spares no box took, once fill has stopped; a
+// container the reaper recycles from then on is torn down instead.
 func (p *pool) drain() {
 	<-p.filled
 	p.mu.Lock()
 	spares := p.spares
-	p.spares = nil
+	p.spares, p.closed = nil, true
 	p.mu.Unlock()
 	for _, s := range spares {
 		p.m.DiscardSpare(context.Background(), s)

@@ -221,6 +221,35 @@ func TestManagerPoolExhausted(t *testing.T) {
 	m.iso("-b", "7", "--cleanup")
 }
 
+// TestManagerShutdownWhileReaping shuts the manager down while its reaper
+// still has retired boxes queued: those it would recycle into the pool,
+// which has already been drained, must be torn down instead. The check
+// that nothing is left is the environment's stop.
+func TestManagerShutdownWhileReaping(t *testing.T) {
+	m := newManagedEnv(t, 1)
+	ids := []int{20, 21, 22, 23, 24, 25}
+	for _, id := range ids {
+		m.init(t, id)
+	}
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Go(func() {
+			if res := m.iso("-b", strconv.Itoa(id), "--cleanup"); res.Code != 0 {
+				t.Errorf("--cleanup of box %d: exit %d: %s", id, res.Code, res.Stderr)
+			}
+		})
+	}
+	wg.Wait()
+	pid := m.pid()
+	c, err := manager.Dial(m.socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = c.Do(&manager.Request{Op: "shutdown"})
+	c.Close()
+	testutil.Eventually(t, 60*time.Second, "the manager to exit", func() bool { return syscall.Kill(pid, 0) != nil })
+}
+
 // TestManagerConfigChange changes the configuration while the manager has
 // spares: the next call runs without it, the manager goes away, and the
 // one after starts a manager for the new configuration.

@@ -277,8 +277,9 @@ func (l *launch) start() error {
 		if errors.Is(err, libcontainer.ErrExist) || errors.Is(err, os.ErrExist) {
 			return fmt.Errorf("create %s: %w", id, ErrExist)
 		}
-		// libcontainer may leave an empty state dir behind.
-		r.removeStaleDir(id)
+		// Nothing to clean up: making the state directory is Create's
+		// last step. A directory there now is another create's, made
+		// since Create looked (its cgroup then fails this one).
 		return fmt.Errorf("create %s: %w", id, err)
 	}
 	l.c = c

@@ -37,6 +37,24 @@ func killAfter(t *testing.T, cmd *exec.Cmd, d time.Duration) {
 	}
 }
 
+// startBlocked starts cmd and fails the test if it ends within d, while
+// it should wait (for what is named by while); out is its output, for the
+// message. It returns the channel cmd's end is sent on.
+func startBlocked(t *testing.T, cmd *exec.Cmd, d time.Duration, while string, out fmt.Stringer) <-chan error {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		t.Fatalf("%s returned while %s (%v): %q", filepath.Base(cmd.Path), while, err, out.String())
+	case <-time.After(d):
+	}
+	return done
+}
+
 // assertGone checks the host for anything left of container id: its
 // state, cgroups, and processes whose command line holds token.
 func assertGone(t *testing.T, r *testutil.Runner, id, token string) {
@@ -99,16 +117,7 @@ func TestFaultKillCreateSpawningSupervisor(t *testing.T) {
 	del := r.Command(t.Context(), "delete", "--force", id)
 	var out strings.Builder
 	del.Stdout, del.Stderr = &out, &out
-	if err := del.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- del.Wait() }()
-	select {
-	case err := <-done:
-		t.Fatalf("delete returned while the supervisor was stopped (%v): %s", err, out.String())
-	case <-time.After(500 * time.Millisecond):
-	}
+	done := startBlocked(t, del, 500*time.Millisecond, "the supervisor was stopped", &out)
 	_ = syscall.Kill(sup, syscall.SIGCONT)
 	if err := <-done; err != nil {
 		t.Fatalf("delete: %v: %s", err, out.String())

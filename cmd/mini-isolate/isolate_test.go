@@ -675,16 +675,7 @@ func TestIsolateWait(t *testing.T) {
 		"/bin/sh", "-c", "grep -l 'hold[m]arker' /proc/[0-9]*/cmdline; echo ran")
 	var out, stderr strings.Builder
 	waiter.Stdout, waiter.Stderr = &out, &stderr
-	if err := waiter.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- waiter.Wait() }()
-	select {
-	case err := <-done:
-		t.Fatalf("--wait returned while the box was in use: %v, %q", err, out.String())
-	case <-time.After(testutil.Slack(200 * time.Millisecond)):
-	}
+	done := startBlocked(t, waiter, testutil.Slack(200*time.Millisecond), "--wait's box was in use", &out)
 	release.Close()
 	if err := long.Wait(); err != nil {
 		t.Errorf("the first run: %v", err)

@@ -46,13 +46,7 @@ func (m *managedEnv) stop(t *testing.T) {
 			m.iso("-b", strconv.Itoa(id), "--cleanup")
 		}
 	}
-	if pid := m.pid(); pid > 0 {
-		if c, err := manager.Dial(m.socket); err == nil {
-			_, _ = c.Do(&manager.Request{Op: "shutdown"})
-			c.Close()
-		}
-		testutil.Eventually(t, 30*time.Second, "the manager to exit", func() bool { return syscall.Kill(pid, 0) != nil })
-	}
+	m.shutdown(t)
 	for _, d := range []string{".spares", ".trash"} {
 		if left, _ := filepath.Glob(filepath.Join(m.boxRoot, d, "*")); len(left) > 0 {
 			t.Errorf("left in %s: %v", d, left)
@@ -61,6 +55,21 @@ func (m *managedEnv) stop(t *testing.T) {
 	if out := m.r.Run("list", "-q").Stdout; strings.TrimSpace(out) != "" {
 		t.Errorf("containers left: %q", out)
 	}
+}
+
+// shutdown asks the manager, if one runs, to shut down, and waits until
+// it has exited.
+func (m *managedEnv) shutdown(t *testing.T) {
+	t.Helper()
+	pid := m.pid()
+	if pid <= 0 {
+		return
+	}
+	if c, err := manager.Dial(m.socket); err == nil {
+		_, _ = c.Do(&manager.Request{Op: "shutdown"})
+		c.Close()
+	}
+	testutil.Eventually(t, 30*time.Second, "the manager to exit", func() bool { return syscall.Kill(pid, 0) != nil })
 }
 
 // startSleeper initialises box id and starts the sleeper there through the
@@ -240,14 +249,10 @@ func TestManagerShutdownWhileReaping(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	pid := m.pid()
-	c, err := manager.Dial(m.socket)
-	if err != nil {
-		t.Fatal(err)
+	if m.pid() == 0 {
+		t.Fatal("no manager served the boxes")
 	}
-	_, _ = c.Do(&manager.Request{Op: "shutdown"})
-	c.Close()
-	testutil.Eventually(t, 60*time.Second, "the manager to exit", func() bool { return syscall.Kill(pid, 0) != nil })
+	m.shutdown(t)
 }
 
 // TestManagerConfigChange changes the configuration while the manager has

@@ -164,7 +164,7 @@ func CloseInheritedOnExec() {
 // report before the container's cgroups and state go away: it waits until
 // no supervisor holds the lock on stateDir.
 func WaitSupervisor(stateDir string) {
-	f, err := os.OpenFile(stateDir, os.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
+	f, err := openDir(stateDir)
 	if err != nil {
 		return
 	}
@@ -187,7 +187,7 @@ func WaitSupervisor(stateDir string) {
 // lockDir opens a container's state directory and flocks it exclusively,
 // without waiting.
 func lockDir(dir string) (*os.File, error) {
-	f, err := os.OpenFile(dir, os.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
+	f, err := openDir(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -196,4 +196,10 @@ func lockDir(dir string) (*os.File, error) {
 		return nil, &os.PathError{Op: "flock", Path: dir, Err: err}
 	}
 	return f, nil
+}
+
+// openDir opens a container's state directory, to flock: an O_PATH
+// descriptor cannot be locked.
+func openDir(dir string) (*os.File, error) {
+	return os.OpenFile(dir, os.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
 }

@@ -1,6 +1,7 @@
 package box
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -81,7 +82,7 @@ func (l *boxLock) read() (*record, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(data) == 0 {
+	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, nil
 	}
 	var r record
@@ -91,19 +92,31 @@ func (l *boxLock) read() (*record, error) {
 	return &r, nil
 }
 
+// write replaces the record (nil: no box). A process killed at any point
+// leaves the old record or the new one, never an empty file in between:
+// the new record is written over the old one in one system call, padded
+// with spaces (which JSON ignores) to the old one's length, and only then
+// is the file cut to size.
 func (l *boxLock) write(r *record) error {
-	if err := l.f.Truncate(0); err != nil {
-		return err
-	}
 	if r == nil {
-		return nil
+		return l.f.Truncate(0)
 	}
 	data, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
-	_, err = l.f.WriteAt(data, 0)
-	return err
+	st, err := l.f.Stat()
+	if err != nil {
+		return err
+	}
+	size := len(data)
+	if old := int(st.Size()); old > size {
+		data = append(data, bytes.Repeat([]byte{' '}, old-size)...)
+	}
+	if _, err := l.f.WriteAt(data, 0); err != nil {
+		return err
+	}
+	return l.f.Truncate(int64(size))
 }
 
 func (l *boxLock) close() {

@@ -160,47 +160,71 @@ func (m *Manager) Init(ctx context.Context, id int, o InitOptions) (string, erro
 	if err := checkRootOnly(m.Config.BoxRoot); err != nil {
 		return "", fmt.Errorf("box root %w", err)
 	}
-	if err := m.initContainer(ctx, b); err != nil {
-		m.undoInit(ctx, b)
+	// The container is recorded before it is adopted or made, and the
+	// box only once it is ready: a process killed in between leaves a
+	// record by which the next --init or --cleanup tears it down.
+	claim := func(container string) error {
+		return lock.write(&record{Owner: m.CallerUID, Cg: o.Cg, Container: container})
+	}
+	if err := m.initContainer(ctx, b, claim); err != nil {
+		m.undoInit(ctx, b, lock)
 		return "", err
 	}
 	if o.QuotaBlocks > 0 || o.QuotaInodes > 0 {
 		if err := setQuota(b.Dir, b.UID, o.QuotaBlocks, o.QuotaInodes); err != nil {
-			m.undoInit(ctx, b)
+			m.undoInit(ctx, b, lock)
 			return "", err
 		}
 	}
 	if err := lock.write(&record{Owner: m.CallerUID, Cg: o.Cg, Initialized: true, Container: b.Container}); err != nil {
-		m.undoInit(ctx, b)
+		m.undoInit(ctx, b, lock)
 		return "", err
 	}
 	return b.Dir, nil
 }
 
 // undoInit removes what a failed --init made: no half-made box stays.
-func (m *Manager) undoInit(ctx context.Context, b *Box) {
+// The record naming the container goes only once the container has.
+func (m *Manager) undoInit(ctx context.Context, b *Box, lock *boxLock) {
 	if err := m.Reap(ctx, b.Container, b.Dir); err != nil {
+		m.verbose(1, "%v", err)
+		return
+	}
+	if err := lock.write(nil); err != nil {
 		m.verbose(1, "%v", err)
 	}
 }
 
 // initContainer gives box b its directories and a container: a spare
 // from the pool when one is ready and the box's CPUs are not pinned,
-// else a new one.
-func (m *Manager) initContainer(ctx context.Context, b *Box) error {
+// else a new one. claim records the container's name first.
+func (m *Manager) initContainer(ctx context.Context, b *Box, claim func(container string) error) error {
 	if m.Pool != nil && m.Config.CPUs[b.ID] == "" && m.Config.Mems[b.ID] == "" {
 		if s := m.Pool.Take(); s != nil {
-			if err := m.adopt(ctx, b, s); err != nil {
-				m.discard(ctx, s.Container, b.Dir)
-				return err
+			if err := claim(s.Container); err != nil {
+				m.DiscardSpare(ctx, s)
+				return fmt.Errorf("init box: %w", err)
 			}
-			m.verbose(2, "box %d: adopted spare %s", b.ID, s.Container)
-			return nil
+			err := m.adopt(ctx, b, s)
+			if err == nil {
+				m.verbose(2, "box %d: adopted spare %s", b.ID, s.Container)
+				return nil
+			}
+			// A spare can die while it waits (the OOM killer, an
+			// administrator): the box gets a new container instead.
+			if rerr := m.Reap(ctx, s.Container, spareDir(s, b)); rerr != nil {
+				return fmt.Errorf("%w (and %v)", err, rerr)
+			}
+			logrus.Warnf("box %d: spare %s: %v; making a container", b.ID, s.Container, err)
+		} else {
+			logrus.Debugf("box %d: no spare ready: making a container", b.ID)
 		}
-		logrus.Debugf("box %d: no spare ready: making a container", b.ID)
 	}
 	if m.Pool != nil || m.Reaper != nil {
 		b.Container = newContainerName()
+	}
+	if err := claim(b.Container); err != nil {
+		return fmt.Errorf("init box: %w", err)
 	}
 	if err := m.makeDirs(b, m.CallerUID, m.CallerGID); err != nil {
 		return err
@@ -209,6 +233,15 @@ func (m *Manager) initContainer(ctx context.Context, b *Box) error {
 		return err
 	}
 	return nil
+}
+
+// spareDir is where spare s's directory is after an adoption into box b
+// failed: still in the pool's directory, or already moved to the box's.
+func spareDir(s *Spare, b *Box) string {
+	if _, err := os.Lstat(s.Dir); err == nil {
+		return s.Dir
+	}
+	return b.Dir
 }
 
 // makeDirs makes a box's directories; its box directory is the owner's.

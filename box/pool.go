@@ -209,7 +209,14 @@ func (m *Manager) scrub(b *Box) error {
 // its container, to the reaper; without one, they are destroyed now.
 func (m *Manager) retire(ctx context.Context, b *Box) error {
 	if _, err := os.Lstat(b.Dir); errors.Is(err, os.ErrNotExist) {
-		// Nothing on disk; a container may still run from a failed init.
+		// Nothing on disk; a container may still run from an --init that
+		// died before adopting or making it. Through the reaper, when
+		// there is one: a new manager's sweep may be tearing the same
+		// spare down, and the reaper takes one at a time.
+		if m.Reaper != nil {
+			m.Reaper.Reap(b.Container, "")
+			return nil
+		}
 		return m.Reap(ctx, b.Container, "")
 	}
 	if m.Reaper == nil {

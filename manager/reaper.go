@@ -18,11 +18,19 @@ type reaper struct {
 	recycle func(box.Leftover) (handled bool, dir string)
 
 	mu      sync.Mutex
-	queue   []box.Leftover
+	queue   []item
 	busy    bool // an item taken off the queue is being handled
 	wake    chan struct{}
 	stopped chan struct{}
 	closing bool
+}
+
+// item is a container and directory queued for teardown. A leftover of
+// a manager that died is never recycled: it may be half made, half
+// scrubbed, or already named by a box's record as that box's.
+type item struct {
+	box.Leftover
+	leftover bool
 }
 
 func newReaper(m *box.Manager, recycle func(box.Leftover) (bool, string)) *reaper {
@@ -33,8 +41,12 @@ func newReaper(m *box.Manager, recycle func(box.Leftover) (bool, string)) *reape
 
 // Reap queues a container and its directory for teardown.
 func (r *reaper) Reap(container, dir string) {
+	r.push(item{Leftover: box.Leftover{Container: container, Dir: dir}})
+}
+
+func (r *reaper) push(it item) {
 	r.mu.Lock()
-	r.queue = append(r.queue, box.Leftover{Container: container, Dir: dir})
+	r.queue = append(r.queue, it)
 	r.mu.Unlock()
 	select {
 	case r.wake <- struct{}{}:
@@ -51,15 +63,15 @@ func (r *reaper) sweep() {
 		return
 	}
 	for _, l := range left {
-		r.Reap(l.Container, l.Dir)
+		r.push(item{Leftover: l, leftover: true})
 	}
 }
 
-func (r *reaper) next() (box.Leftover, bool) {
+func (r *reaper) next() (item, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.queue) == 0 {
-		return box.Leftover{}, false
+		return item{}, false
 	}
 	l := r.queue[0]
 	r.queue = r.queue[1:]
@@ -100,8 +112,9 @@ func (r *reaper) loop() {
 }
 
 // handle recycles a retired box's container, or tears it down.
-func (r *reaper) handle(l box.Leftover) {
-	if r.recycle != nil {
+func (r *reaper) handle(it item) {
+	l := it.Leftover
+	if r.recycle != nil && l.Dir != "" && !it.leftover {
 		done, dir := r.recycle(l)
 		if done {
 			return

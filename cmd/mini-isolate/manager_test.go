@@ -53,7 +53,8 @@ func (m *managedEnv) stop(t *testing.T) {
 		}
 	}
 	if out := m.r.Run("list", "-q").Stdout; strings.TrimSpace(out) != "" {
-		t.Errorf("containers left: %q", out)
+		log, _ := os.ReadFile(filepath.Join(filepath.Dir(m.socket), "manager.log"))
+		t.Errorf("containers left: %q; the managers' log:\n%s", out, log)
 	}
 }
 
@@ -181,6 +182,98 @@ func TestManagerKilled(t *testing.T) {
 		return len(strings.Fields(out)) == 3 // box 4 and two spares
 	})
 	m.iso("-b", "4", "--cleanup")
+}
+
+// TestManagerKilledDuringInit stops the manager inside an --init that
+// adopts a spare, once the spare's directory has become the box's but
+// before the box is recorded as initialised, and kills it there. The next
+// --init of the box, served by a new manager, must tear that container
+// down: the environment's stop checks that no container is left.
+func TestManagerKilledDuringInit(t *testing.T) {
+	m := newManagedEnv(t, 1)
+	m.init(t, 30) // starts the manager
+	const id = 31
+	for try := 1; !m.killInsideAdoption(t, id); try++ {
+		if try == 20 {
+			t.Fatal("the manager was never stopped between adopting a spare and recording the box")
+		}
+		m.iso("-b", strconv.Itoa(id), "--cleanup")
+	}
+	m.init(t, id)
+	if res, meta := m.run(t, id, nil, "/bin/true"); res.Code != 0 || meta["exitcode"] != "0" {
+		t.Errorf("a run in the box: exit %d %q %v", res.Code, res.Stderr, meta)
+	}
+	m.iso("-b", strconv.Itoa(id), "--cleanup")
+	m.iso("-b", "30", "--cleanup")
+}
+
+// killInsideAdoption starts an --init of box id, stops the manager as
+// soon as a spare's directory leaves the pool, and kills it. It says
+// whether the manager was stopped with the box's directory in place and
+// the box not yet recorded as initialised.
+func (m *managedEnv) killInsideAdoption(t *testing.T, id int) bool {
+	t.Helper()
+	m.waitSpares(t, 1)
+	pid := m.pid()
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if _, err := unix.InotifyAddWatch(fd, filepath.Join(m.boxRoot, ".spares"), unix.IN_MOVED_FROM); err != nil {
+		t.Fatal(err)
+	}
+	cmd := m.r.Command(t.Context(), "isolate", "-b", strconv.Itoa(id), "--init")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	if n, err := unix.Poll(pfd, 30_000); n != 1 {
+		t.Fatalf("no spare left the pool: %v", err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	record, _ := os.ReadFile(filepath.Join(filepath.Dir(m.conf), "locks", strconv.Itoa(id)))
+	_, statErr := os.Stat(filepath.Join(m.boxRoot, strconv.Itoa(id)))
+	hit := statErr == nil && !strings.Contains(string(record), `"initialized":true`)
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	testutil.Eventually(t, 30*time.Second, "the manager to die", func() bool { return syscall.Kill(pid, 0) != nil })
+	return hit
+}
+
+// TestManagerSpareDied kills a spare's init while it waits in the pool:
+// the --init that takes it gives the box a new container instead, and
+// the box works.
+func TestManagerSpareDied(t *testing.T) {
+	m := newManagedEnv(t, 1)
+	m.init(t, 32) // starts the manager
+	m.waitSpares(t, 1)
+	spare := m.spares()[0]
+	var state struct{ Pid int }
+	// Its directory is made before its container.
+	testutil.Eventually(t, 30*time.Second, "the spare's container", func() bool {
+		return json.Unmarshal([]byte(m.r.Run("state", spare).Stdout), &state) == nil && state.Pid > 0
+	})
+	if err := syscall.Kill(state.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	m.init(t, 33)
+	if res, meta := m.run(t, 33, nil, "/bin/true"); res.Code != 0 || meta["exitcode"] != "0" {
+		t.Errorf("a run in the box: exit %d %q %v", res.Code, res.Stderr, meta)
+	}
+	record, _ := os.ReadFile(filepath.Join(filepath.Dir(m.conf), "locks", "33"))
+	if strings.Contains(string(record), spare) {
+		t.Errorf("box 33 was given the dead spare: record %s", record)
+	}
+	if out := m.r.Run("list", "-q").Stdout; strings.Contains(out, spare) {
+		t.Errorf("the dead spare %s is still a container: %q", spare, out)
+	}
+	m.iso("-b", "33", "--cleanup")
+	m.iso("-b", "32", "--cleanup")
 }
 
 // TestManagerKilledDuringRun kills the manager while it supervises a run:

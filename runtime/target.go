@@ -6,6 +6,7 @@ import (
 
 	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/runc/libcontainer"
+	"github.com/sirupsen/logrus"
 
 	"github.com/mini-isolate/mini-isolate/runtime/judged"
 	"github.com/mini-isolate/mini-isolate/runtime/supervise"
@@ -41,6 +42,11 @@ func targetOf(c *libcontainer.Container) (*supervise.Target, error) {
 // the report is filed.
 func (r *Runtime) Supervise(ctx context.Context, id string) error {
 	judged.CloseInheritedOnExec()
+	if err := judged.RecordSupervisor(r.stateDir(id)); err != nil {
+		// Only delete's kill of a supervisor that outstays its wait
+		// depends on the record.
+		logrus.Warnf("%s: %v", id, err)
+	}
 	st, t, setupErr := r.judgedTarget(id)
 	res, err := judged.Detached(ctx, st, *t, setupErr)
 	if err != nil {

@@ -150,6 +150,35 @@ func TestFaultCreateFailsAfterSupervisor(t *testing.T) {
 	}
 }
 
+// TestFaultSupervisorOutstaysDelete: a detached supervisor that has not
+// finished 5 s into delete (here, held stopped while it supervises) is
+// killed before the container goes: once it has, the supervisor's late
+// report and its kill of the run's cgroup would reach a new container of
+// the same id, whose paths are the same.
+func TestFaultSupervisorOutstaysDelete(t *testing.T) {
+	r := testutil.NewRunner(t)
+	bundle, token := faultBundle(t, map[string]string{"time": "2"})
+	id := r.ID("outstay")
+	r.MustRun("create", "--bundle", bundle, id)
+	found := processesMatching(" supervise ", id)
+	if len(found) != 1 {
+		t.Fatalf("supervisors of %s: %v", id, found)
+	}
+	sup, _ := strconv.Atoi(strings.Split(found[0], ":")[0])
+	if err := syscall.Kill(sup, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(sup, syscall.SIGCONT)
+	res := r.Run("delete", "--force", id)
+	if res.Code != 0 || !strings.Contains(res.Stderr, "killed it") {
+		t.Errorf("delete with the supervisor stopped: exit %d: %s", res.Code, res.Stderr)
+	}
+	if left := processesMatching(" supervise ", id); len(left) > 0 {
+		t.Errorf("supervisor left after delete: %v", left)
+	}
+	assertGone(t, r, id, token)
+}
+
 // stopSupervisorBeforeReady runs create, SIGSTOPs the supervisor it starts
 // as soon as it has exec'd, and SIGKILLs create. It returns the stopped
 // supervisor's pid if it had not yet closed its readiness pipe (fd 4),

@@ -217,6 +217,13 @@ func replace(dirfd int, path, base string, data []byte, perm os.FileMode) error 
 	return nil
 }
 
+// WriteIn replaces file name in the directory open as dirfd, by a
+// temporary file and a rename, as Write does; for a directory found once
+// and trusted since (a container's state directory).
+func WriteIn(dirfd int, name string, data []byte, perm os.FileMode) error {
+	return replace(dirfd, name, name, data, perm)
+}
+
 // Open opens path as os.OpenFile does, close-on-exec, for a file Go's
 // poller cannot watch (a regular file, /dev/null): os.OpenFile tries to
 // register it, four more system calls that fail for such a file anyway,

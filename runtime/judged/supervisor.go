@@ -15,8 +15,10 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
+	"github.com/mini-isolate/mini-isolate/runtime/hostfile"
 	"github.com/mini-isolate/mini-isolate/runtime/judgeinit"
 	"github.com/mini-isolate/mini-isolate/runtime/meta"
+	"github.com/mini-isolate/mini-isolate/runtime/proc"
 	"github.com/mini-isolate/mini-isolate/runtime/supervise"
 )
 
@@ -160,9 +162,64 @@ func CloseInheritedOnExec() {
 	}
 }
 
+// supervisorName holds the detached supervisor's pid and start time in
+// the container's state directory.
+const supervisorName = "supervisor"
+
+// RecordSupervisor writes this process's pid and start time to the state
+// directory, through the descriptor Spawn passed when there is one, for
+// WaitSupervisor to kill a supervisor that outstays its wait.
+func RecordSupervisor(stateDir string) error {
+	start, err := proc.StartTime(os.Getpid())
+	if err != nil {
+		return fmt.Errorf("record supervisor: %w", err)
+	}
+	data := []byte(fmt.Sprintf("%d %d\n", os.Getpid(), start))
+	var st unix.Stat_t
+	if err := unix.Fstat(supFdLock, &st); err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		err = hostfile.WriteIn(supFdLock, supervisorName, data, 0o600)
+		if err != nil {
+			return fmt.Errorf("record supervisor: %w", err)
+		}
+		return nil
+	}
+	if err := hostfile.Write(filepath.Join(stateDir, supervisorName), data, 0o600); err != nil {
+		return fmt.Errorf("record supervisor: %w", err)
+	}
+	return nil
+}
+
+// killSupervisor kills the supervisor RecordSupervisor recorded in
+// stateDir, if it still runs, and waits up to a second for it to go.
+func killSupervisor(stateDir string) error {
+	data, err := os.ReadFile(filepath.Join(stateDir, supervisorName))
+	if err != nil {
+		return err
+	}
+	var pid int
+	var start uint64
+	if _, err := fmt.Sscan(string(data), &pid, &start); err != nil {
+		return fmt.Errorf("%s: %w", supervisorName, err)
+	}
+	fd, err := proc.Open(pid, start)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if err := unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0); err != nil {
+		return err
+	}
+	if !proc.Exited(fd, time.Second) {
+		return fmt.Errorf("process %d: still there a second after SIGKILL", pid)
+	}
+	return nil
+}
+
 // WaitSupervisor gives a detached supervisor time, up to 5 s, to file its
 // report before the container's cgroups and state go away: it waits until
-// no supervisor holds the lock on stateDir.
+// no supervisor holds the lock on stateDir. A supervisor still there then
+// is killed: once the container is gone, its late report, or its kill of
+// the run's cgroup, would land on a new container of the same id.
 func WaitSupervisor(stateDir string) {
 	f, err := openDir(stateDir)
 	if err != nil {
@@ -176,7 +233,12 @@ func WaitSupervisor(stateDir string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			logrus.Warnf("%s: the supervisor has not finished after 5s; deleting anyway", filepath.Base(stateDir))
+			id := filepath.Base(stateDir)
+			if err := killSupervisor(stateDir); err != nil {
+				logrus.Warnf("%s: the supervisor has not finished after 5s, and could not be killed: %v; deleting anyway", id, err)
+			} else {
+				logrus.Warnf("%s: the supervisor had not finished after 5s: killed it", id)
+			}
 			return
 		}
 		time.Sleep(wait)

@@ -276,6 +276,37 @@ func TestManagerSpareDied(t *testing.T) {
 	m.iso("-b", "32", "--cleanup")
 }
 
+// TestManagerLongBoxRoot gives the boxes a root so long that their init
+// sockets' paths do not fit a socket address (108 bytes): a box made on
+// the spot, a spare, its adoption, a run and a cleanup must all work.
+func TestManagerLongBoxRoot(t *testing.T) {
+	m := newManagedEnv(t, 1)
+	m.boxRoot = filepath.Join(filepath.Dir(m.conf), strings.Repeat("r", 100))
+	appendConfig(t, m.conf, "box_root = "+m.boxRoot+"\n")
+	m.init(t, 36) // made on the spot: the manager has no spare yet
+	m.waitSpares(t, 1)
+	spare := m.spares()[0]
+	if n := len(filepath.Join(m.boxRoot, ".spares", spare, ".mini-isolate", "init.sock")); n <= 108 {
+		t.Fatalf("the spare's socket path is %d bytes: not too long for an address", n)
+	}
+	testutil.Eventually(t, 30*time.Second, "the spare's container", func() bool {
+		return m.r.Run("state", spare).Code == 0
+	})
+	m.init(t, 37)
+	record, _ := os.ReadFile(filepath.Join(filepath.Dir(m.conf), "locks", "37"))
+	if !strings.Contains(string(record), spare) {
+		t.Errorf("box 37 did not adopt the spare %s: record %s", spare, record)
+	}
+	for _, id := range []int{36, 37} {
+		if res, meta := m.run(t, id, nil, "/bin/true"); res.Code != 0 || meta["exitcode"] != "0" {
+			t.Errorf("a run in box %d: exit %d %q %v", id, res.Code, res.Stderr, meta)
+		}
+		if res := m.iso("-b", strconv.Itoa(id), "--cleanup"); res.Code != 0 {
+			t.Errorf("--cleanup of box %d: exit %d: %s", id, res.Code, res.Stderr)
+		}
+	}
+}
+
 // TestManagerKilledDuringRun kills the manager while it supervises a run:
 // the run ends with it, the caller is told, and the box can be used again.
 func TestManagerKilledDuringRun(t *testing.T) {

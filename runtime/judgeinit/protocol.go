@@ -15,6 +15,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -342,7 +343,9 @@ func Listen(path string) (*os.File, error) {
 		return nil, fmt.Errorf("box socket: %w", err)
 	}
 	f := os.NewFile(uintptr(fd), path)
-	err = hostfile.WithUmask(0o177, func() error { return unix.Bind(fd, &unix.SockaddrUnix{Name: path}) })
+	err = withAddr(path, func(sa *unix.SockaddrUnix) error {
+		return hostfile.WithUmask(0o177, func() error { return unix.Bind(fd, sa) })
+	})
 	if err == nil {
 		err = unix.Listen(fd, 4)
 	}
@@ -351,6 +354,21 @@ func Listen(path string) (*os.File, error) {
 		return nil, fmt.Errorf("box socket %s: %w", path, err)
 	}
 	return f, nil
+}
+
+// withAddr calls f with the address of the socket at path. A path too
+// long for an address (108 bytes, a long box_root) is reached through a
+// descriptor of its directory: /proc/self/fd/N/name.
+func withAddr(path string, f func(*unix.SockaddrUnix) error) error {
+	if len(path) < len(unix.RawSockaddrUnix{}.Path) {
+		return f(&unix.SockaddrUnix{Name: path})
+	}
+	dir, err := unix.Open(filepath.Dir(path), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: filepath.Dir(path), Err: err}
+	}
+	defer unix.Close(dir)
+	return f(&unix.SockaddrUnix{Name: fmt.Sprintf("/proc/self/fd/%d/%s", dir, filepath.Base(path))})
 }
 
 // Dial connects to a box's init through its listening socket.
@@ -363,7 +381,7 @@ func Dial(path string) (*Conn, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("box socket: %w", err)
 	}
-	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+	if err := withAddr(path, func(sa *unix.SockaddrUnix) error { return unix.Connect(fd, sa) }); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("box socket %s: %w", path, err)
 	}

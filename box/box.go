@@ -109,9 +109,13 @@ func (m *Manager) Box(id int) (*Box, error) {
 	return &Box{
 		ID: id, Dir: filepath.Join(m.Config.BoxRoot, strconv.Itoa(id)),
 		UID: m.Config.FirstUID + id, GID: m.Config.FirstGID + id,
-		Container: "box-" + strconv.Itoa(id),
+		Container: defaultContainer(id),
 	}, nil
 }
+
+// defaultContainer names box id's container when no pool or reaper is in
+// use.
+func defaultContainer(id int) string { return "box-" + strconv.Itoa(id) }
 
 func (b *Box) sandboxDir() string { return filepath.Join(b.Dir, "box") }
 func (b *Box) hostname() string {
@@ -145,7 +149,15 @@ func (m *Manager) Init(ctx context.Context, id int, o InitOptions) (string, erro
 		return "", err
 	}
 	defer lock.close()
-	if rec, err := lock.read(); err == nil && rec != nil && rec.Container != "" {
+	rec, err := lock.read()
+	if err != nil {
+		rec = nil // a record of another format is reset, as before
+	}
+	if rec != nil && rec.Initialized && rec.Owner != m.CallerUID && m.CallerUID != 0 {
+		// As isolate: another user may not reset a box in use.
+		return "", fmt.Errorf("this box belongs to a different user (uid %d)", rec.Owner)
+	}
+	if rec != nil && rec.Container != "" {
 		b.Container = rec.Container
 	}
 	if err := m.retire(ctx, b); err != nil {
@@ -154,6 +166,9 @@ func (m *Manager) Init(ctx context.Context, id int, o InitOptions) (string, erro
 	if err := lock.write(nil); err != nil {
 		return "", err
 	}
+	// The retired container's name is not the new one's: a manager's
+	// sweep may still find a directory of the old one by that name.
+	b.Container = defaultContainer(id)
 	if err := os.MkdirAll(m.Config.BoxRoot, 0o755); err != nil {
 		return "", fmt.Errorf("box root: %w", err)
 	}
@@ -302,8 +317,9 @@ func (m *Manager) Cleanup(ctx context.Context, id int, cg, wait bool) error {
 
 func (m *Manager) checkRecord(rec *record, cg bool) error {
 	// The caller's identity, not this process's: a manager serving a
-	// setuid front end is root, its caller not.
-	if rec.Owner != m.CallerUID && m.CallerUID != 0 {
+	// setuid front end is root, its caller not. As in isolate, a box not
+	// (or not yet) initialised is nobody's.
+	if rec.Initialized && rec.Owner != m.CallerUID && m.CallerUID != 0 {
 		return fmt.Errorf("this box belongs to a different user (uid %d)", rec.Owner)
 	}
 	if rec.Cg != cg {

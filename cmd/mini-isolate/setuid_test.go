@@ -186,6 +186,12 @@ func TestSetuid(t *testing.T) {
 		if _, stderr, code := e.as(t, suidUserB, nil, "isolate", "-b", "1", "--cleanup"); code != 2 || !strings.Contains(stderr, "different user") {
 			t.Errorf("another user's cleanup: exit %d %q", code, stderr)
 		}
+		if _, stderr, code := e.as(t, suidUserB, nil, "isolate", "-b", "1", "--init"); code != 2 || !strings.Contains(stderr, "different user") {
+			t.Errorf("another user's --init: exit %d %q", code, stderr)
+		}
+		if _, stderr, code := e.as(t, suidUserA, nil, "isolate", "-b", "1", "--run", "--", "/bin/true"); code != 0 {
+			t.Errorf("the owner's run after another user's attempts: exit %d %q", code, stderr)
+		}
 	})
 	t.Run("--as-uid is root's", func(t *testing.T) {
 		_, stderr, code := e.as(t, suidUserA, nil, "isolate", "-b", "2", "--as-uid=0", "--as-gid=0", "--init")
@@ -268,6 +274,9 @@ func TestSetuid(t *testing.T) {
 		}
 		if _, stderr, code := e.as(t, suidUserB, nil, "isolate", "-b", "4", "--cleanup"); code != 2 || !strings.Contains(stderr, "different user") {
 			t.Errorf("another user's cleanup through the manager: exit %d %q", code, stderr)
+		}
+		if _, stderr, code := e.as(t, suidUserB, nil, "isolate", "-b", "4", "--init"); code != 2 || !strings.Contains(stderr, "different user") {
+			t.Errorf("another user's --init through the manager: exit %d %q", code, stderr)
 		}
 		if _, stderr, code := e.as(t, suidUserA, nil, "isolate", "-b", "4", "--cleanup"); code != 0 {
 			t.Errorf("--cleanup: exit %d %q", code, stderr)

@@ -1,8 +1,7 @@
 package manager
 
 import (
-	"errors"
-	"net"
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,32 +10,24 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TestLockLife takes the manager's lock while another open file of it
-// (an older manager) holds it or not, with the socket served or not.
-func TestLockLife(t *testing.T) {
+// TestLife takes the life lock while another open file of it (an older
+// manager) holds it, lets go of it, or holds it until the waiter gives up.
+func TestLife(t *testing.T) {
 	tests := []struct {
-		name    string
-		held    bool
-		served  bool
-		release time.Duration // when the holder lets go; 0: never
-		wantErr error         // nil: the lock is taken
-		failing bool          // an error other than ErrRunning
+		name     string
+		held     bool
+		release  time.Duration // when the holder lets go; 0: never
+		cancel   time.Duration // when the waiter gives up; 0: never
+		wantTake bool          // tryLife at once
+		wantWait bool          // waitLife
 	}{
-		{name: "free"},
-		{name: "held by a manager that serves", held: true, served: true, wantErr: ErrRunning},
-		{name: "held by a manager still tearing down", held: true, release: 150 * time.Millisecond},
-		{name: "held for longer than the wait", held: true, failing: true},
+		{name: "free", wantTake: true, wantWait: true},
+		{name: "held, then released", held: true, release: 150 * time.Millisecond, wantWait: true},
+		{name: "held until the waiter gives up", held: true, cancel: 150 * time.Millisecond},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			socket := filepath.Join(t.TempDir(), "manager.sock")
-			if tt.served {
-				ln, err := net.Listen("unix", socket)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer ln.Close()
-			}
 			if tt.held {
 				old, err := os.OpenFile(socket+".lock", os.O_RDWR|os.O_CREATE, 0o600)
 				if err != nil {
@@ -50,29 +41,33 @@ func TestLockLife(t *testing.T) {
 					time.AfterFunc(tt.release, func() { old.Close() })
 				}
 			}
-			start := time.Now()
-			f, err := lockLife(socket, time.Second)
-			took := time.Since(start)
-			switch {
-			case tt.failing:
-				if err == nil || errors.Is(err, ErrRunning) {
-					t.Fatalf("got %v, want a timeout", err)
-				}
-			case tt.wantErr != nil:
-				if !errors.Is(err, tt.wantErr) {
-					t.Fatalf("got %v, want %v", err, tt.wantErr)
-				}
-			case err != nil:
+			f, err := openLife(socket)
+			if err != nil {
 				t.Fatal(err)
-			default:
-				defer f.Close()
-				if took < tt.release {
-					t.Errorf("taken after %v, before the holder let go at %v", took, tt.release)
-				}
+			}
+			if ok, err := tryLife(f); ok != tt.wantTake || err != nil {
+				t.Fatalf("tryLife: %v %v, want %v", ok, err, tt.wantTake)
+			}
+			ctx := context.Background()
+			if tt.cancel > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.cancel)
+				defer cancel()
+			}
+			s := &Server{}
+			start := time.Now()
+			if got := s.waitLife(ctx, f); got != tt.wantWait {
+				t.Fatalf("waitLife: %v, want %v", got, tt.wantWait)
+			}
+			if took := time.Since(start); tt.wantWait && took < tt.release {
+				t.Errorf("taken after %v, before the holder let go at %v", took, tt.release)
+			}
+			if tt.wantWait {
+				defer s.life.Close()
 				other, _ := os.Open(socket + ".lock")
 				defer other.Close()
-				if err := unix.Flock(int(other.Fd()), unix.LOCK_EX|unix.LOCK_NB); !errors.Is(err, unix.EWOULDBLOCK) {
-					t.Errorf("the lock is not held: a second flock gave %v", err)
+				if ok, _ := tryLife(other); ok {
+					t.Error("the lock is not held: another open file took it")
 				}
 			}
 		})

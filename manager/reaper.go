@@ -2,6 +2,7 @@ package manager
 
 import (
 	"context"
+	"os"
 	"sync"
 
 	"github.com/sirupsen/logrus"
@@ -54,16 +55,14 @@ func (r *reaper) push(it item) {
 	}
 }
 
-// sweep queues what a manager that died left under the box root: spares
-// nobody took and retired boxes not torn down.
-func (r *reaper) sweep() {
-	left, err := r.m.Leftovers()
-	if err != nil {
-		logrus.Warnf("manager: leftovers: %v", err)
-		return
-	}
+// sweep queues leftovers of a manager before this one, to be torn down:
+// spares nobody took and retired boxes not torn down. Those gone by now
+// were torn down by that manager.
+func (r *reaper) sweep(left []box.Leftover) {
 	for _, l := range left {
-		r.push(item{Leftover: l, leftover: true})
+		if _, err := os.Lstat(l.Dir); err == nil {
+			r.push(item{Leftover: l, leftover: true})
+		}
 	}
 }
 

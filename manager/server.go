@@ -44,11 +44,12 @@ type Server struct {
 	// inits keeps each box init's connection between runs.
 	inits *supervise.InitConns
 	ln    *net.UnixListener
-	// life is the socket's lock, held from Listen until Serve returns.
-	life  *os.File
-	busy  atomic.Int64 // requests being served
-	last  atomic.Int64 // unix nanoseconds of the last request's end
-	conns sync.WaitGroup
+	// life is the socket's life lock (life.go), once this manager has it.
+	life     *os.File
+	sweeping sync.WaitGroup // sweepLater
+	busy     atomic.Int64   // requests being served
+	last     atomic.Int64   // unix nanoseconds of the last request's end
+	conns    sync.WaitGroup
 }
 
 // bigTransfer is the size of a request or reply after which the manager
@@ -68,63 +69,19 @@ func (s *Server) Listen() error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("manager socket: %w", err)
 	}
-	life, err := lockLife(path, lifeWait)
-	if err != nil {
-		return err
-	}
 	_ = os.Remove(path)
 	// Only root may connect: the socket runs anything as anyone.
 	var ln *net.UnixListener
-	err = hostfile.WithUmask(0o077, func() (err error) {
+	err := hostfile.WithUmask(0o077, func() (err error) {
 		ln, err = net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
 		return err
 	})
 	if err != nil {
-		life.Close()
 		return fmt.Errorf("manager socket: %w", err)
 	}
 	ln.SetUnlinkOnClose(true)
-	s.ln, s.life = ln, life
+	s.ln = ln
 	return nil
-}
-
-// lifeWait bounds how long a new manager waits for the one before it to
-// finish tearing down.
-const lifeWait = time.Minute
-
-// lockLife takes the lock a manager of the socket holds for as long as it
-// runs. A manager that has stopped serving may still be tearing its
-// spares and retired boxes down, and a new one's sweep of the box root
-// would tear the same ones down beside it: so a new manager waits for the
-// old one to exit, unless another manager started meanwhile serves the
-// socket (ErrRunning).
-func lockLife(socket string, wait time.Duration) (*os.File, error) {
-	path := socket + ".lock"
-	f, err := hostfile.Open(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("manager lock: %w", err)
-	}
-	deadline := time.Now().Add(wait)
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return f, nil
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
-			f.Close()
-			return nil, fmt.Errorf("manager lock: %w", err)
-		}
-		if c, err := net.Dial("unix", socket); err == nil {
-			c.Close()
-			f.Close()
-			return nil, ErrRunning
-		}
-		if time.Now().After(deadline) {
-			f.Close()
-			return nil, fmt.Errorf("manager lock %s: another manager has held it for %v", path, wait)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // Serve serves requests until ctx is cancelled or the manager has been
@@ -148,11 +105,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	if recycle != nil {
 		s.pool.inRecycle = s.reaper.pending
 	}
-	s.reaper.sweep() // what a manager that died left behind
 	s.last.Store(time.Now().UnixNano())
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s.stop = cancel
+	s.sweep(ctx, m) // what a manager before this one left behind
 	go s.pool.fill(ctx)
 	go s.watchIdle(ctx, cancel)
 	go func() {
@@ -182,8 +139,13 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.cgroups.Close()
 	s.inits.Close()
 	s.pool.drain()
+	s.sweeping.Wait()
 	s.reaper.stop()
-	s.life.Close()
+	s.mu.Lock()
+	if s.life != nil {
+		s.life.Close()
+	}
+	s.mu.Unlock()
 	return nil
 }
 

@@ -84,8 +84,12 @@ func (m *Manager) MakeSpare(ctx context.Context) (*Spare, error) {
 	return &Spare{Container: name, Dir: dir}, nil
 }
 
-// DiscardSpare destroys a spare that no box will adopt.
+// DiscardSpare destroys a spare that no box will adopt. One whose
+// directory is gone was torn down already, by a manager's sweep.
 func (m *Manager) DiscardSpare(ctx context.Context, s *Spare) {
+	if _, err := os.Lstat(s.Dir); errors.Is(err, os.ErrNotExist) {
+		return
+	}
 	m.discard(ctx, s.Container, s.Dir)
 }
 
@@ -148,7 +152,12 @@ func (m *Manager) Recycle(ctx context.Context, container, dir string) (spare *Sp
 	if err := m.onlyInit(container, cur.Target); err != nil {
 		return nil, dir, fmt.Errorf("recycle %s: %w", container, err)
 	}
-	to := filepath.Join(m.Config.BoxRoot, sparesDir, container)
+	// A name of its own, not the container's: a new manager waiting to
+	// sweep what it found at its start must not find a container that
+	// was adopted and has come back since at the same path.
+	var nonce [4]byte
+	_, _ = rand.Read(nonce[:])
+	to := filepath.Join(m.Config.BoxRoot, sparesDir, container+"."+hex.EncodeToString(nonce[:]))
 	if err := os.MkdirAll(filepath.Dir(to), 0o700); err != nil {
 		return nil, dir, err
 	}

@@ -24,6 +24,30 @@ import (
 // lifePoll is how often a manager waiting for the life lock tries it.
 const lifePoll = 20 * time.Millisecond
 
+// lifeWaitAtEnd bounds how long a manager that stops before it had the
+// life lock waits for it before it tears its own spares down.
+const lifeWaitAtEnd = time.Minute
+
+// lockStart takes <socket>.start, which a manager holds while it takes
+// the socket, and returns its release.
+func lockStart(socket string) (func(), error) {
+	f, err := hostfile.Open(socket+".start", os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("manager start lock: %w", err)
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		if !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("manager start lock: %w", err)
+	}
+	return func() { f.Close() }, nil
+}
+
 // openLife opens the socket's life lock file.
 func openLife(socket string) (*os.File, error) {
 	f, err := hostfile.Open(socket+".lock", os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o600)
@@ -99,6 +123,28 @@ func (s *Server) waitLife(ctx context.Context, f *os.File) bool {
 			return false
 		case <-t.C:
 		}
+	}
+}
+
+// holdLifeToEnd makes sure, when Serve ends, that this manager holds the
+// life lock before it tears its own spares down: a manager started since
+// sweeps only while holding it.
+func (s *Server) holdLifeToEnd() {
+	s.mu.Lock()
+	held := s.life != nil
+	s.mu.Unlock()
+	if held {
+		return
+	}
+	f, err := openLife(s.Config.Socket())
+	if err != nil {
+		logrus.Warnf("manager: %v", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), lifeWaitAtEnd)
+	defer cancel()
+	if !s.waitLife(ctx, f) {
+		logrus.Warnf("manager: the manager before this one still runs after %v; tearing down without the lock", lifeWaitAtEnd)
 	}
 }
 

@@ -28,8 +28,10 @@ func TestLife(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			socket := filepath.Join(t.TempDir(), "manager.sock")
+			var old *os.File
 			if tt.held {
-				old, err := os.OpenFile(socket+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+				var err error
+				old, err = os.OpenFile(socket+".lock", os.O_RDWR|os.O_CREATE, 0o600)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -37,9 +39,6 @@ func TestLife(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer old.Close()
-				if tt.release > 0 {
-					time.AfterFunc(tt.release, func() { old.Close() })
-				}
 			}
 			f, err := openLife(socket)
 			if err != nil {
@@ -56,6 +55,9 @@ func TestLife(t *testing.T) {
 			}
 			s := &Server{}
 			start := time.Now()
+			if tt.release > 0 {
+				time.AfterFunc(tt.release, func() { old.Close() })
+			}
 			if got := s.waitLife(ctx, f); got != tt.wantWait {
 				t.Fatalf("waitLife: %v, want %v", got, tt.wantWait)
 			}

@@ -69,10 +69,21 @@ func (s *Server) Listen() error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("manager socket: %w", err)
 	}
+	// Managers started at once take the socket in turn: the second finds
+	// it served, instead of replacing it.
+	unlock, err := lockStart(path)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if c, err := net.Dial("unix", path); err == nil {
+		c.Close()
+		return ErrRunning
+	}
 	_ = os.Remove(path)
 	// Only root may connect: the socket runs anything as anyone.
 	var ln *net.UnixListener
-	err := hostfile.WithUmask(0o077, func() (err error) {
+	err = hostfile.WithUmask(0o077, func() (err error) {
 		ln, err = net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
 		return err
 	})
@@ -129,6 +140,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		// Requests are not cancelled by a shutdown: they finish first.
 		go s.serveConn(context.WithoutCancel(ctx), c)
 	}
+	// An accept that failed (EMFILE) ends the manager too: fill and the
+	// sweep's wait stop on ctx.
+	cancel()
 	// Stop reading new requests; those being served finish.
 	s.mu.Lock()
 	for c := range s.open {
@@ -138,8 +152,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.conns.Wait()
 	s.cgroups.Close()
 	s.inits.Close()
-	s.pool.drain()
 	s.sweeping.Wait()
+	s.holdLifeToEnd()
+	s.pool.drain()
 	s.reaper.stop()
 	s.mu.Lock()
 	if s.life != nil {

@@ -110,29 +110,30 @@ func (m *managedEnv) pid() int {
 	return pid
 }
 
-// spares lists the spare directories waiting.
+// spares lists the containers of the spare directories waiting (a
+// recycled one's directory has a suffix after a dot).
 func (m *managedEnv) spares() []string {
 	entries, _ := os.ReadDir(filepath.Join(m.boxRoot, ".spares"))
 	var names []string
 	for _, e := range entries {
-		names = append(names, e.Name())
+		name, _, _ := strings.Cut(e.Name(), ".")
+		names = append(names, name)
 	}
 	return names
 }
 
-// readySpare waits for a spare whose container has been made (its
-// directory is made first) and returns its name.
+// readySpare waits for a spare whose container is made, its box state
+// written last (its directory is made first), and returns the container.
 func (m *managedEnv) readySpare(t *testing.T) string {
 	t.Helper()
 	var ready string
 	testutil.Eventually(t, testutil.Slack(60*time.Second), "a spare box's container", func() bool {
-		for _, name := range m.spares() {
-			if m.r.Run("state", name).Code == 0 {
-				ready = name
-				return true
-			}
+		dirs, _ := filepath.Glob(filepath.Join(m.boxRoot, ".spares", "*", ".mini-isolate", "container.json"))
+		if len(dirs) == 0 {
+			return false
 		}
-		return false
+		ready, _, _ = strings.Cut(filepath.Base(filepath.Dir(filepath.Dir(dirs[0]))), ".")
+		return true
 	})
 	return ready
 }
@@ -441,6 +442,11 @@ func TestManagerConfigDrain(t *testing.T) {
 		t.Fatalf("--cleanup after the change: exit %d: %s", res.Code, res.Stderr)
 	}
 	m.init(t, 35) // a new manager, while the old one drains
+	// Served by the new manager, not run here after the front end gave
+	// up waiting for one.
+	if record, _ := os.ReadFile(filepath.Join(filepath.Dir(m.conf), "locks", "35")); !strings.Contains(string(record), `"container":"sbx-`) {
+		t.Errorf("box 35 was not made by a manager: record %s", record)
+	}
 	testutil.Eventually(t, 30*time.Second, "the old manager to exit", func() bool { return syscall.Kill(old, 0) != nil })
 	testutil.Eventually(t, 30*time.Second, "a new manager to serve", func() bool {
 		pid := m.pid()

@@ -64,6 +64,14 @@ func newContainerName() string {
 	return containerPrefix + hex.EncodeToString(b[:])
 }
 
+// suffixed is a directory name for container that no other directory
+// has: the name, a dot (Leftovers cuts there) and a random suffix.
+func suffixed(container string) string {
+	var nonce [4]byte
+	_, _ = rand.Read(nonce[:])
+	return container + "." + hex.EncodeToString(nonce[:])
+}
+
 // MakeSpare makes a fresh spare: the directories of a box and a container
 // with the default directory rules, not yet any box's.
 func (m *Manager) MakeSpare(ctx context.Context) (*Spare, error) {
@@ -155,9 +163,7 @@ func (m *Manager) Recycle(ctx context.Context, container, dir string) (spare *Sp
 	// A name of its own, not the container's: a new manager waiting to
 	// sweep what it found at its start must not find a container that
 	// was adopted and has come back since at the same path.
-	var nonce [4]byte
-	_, _ = rand.Read(nonce[:])
-	to := filepath.Join(m.Config.BoxRoot, sparesDir, container+"."+hex.EncodeToString(nonce[:]))
+	to := filepath.Join(m.Config.BoxRoot, sparesDir, suffixed(container))
 	if err := os.MkdirAll(filepath.Dir(to), 0o700); err != nil {
 		return nil, dir, err
 	}
@@ -235,9 +241,7 @@ func (m *Manager) retire(ctx context.Context, b *Box) error {
 	if err := os.MkdirAll(trash, 0o700); err != nil {
 		return fmt.Errorf("remove box: %w", err)
 	}
-	var nonce [4]byte
-	_, _ = rand.Read(nonce[:])
-	dst := filepath.Join(trash, b.Container+"."+hex.EncodeToString(nonce[:]))
+	dst := filepath.Join(trash, suffixed(b.Container))
 	if err := os.Rename(b.Dir, dst); err != nil {
 		return fmt.Errorf("remove box: %w", err)
 	}

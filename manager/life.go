@@ -31,9 +31,9 @@ const lifeWaitAtEnd = time.Minute
 // lockStart takes <socket>.start, which a manager holds while it takes
 // the socket, and returns its release.
 func lockStart(socket string) (func(), error) {
-	f, err := hostfile.Open(socket+".start", os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o600)
+	f, err := openLock(socket, ".start")
 	if err != nil {
-		return nil, fmt.Errorf("manager start lock: %w", err)
+		return nil, err
 	}
 	for {
 		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
@@ -49,8 +49,12 @@ func lockStart(socket string) (func(), error) {
 }
 
 // openLife opens the socket's life lock file.
-func openLife(socket string) (*os.File, error) {
-	f, err := hostfile.Open(socket+".lock", os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o600)
+func openLife(socket string) (*os.File, error) { return openLock(socket, ".lock") }
+
+// openLock opens (making it, root's only) the lock file beside the socket
+// with the given suffix.
+func openLock(socket, suffix string) (*os.File, error) {
+	f, err := hostfile.Open(socket+suffix, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("manager lock: %w", err)
 	}

@@ -46,7 +46,7 @@ type Server struct {
 	ln    *net.UnixListener
 	// life is the socket's life lock (life.go), once this manager has it.
 	life     *os.File
-	sweeping sync.WaitGroup // sweepLater
+	sweeping sync.WaitGroup // sweep's wait for the life lock
 	busy     atomic.Int64   // requests being served
 	last     atomic.Int64   // unix nanoseconds of the last request's end
 	conns    sync.WaitGroup

@@ -405,15 +405,23 @@ func TestManagerShutdownWhileReaping(t *testing.T) {
 	m.shutdown(t)
 }
 
+// changeConfig initialises box id, which starts the manager, waits for
+// its spares, and changes the configuration; it returns the manager's pid.
+func (m *managedEnv) changeConfig(t *testing.T, id, spares int) int {
+	t.Helper()
+	m.init(t, id)
+	m.waitSpares(t, spares)
+	pid := m.pid()
+	m.config(t, "# changed\n")
+	return pid
+}
+
 // TestManagerConfigChange changes the configuration while the manager has
 // spares: the next call runs without it, the manager goes away, and the
 // one after starts a manager for the new configuration.
 func TestManagerConfigChange(t *testing.T) {
 	m := newManagedEnv(t, 1)
-	m.init(t, 8)
-	m.waitSpares(t, 1)
-	old := m.pid()
-	m.config(t, "# changed\n")
+	old := m.changeConfig(t, 8, 1)
 	if res, meta := m.run(t, 8, nil, "/bin/true"); res.Code != 0 || meta["exitcode"] != "0" {
 		t.Fatalf("a run after the change: exit %d %q", res.Code, res.Stderr)
 	}
@@ -434,10 +442,7 @@ func TestManagerConfigChange(t *testing.T) {
 // left.
 func TestManagerConfigDrain(t *testing.T) {
 	m := newManagedEnv(t, 12)
-	m.init(t, 34)
-	m.waitSpares(t, 12)
-	old := m.pid()
-	m.config(t, "# changed\n")
+	old := m.changeConfig(t, 34, 12)
 	if res := m.iso("-b", "34", "--cleanup"); res.Code != 0 {
 		t.Fatalf("--cleanup after the change: exit %d: %s", res.Code, res.Stderr)
 	}

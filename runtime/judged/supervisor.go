@@ -176,14 +176,12 @@ func RecordSupervisor(stateDir string) error {
 	}
 	data := []byte(fmt.Sprintf("%d %d\n", os.Getpid(), start))
 	var st unix.Stat_t
-	if err := unix.Fstat(supFdLock, &st); err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+	if unix.Fstat(supFdLock, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
 		err = hostfile.WriteIn(supFdLock, supervisorName, data, 0o600)
-		if err != nil {
-			return fmt.Errorf("record supervisor: %w", err)
-		}
-		return nil
+	} else {
+		err = hostfile.Write(filepath.Join(stateDir, supervisorName), data, 0o600)
 	}
-	if err := hostfile.Write(filepath.Join(stateDir, supervisorName), data, 0o600); err != nil {
+	if err != nil {
 		return fmt.Errorf("record supervisor: %w", err)
 	}
 	return nil

@@ -36,9 +36,9 @@ func main() {
 		fmt.Fprintln(os.Stderr, "mini-isolate-manager: refusing to run setuid, setgid or with file capabilities")
 		os.Exit(1)
 	}
-	logged, err := run(os.Args[1:])
+	toFile, err := run(os.Args[1:])
 	if err != nil {
-		if logged {
+		if toFile {
 			logrus.Error(err)
 		}
 		fmt.Fprintln(os.Stderr, "mini-isolate-manager:", err)
@@ -46,10 +46,10 @@ func main() {
 	}
 }
 
-// run serves as args say. logged says whether the log is set up, so that
-// an error reaches the log file of a manager started on demand, whose
-// stderr is /dev/null.
-func run(args []string) (logged bool, err error) {
+// run serves as args say. toFile says whether the log goes to a file, so
+// that an error reaches the log file of a manager started on demand, whose
+// stderr is /dev/null, and is said once on stderr otherwise.
+func run(args []string) (toFile bool, err error) {
 	fs := flag.NewFlagSet("mini-isolate-manager", flag.ContinueOnError)
 	var lo logging.Options
 	fs.BoolVar(&lo.Debug, "debug", false, "enable debug logging")
@@ -68,10 +68,11 @@ func run(args []string) (logged bool, err error) {
 		fmt.Printf("mini-isolate-manager version %s\nbuild: %s\n", miniisolate.Version(), box.BuildStamp)
 		return false, nil
 	}
-	if _, err := logging.Configure(lo); err != nil {
+	logFile, err := logging.Configure(lo)
+	if err != nil {
 		return false, err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGINT, unix.SIGTERM)
 	defer stop()
-	return true, manager.Run(ctx, *root, *idle)
+	return logFile != nil, manager.Run(ctx, *root, *idle)
 }

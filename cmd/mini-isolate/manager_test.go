@@ -971,3 +971,47 @@ func lastCPU(set unix.CPUSet) int {
 	}
 	return -1
 }
+
+// TestManagerBinaryBadStart starts the manager's binary by hand on bad
+// input: each start fails with exit status 1 and says what is wrong in
+// one line on stderr, and, with --log, in the log file too.
+func TestManagerBinaryBadStart(t *testing.T) {
+	r := testutil.NewRunner(t)
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.conf")
+	must(t, os.WriteFile(bad, []byte("num_boxes = many\n"), 0o644))
+	logPath := filepath.Join(dir, "manager.log")
+	cases := []struct {
+		name string
+		args []string
+		want string
+		log  bool // the error is in the log file too
+	}{
+		{"malformed configuration", nil, "num_boxes", false},
+		{"malformed configuration, logged", []string{"--log", logPath}, "num_boxes", true},
+		{"unexpected argument", []string{"serve"}, `unexpected argument "serve"`, false},
+		{"bad log format", []string{"--log-format", "xml"}, `invalid --log-format "xml"`, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_ = os.Remove(logPath)
+			cmd := exec.Command(filepath.Join(filepath.Dir(r.Bin), "mini-isolate-manager"), tc.args...)
+			cmd.Env = append(os.Environ(), "MINI_ISOLATE_CONFIG="+bad)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			code := -1
+			if cmd.ProcessState != nil {
+				code = cmd.ProcessState.ExitCode()
+			}
+			got := stderr.String()
+			if code != 1 || strings.Count(got, "\n") != 1 || !strings.HasPrefix(got, "mini-isolate-manager: ") || !strings.Contains(got, tc.want) {
+				t.Errorf("exit %d (%v), stderr %q; want exit 1 and one line naming %q", code, err, got, tc.want)
+			}
+			log, _ := os.ReadFile(logPath)
+			if logged := strings.Contains(string(log), tc.want); logged != tc.log {
+				t.Errorf("the log file says it: %v, want %v (log %q)", logged, tc.log, log)
+			}
+		})
+	}
+}

@@ -53,17 +53,8 @@ func lockBox(root string, id int, create, wait bool) (*boxLock, error) {
 		}
 		return nil, fmt.Errorf("lock file: %w", err)
 	}
-	how := unix.LOCK_EX
-	if !wait {
-		how |= unix.LOCK_NB
-	}
-	for {
-		err = unix.Flock(int(f.Fd()), how)
-		if !errors.Is(err, unix.EINTR) {
-			break
-		}
-	}
-	if errors.Is(err, unix.EWOULDBLOCK) {
+	err = hostfile.Lock(f, wait)
+	if errors.Is(err, hostfile.ErrLocked) {
 		f.Close()
 		return nil, ErrBusy
 	}

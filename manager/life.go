@@ -35,13 +35,7 @@ func lockStart(socket string) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	for {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
-		if !errors.Is(err, unix.EINTR) {
-			break
-		}
-	}
-	if err != nil {
+	if err := hostfile.Lock(f, true); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("manager start lock: %w", err)
 	}
@@ -63,17 +57,14 @@ func openLock(socket, suffix string) (*os.File, error) {
 
 // tryLife takes the life lock if no other manager holds it.
 func tryLife(f *os.File) (bool, error) {
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		switch {
-		case err == nil:
-			return true, nil
-		case errors.Is(err, unix.EWOULDBLOCK):
-			return false, nil
-		case !errors.Is(err, unix.EINTR):
-			return false, fmt.Errorf("manager lock: %w", err)
-		}
+	err := hostfile.Lock(f, false)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, hostfile.ErrLocked):
+		return false, nil
 	}
+	return false, fmt.Errorf("manager lock: %w", err)
 }
 
 // sweep queues what a manager before this one left behind, now if no

@@ -2,7 +2,9 @@
 // state, and the files a caller names (meta reports, pid files). A regular
 // file is replaced, so that a reader sees the old file or the whole new
 // one, while a device, a FIFO or a trusted link to one (/dev/null,
-// /dev/stdout) is written into, never replaced.
+// /dev/stdout) is written into, never replaced. It also reads such files
+// with bounds, walks and removes trees without following links, and locks
+// files, as root must on a host where sandboxes write.
 package hostfile
 
 import (

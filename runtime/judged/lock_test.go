@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/mini-isolate/mini-isolate/runtime/hostfile"
 )
 
 // TestWaitSupervisor: delete's wait ends when the lock a supervisor holds
@@ -20,8 +20,8 @@ func TestWaitSupervisor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := lockDir(dir); !errors.Is(err, unix.EWOULDBLOCK) {
-		t.Fatalf("second lock: %v, want EWOULDBLOCK", err)
+	if _, err := lockDir(dir); !errors.Is(err, hostfile.ErrLocked) {
+		t.Fatalf("second lock: %v, want %v", err, hostfile.ErrLocked)
 	}
 	var released atomic.Bool
 	go func() {

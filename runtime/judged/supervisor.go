@@ -62,7 +62,7 @@ const (
 func Spawn(s *Setup, stateDir string, args []string, stdout, stderr *os.File) error {
 	lock, err := lockDir(stateDir)
 	switch {
-	case errors.Is(err, unix.EWOULDBLOCK):
+	case errors.Is(err, hostfile.ErrLocked):
 		return fmt.Errorf("start supervisor: state directory %s is locked: is a delete under way?", stateDir)
 	case err != nil:
 		// Only the wait in delete depends on the lock.
@@ -226,8 +226,7 @@ func WaitSupervisor(stateDir string) {
 	defer f.Close()
 	wait, deadline := time.Millisecond, time.Now().Add(5*time.Second)
 	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if !errors.Is(err, unix.EWOULDBLOCK) {
+		if err := hostfile.Lock(f, false); !errors.Is(err, hostfile.ErrLocked) {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -251,9 +250,9 @@ func lockDir(dir string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+	if err := hostfile.Lock(f, false); err != nil {
 		f.Close()
-		return nil, &os.PathError{Op: "flock", Path: dir, Err: err}
+		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
 	return f, nil
 }

@@ -279,6 +279,14 @@ func TestManagerSpareDied(t *testing.T) {
 	if err := syscall.Kill(state.Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
+	// Until it has exited, its namespaces are still there to adopt; a box
+	// given an init that dies after that gets a new container at its
+	// next run.
+	testutil.Eventually(t, 10*time.Second, "the spare's init to exit", func() bool {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", state.Pid))
+		_, after, _ := strings.Cut(string(stat), ") ")
+		return err != nil || strings.HasPrefix(after, "Z")
+	})
 	m.init(t, 33)
 	// The --init took the dead spare, and made a container instead.
 	log, _ := os.ReadFile(filepath.Join(filepath.Dir(m.socket), "manager.log"))

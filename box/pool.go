@@ -92,13 +92,16 @@ func (m *Manager) MakeSpare(ctx context.Context) (*Spare, error) {
 	return &Spare{Container: name, Dir: dir}, nil
 }
 
-// DiscardSpare destroys a spare that no box will adopt. One whose
-// directory is gone was torn down already, by a manager's sweep.
+// DiscardSpare destroys a spare that no box will adopt. Its directory may
+// be gone, torn down with the spare by a manager's sweep or removed by
+// hand; its container, if still there, goes all the same. (The manager's
+// life lock keeps its teardown and another manager's sweep apart.)
 func (m *Manager) DiscardSpare(ctx context.Context, s *Spare) {
-	if _, err := os.Lstat(s.Dir); errors.Is(err, os.ErrNotExist) {
-		return
+	dir := s.Dir
+	if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
+		dir = ""
 	}
-	m.discard(ctx, s.Container, s.Dir)
+	m.discard(ctx, s.Container, dir)
 }
 
 func (m *Manager) discard(ctx context.Context, container, dir string) {

@@ -307,6 +307,26 @@ func TestManagerSpareDied(t *testing.T) {
 	m.iso("-b", "32", "--cleanup")
 }
 
+// TestManagerSpareDirRemoved removes a waiting spare's directory behind
+// the manager's back, as an administrator's rm -rf of the box root would:
+// the manager, shutting down, must still tear its container down, not
+// take it for one a sweep already did.
+func TestManagerSpareDirRemoved(t *testing.T) {
+	m := newManagedEnv(t, 1)
+	m.init(t, 37) // starts the manager
+	spare := m.readySpare(t)
+	dirs, _ := filepath.Glob(filepath.Join(m.boxRoot, ".spares", spare+"*"))
+	if len(dirs) != 1 {
+		t.Fatalf("spare %s: directories %v", spare, dirs)
+	}
+	must(t, os.RemoveAll(dirs[0]))
+	m.iso("-b", "37", "--cleanup")
+	m.shutdown(t)
+	if out := m.r.Run("list", "-q").Stdout; strings.Contains(out, spare) {
+		t.Errorf("the spare %s outlived its manager: %q", spare, out)
+	}
+}
+
 // TestManagerLongBoxRoot gives the boxes a root so long that their init
 // sockets' paths do not fit a socket address (108 bytes): a box made on
 // the spot, a spare, its adoption, a run and a cleanup must all work.

@@ -163,10 +163,15 @@ func cycles(ctx context.Context, r *runner, f *boxFrontEnd, d time.Duration) (do
 				if out.err == nil {
 					done++
 				} else {
+					if failed == 0 {
+						fmt.Fprintf(os.Stderr, "bench: throughput: %s: a cycle failed: %s\n", f.label, out.describe())
+					}
 					failed++
 				}
 				mu.Unlock()
 			}
+			// A failed cycle can leave the box initialised.
+			_ = w.do(ctx, wr, "--cleanup")
 		}()
 	}
 	wg.Wait()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -10,9 +11,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mini-isolate/mini-isolate/box"
 	"github.com/mini-isolate/mini-isolate/manager"
+	"github.com/mini-isolate/mini-isolate/runtime/hostfile"
 )
 
 // The box scenarios time isolate's command line (`--init`, `--run`,
@@ -175,7 +178,9 @@ func managerFront(cfg *config, dir, miPath, cgParent string, cg bool) (*boxFront
 		box: cfg.isolateBox, cg: cg, socket: filepath.Join(managed, "locks", "manager.sock")}, nil
 }
 
-// stopManager ends the manager a front end started.
+// stopManager ends the manager a front end started, and waits until it
+// has torn its spares down: removing the bench's directories under it
+// would leave their containers running.
 func stopManager(f *boxFrontEnd) {
 	if f == nil || f.socket == "" {
 		return
@@ -184,8 +189,20 @@ func stopManager(f *boxFrontEnd) {
 	if err != nil {
 		return
 	}
-	defer c.Close()
 	_, _ = c.Do(&manager.Request{Op: "shutdown"})
+	c.Close()
+	// A manager holds <socket>.lock until it exits.
+	lock, err := os.Open(f.socket + ".lock")
+	if err != nil {
+		return
+	}
+	defer lock.Close()
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if err := hostfile.Lock(lock, false); !errors.Is(err, hostfile.ErrLocked) {
+			return
+		}
+	}
+	fmt.Fprintf(os.Stderr, "bench: the manager at %s has not exited after 2 minutes\n", f.socket)
 }
 
 // boxMode decides whether the box scenarios pass --cg. flag is -box-cg;

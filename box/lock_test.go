@@ -1,9 +1,13 @@
 package box
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/mini-isolate/mini-isolate/runtime/hostfile"
 )
 
 // TestLockRecord writes records of different lengths over each other, and
@@ -55,6 +59,39 @@ func TestLockRecord(t *testing.T) {
 					t.Errorf("a completed write left padding: %q", data)
 				}
 			}
+		})
+	}
+}
+
+// TestLockBusy takes a box's lock without waiting while another open file
+// holds it: for a moment, as a forked process's copy of a just-released
+// lock does until it execs, the lock is taken once the holder lets go;
+// for longer than busyGrace, the box is busy.
+func TestLockBusy(t *testing.T) {
+	tests := []struct {
+		name string
+		hold time.Duration
+		want error
+	}{
+		{"released within the grace", busyGrace / 20, nil},
+		{"held past the grace", 3 * busyGrace, ErrBusy},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			holder, err := os.Create(filepath.Join(root, "7"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := hostfile.Lock(holder, false); err != nil {
+				t.Fatal(err)
+			}
+			time.AfterFunc(tt.hold, func() { holder.Close() })
+			l, err := lockBox(root, 7, false, false)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("lockBox: %v, want %v", err, tt.want)
+			}
+			l.close()
 		})
 	}
 }

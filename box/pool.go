@@ -93,9 +93,8 @@ func (m *Manager) MakeSpare(ctx context.Context) (*Spare, error) {
 }
 
 // DiscardSpare destroys a spare that no box will adopt. Its directory may
-// be gone, torn down with the spare by a manager's sweep or removed by
-// hand; its container, if still there, goes all the same. (The manager's
-// life lock keeps its teardown and another manager's sweep apart.)
+// be gone, torn down with the spare by another manager's sweep or removed
+// by hand; its container, if still there, goes all the same.
 func (m *Manager) DiscardSpare(ctx context.Context, s *Spare) {
 	dir := s.Dir
 	if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
@@ -256,11 +255,14 @@ func (m *Manager) retire(ctx context.Context, b *Box) error {
 // A container this process made has its init as a child: it is reaped
 // too, so that a long-lived manager does not collect zombies.
 func (m *Manager) Reap(ctx context.Context, container, dir string) error {
+	// The init is reaped if it is this process's child: a manager made it.
 	pid := 0
 	if dir != "" {
 		if cur, err := readState(&Box{Dir: dir}); err == nil && cur.Target != nil {
 			pid = cur.Target.InitPid
 		}
+	} else if st, err := m.Runtime.State(container); err == nil {
+		pid = st.Pid
 	}
 	if err := m.Runtime.Delete(ctx, container, true); err != nil {
 		return fmt.Errorf("delete box container: %w", err)

@@ -170,8 +170,8 @@ func cycles(ctx context.Context, r *runner, f *boxFrontEnd, d time.Duration) (do
 				}
 				mu.Unlock()
 			}
-			// A failed cycle can leave the box initialised.
-			_ = w.do(ctx, wr, "--cleanup")
+			// A failed or interrupted cycle can leave the box initialised.
+			_ = w.do(context.WithoutCancel(ctx), wr, "--cleanup")
 		}()
 	}
 	wg.Wait()

@@ -167,7 +167,8 @@ func managerFront(cfg *config, dir, miPath, cgParent string, cg bool) (*boxFront
 			conf += line + "\n"
 		}
 	}
-	if _, err := box.ParseConfig(strings.NewReader(conf)); err != nil {
+	parsed, err := box.ParseConfig(strings.NewReader(conf))
+	if err != nil {
 		return nil, fmt.Errorf("-manager-conf: %w", err)
 	}
 	path := filepath.Join(managed, "isolate.conf")
@@ -175,7 +176,7 @@ func managerFront(cfg *config, dir, miPath, cgParent string, cg bool) (*boxFront
 		return nil, err
 	}
 	return &boxFrontEnd{label: labelManager, argv: []string{client}, env: []string{"MINI_ISOLATE_CONFIG=" + path},
-		box: cfg.isolateBox, cg: cg, socket: filepath.Join(managed, "locks", "manager.sock")}, nil
+		box: cfg.isolateBox, cg: cg, socket: parsed.Socket()}, nil
 }
 
 // stopManager ends the manager a front end started, and waits until it
@@ -185,13 +186,12 @@ func stopManager(f *boxFrontEnd) {
 	if f == nil || f.socket == "" {
 		return
 	}
-	c, err := manager.Dial(f.socket)
-	if err != nil {
-		return
+	// One that no longer listens (idle, or stopping) may still be
+	// tearing down: it holds <socket>.lock until it exits.
+	if c, err := manager.Dial(f.socket); err == nil {
+		_, _ = c.Do(&manager.Request{Op: "shutdown"})
+		c.Close()
 	}
-	_, _ = c.Do(&manager.Request{Op: "shutdown"})
-	c.Close()
-	// A manager holds <socket>.lock until it exits.
 	lock, err := os.Open(f.socket + ".lock")
 	if err != nil {
 		return

@@ -12,8 +12,9 @@ import (
 var ErrLocked = errors.New("locked by another process")
 
 // Lock takes an exclusive flock on f: at once or ErrLocked, unless wait,
-// when it waits for the holder to let go. A signal does not end the wait:
-// Go's runtime interrupts blocked system calls with its own.
+// when it waits for the holder to let go. A wait that a signal interrupts
+// goes on: Go's handlers restart it, and a handler without SA_RESTART
+// (a cgo library's) would end it with EINTR.
 func Lock(f *os.File, wait bool) error {
 	how := unix.LOCK_EX
 	if !wait {

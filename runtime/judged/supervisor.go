@@ -252,7 +252,10 @@ func lockDir(dir string) (*os.File, error) {
 	}
 	if err := hostfile.Lock(f, false); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%s: %w", dir, err)
+		if errors.Is(err, hostfile.ErrLocked) {
+			err = fmt.Errorf("%s: %w", dir, err)
+		}
+		return nil, err
 	}
 	return f, nil
 }

@@ -11,8 +11,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 
@@ -58,7 +60,14 @@ func run(args []string) (toFile bool, err error) {
 	root := fs.String("root", "", "`DIR` that holds container state (default: the runtime's)")
 	idle := fs.Duration("idle", -1, "exit after this long without a request (default: manager_idle; 0: never)")
 	version := fs.Bool("version", false, "print the version and the build stamp, and exit")
+	// A bad flag is said once, by main; -h prints the flags.
+	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(os.Stdout)
+			fs.PrintDefaults()
+			return false, nil
+		}
 		return false, err
 	}
 	if fs.NArg() > 0 {

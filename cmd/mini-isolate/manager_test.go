@@ -1019,6 +1019,8 @@ func TestManagerBinaryBadStart(t *testing.T) {
 		{"malformed configuration, logged", []string{"--log", logPath}, "num_boxes", true},
 		{"unexpected argument", []string{"serve"}, `unexpected argument "serve"`, false},
 		{"bad log format", []string{"--log-format", "xml"}, `invalid --log-format "xml"`, false},
+		{"unknown flag", []string{"--bogus"}, "flag provided but not defined: -bogus", false},
+		{"bad duration", []string{"--idle", "soon"}, `invalid value "soon" for flag -idle`, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

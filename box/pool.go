@@ -253,9 +253,9 @@ func (m *Manager) retire(ctx context.Context, b *Box) error {
 
 // Reap destroys a box container and removes its directory ("" for none).
 // A container this process made has its init as a child: it is reaped
-// too, so that a long-lived manager does not collect zombies.
+// too, so that a long-lived manager does not collect zombies. Its pid
+// comes from the directory's state, or the runtime's without one.
 func (m *Manager) Reap(ctx context.Context, container, dir string) error {
-	// The init is reaped if it is this process's child: a manager made it.
 	pid := 0
 	if dir != "" {
 		if cur, err := readState(&Box{Dir: dir}); err == nil && cur.Target != nil {

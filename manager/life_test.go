@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/mini-isolate/mini-isolate/runtime/hostfile"
 )
 
 // TestLife takes the life lock while another open file of it (an older
@@ -35,7 +35,7 @@ func TestLife(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := unix.Flock(int(old.Fd()), unix.LOCK_EX); err != nil {
+				if err := hostfile.Lock(old, false); err != nil {
 					t.Fatal(err)
 				}
 				defer old.Close()

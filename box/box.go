@@ -1,6 +1,7 @@
 package box
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -617,23 +618,43 @@ func writeState(b *Box, st containerState) error {
 	return overwrite(b.stateFile(), data)
 }
 
-// overwrite replaces a small file's content in place. Not with O_TRUNC:
-// on ext4 closing a file truncated to zero and rewritten starts its
-// writeback at once (auto_da_alloc), which made each --init wait on the
-// disk. The file is root's, in the box's private directory.
+// overwrite replaces a small file's content in place, with padWrite. The
+// file is root's, in the box's private directory.
 func overwrite(path string, data []byte) error {
-	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer unix.Close(fd)
-	if _, err := unix.Pwrite(fd, data, 0); err != nil {
+	if err := padWrite(fd, data); err != nil {
 		return &os.PathError{Op: "write", Path: path, Err: err}
 	}
-	if err := unix.Ftruncate(fd, int64(len(data))); err != nil {
-		return &os.PathError{Op: "truncate", Path: path, Err: err}
-	}
 	return nil
+}
+
+// padWrite replaces the content of a small JSON file in place: data
+// padded with spaces, which JSON ignores, to the file's length, in one
+// write. A process killed at any point leaves the old content or the
+// new. The file is never cut: on ext4, a file cut to zero and rewritten
+// is written back when it is closed (auto_da_alloc), and a cut that
+// frees a block waits for the disk's discard. Each --init and --cleanup
+// did both, on the lock file.
+func padWrite(fd int, data []byte) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return err
+	}
+	if pad := int(st.Size) - len(data); pad > 0 {
+		data = append(data[:len(data):len(data)], bytes.Repeat([]byte{' '}, pad)...)
+	}
+	if len(data) == 0 {
+		return nil
+	}
+	n, err := unix.Pwrite(fd, data, 0)
+	if err == nil && n < len(data) {
+		err = io.ErrShortWrite
+	}
+	return err
 }
 
 // containerKey names everything a box container's config is made from, so

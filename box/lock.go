@@ -26,9 +26,10 @@ var ErrBusy = errors.New("this box is currently in use by another process")
 // loop, 93 of 20,000 locks taken right after their release were busy.
 const busyGrace = 100 * time.Millisecond
 
-// record is what the lock file says about a box. An empty lock file means
-// there is no box; lock files are truncated, never removed, so that a
-// second process cannot lock a file that is about to disappear.
+// record is what the lock file says about a box. A lock file that is
+// empty or blank means there is no box; lock files are overwritten in
+// place, never removed, so that a second process cannot lock a file that
+// is about to disappear.
 type record struct {
 	Owner       int  `json:"owner"`
 	Cg          bool `json:"cg"`
@@ -95,31 +96,16 @@ func (l *boxLock) read() (*record, error) {
 	return &r, nil
 }
 
-// write replaces the record (nil: no box). A process killed at any point
-// leaves the old record or the new one, never an empty file in between:
-// the new record is written over the old one in one system call, padded
-// with spaces (which JSON ignores) to the old one's length, and only then
-// is the file cut to size.
+// write replaces the record (nil: no box) with padWrite.
 func (l *boxLock) write(r *record) error {
-	if r == nil {
-		return l.f.Truncate(0)
+	var data []byte
+	if r != nil {
+		var err error
+		if data, err = json.Marshal(r); err != nil {
+			return err
+		}
 	}
-	data, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	st, err := l.f.Stat()
-	if err != nil {
-		return err
-	}
-	size := len(data)
-	if old := int(st.Size()); old > size {
-		data = append(data, bytes.Repeat([]byte{' '}, old-size)...)
-	}
-	if _, err := l.f.WriteAt(data, 0); err != nil {
-		return err
-	}
-	return l.f.Truncate(int64(size))
+	return padWrite(int(l.f.Fd()), data)
 }
 
 func (l *boxLock) close() {

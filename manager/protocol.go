@@ -18,6 +18,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -134,15 +135,37 @@ type Reply struct {
 type conn struct {
 	c   *net.UnixConn
 	in  *bufio.Reader
+	oob []byte     // the control message buffer of fdReader
 	fds []*os.File // received and not yet taken
 	// wrote is the longest reply line written since it was last reset.
 	wrote int
 }
 
-func newConn(c *net.UnixConn) *conn {
-	cn := &conn{c: c}
-	cn.in = bufio.NewReaderSize(fdReader{cn}, 64<<10)
+// readBuf is the size of a connection's read buffer: a request line
+// longer than it, with a file in it, is read in several pieces.
+const readBuf = 64 << 10
+
+// newConn reads c through a buffer of readers, or a new one when nil or
+// empty; release gives it back.
+func newConn(c *net.UnixConn, readers *sync.Pool) *conn {
+	cn := &conn{c: c, oob: make([]byte, unix.CmsgSpace(maxFDs*4))}
+	if readers != nil {
+		if r, ok := readers.Get().(*bufio.Reader); ok {
+			r.Reset(fdReader{cn})
+			cn.in = r
+		}
+	}
+	if cn.in == nil {
+		cn.in = bufio.NewReaderSize(fdReader{cn}, readBuf)
+	}
 	return cn
+}
+
+// release puts cn's reader into readers, once nothing reads cn any more.
+func (cn *conn) release(readers *sync.Pool) {
+	cn.in.Reset(nil)
+	readers.Put(cn.in)
+	cn.in = nil
 }
 
 // fdReader reads the connection and keeps the descriptors that come
@@ -150,7 +173,7 @@ func newConn(c *net.UnixConn) *conn {
 type fdReader struct{ cn *conn }
 
 func (r fdReader) Read(p []byte) (int, error) {
-	oob := make([]byte, unix.CmsgSpace(maxFDs*4))
+	oob := r.cn.oob
 	n, oobn, _, _, err := r.cn.c.ReadMsgUnix(p, oob)
 	n, oobn = max(n, 0), max(oobn, 0)
 	if oobn > 0 {

@@ -44,7 +44,7 @@ func TestConnNext(t *testing.T) {
 	a.Close()
 	b.Close()
 	client := &Client{c: ca.(*net.UnixConn), in: bufio.NewReader(ca)}
-	server := newConn(cb.(*net.UnixConn))
+	server := newConn(cb.(*net.UnixConn), nil)
 	defer client.Close()
 	defer server.close()
 	devnull, _ := os.Open(os.DevNull)

@@ -50,6 +50,10 @@ type Server struct {
 	busy     atomic.Int64   // requests being served
 	last     atomic.Int64   // unix nanoseconds of the last request's end
 	conns    sync.WaitGroup
+	// readers are connections' read buffers, reused: a new one for
+	// each connection made the garbage collector run at about every
+	// cycle of --init, --run and --cleanup.
+	readers sync.Pool
 }
 
 // bigTransfer is the size of a request or reply after which the manager
@@ -208,16 +212,29 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 		delete(s.open, c)
 		s.mu.Unlock()
 	}()
-	cn := newConn(c)
-	defer cn.close()
+	cn := newConn(c, &s.readers)
 	if err := checkPeer(c); err != nil {
 		_ = cn.write(&Reply{Error: err.Error()})
+		cn.close()
+		cn.release(&s.readers)
 		return
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	reqs := make(chan *incoming, 16)
+	read := make(chan struct{})
+	defer func() {
+		// The reader stops once the connection is closed and the
+		// context cancelled; only then is its buffer free.
+		cancel()
+		cn.close()
+		<-read
+		for in := range reqs {
+			in.close() // read, never served
+		}
+		cn.release(&s.readers)
+	}()
 	go func() {
+		defer close(read)
 		defer close(reqs)
 		for {
 			in, err := cn.next()

@@ -137,6 +137,11 @@ func (m *Manager) adopt(ctx context.Context, b *Box, s *Spare) error {
 	return writeState(b, cur)
 }
 
+// ErrNotReusable is Recycle's refusal of a container that is not to be
+// reused as it is: another configuration, its uses spent, or its init
+// gone. Its other failures are unexpected.
+var ErrNotReusable = errors.New("not a reusable container")
+
 // MaxUses bounds how many boxes one recycled container serves before it
 // is torn down and replaced by a fresh one.
 const MaxUses = 100
@@ -157,7 +162,7 @@ func (m *Manager) Recycle(ctx context.Context, container, dir string) (spare *Sp
 	case err != nil:
 		return nil, dir, fmt.Errorf("recycle %s: %w", container, err)
 	case !cur.Default || cur.Uses >= MaxUses || cur.Target == nil || !cur.Target.Alive():
-		return nil, dir, fmt.Errorf("recycle %s: not a reusable container", container)
+		return nil, dir, fmt.Errorf("recycle %s: %w", container, ErrNotReusable)
 	}
 	if err := m.onlyInit(container, cur.Target); err != nil {
 		return nil, dir, fmt.Errorf("recycle %s: %w", container, err)
@@ -181,9 +186,13 @@ func (m *Manager) Recycle(ctx context.Context, container, dir string) (spare *Sp
 	return &Spare{Container: container, Dir: to}, to, nil
 }
 
-// onlyInit checks that the container's init is the only process left in
-// it: nothing of the last box's runs survives.
+// onlyInit checks that the container's init, alive, is the only process
+// left in it: nothing of the last box's runs survives. The init is one
+// thread, so a count of one task says so; else the processes are listed.
 func (m *Manager) onlyInit(container string, t *supervise.Target) error {
+	if n, err := t.Tasks(); err == nil && n == 1 {
+		return nil
+	}
 	pids, err := t.Processes()
 	if err != nil {
 		return fmt.Errorf("processes of %s: %w", container, err)

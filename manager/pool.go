@@ -2,6 +2,7 @@ package manager
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -187,7 +188,11 @@ func (p *pool) recycle(l box.Leftover) (bool, string) {
 	}
 	s, dir, err := p.m.Recycle(context.Background(), l.Container, l.Dir)
 	if err != nil {
-		logrus.Debugf("manager: %v", err)
+		if errors.Is(err, box.ErrNotReusable) {
+			logrus.Debugf("manager: %v", err)
+		} else {
+			logrus.Warnf("manager: %v; tearing it down", err)
+		}
 		return false, dir
 	}
 	p.mu.Lock()

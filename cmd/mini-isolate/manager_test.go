@@ -3,6 +3,7 @@ package main_test
 import (
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -1044,4 +1045,102 @@ func TestManagerBinaryBadStart(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestManagerRecycleSurvivor: a retired box's container that holds a
+// process besides its init is torn down, not recycled into the pool,
+// and the process with it. Runs cannot leave one (their cgroup is
+// killed); the test puts one there, as if the init had forked it. The
+// pool has room when the box is retired: it refills one spare at a time,
+// each at least refillDelay (500 ms) after a take, and four were taken
+// just before.
+func TestManagerRecycleSurvivor(t *testing.T) {
+	m := newManagedEnv(t, 4)
+	m.init(t, 3)
+	m.waitSpares(t, 4)
+	m.init(t, 5)
+	record, _ := os.ReadFile(filepath.Join(filepath.Dir(m.conf), "locks", "5"))
+	var rec struct{ Container string }
+	if err := json.Unmarshal(record, &rec); err != nil || !strings.HasPrefix(rec.Container, "sbx-") {
+		t.Fatalf("box 5 was not given a spare: record %s", record)
+	}
+	survivor := startSurvivor(t, filepath.Join(m.boxRoot, "5"))
+	ended := make(chan struct{})
+	go func() { _ = survivor.Wait(); close(ended) }()
+	for id := 6; id <= 8; id++ {
+		m.init(t, id)
+	}
+	m.iso("-b", "5", "--cleanup")
+	select {
+	case <-ended:
+	case <-time.After(testutil.Slack(30 * time.Second)):
+		t.Fatal("the process left in the retired box's container still runs")
+	}
+	testutil.Eventually(t, testutil.Slack(30*time.Second), "the container to be deleted", func() bool {
+		return !strings.Contains(m.r.Run("list", "-q").Stdout, rec.Container)
+	})
+	if slices.Contains(m.spares(), rec.Container) {
+		t.Errorf("container %s was recycled with a process besides its init", rec.Container)
+	}
+	log, _ := os.ReadFile(filepath.Join(filepath.Dir(m.socket), "manager.log"))
+	if !strings.Contains(string(log), "recycle "+rec.Container+": 2 processes besides the init") {
+		t.Errorf("the manager's log does not say why %s was not recycled:\n%s", rec.Container, log)
+	}
+}
+
+// startSurvivor starts two processes in the cgroups of the init of a
+// box's container (boxDir is the box's directory): a shell moved there,
+// which becomes nsenter, and its child, which sleeps in the init's PID
+// namespace. nsenter ends when its child is killed with the namespace.
+func startSurvivor(t *testing.T, boxDir string) *exec.Cmd {
+	t.Helper()
+	initPid, procs := initCgroupProcs(t, boxDir)
+	cmd := exec.Command("/bin/sh", "-c", `read go && exec nsenter -t "$1" -p -- sleep 1000`, "sh", strconv.Itoa(initPid))
+	in, err := cmd.StdinPipe()
+	must(t, err)
+	must(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	for _, p := range procs {
+		must(t, os.WriteFile(p, []byte(strconv.Itoa(cmd.Process.Pid)), 0o644))
+	}
+	_, err = in.Write([]byte("go\n"))
+	must(t, err)
+	testutil.Eventually(t, 10*time.Second, "the survivor in the box's PID namespace", func() bool {
+		children, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", cmd.Process.Pid, cmd.Process.Pid))
+		return len(strings.Fields(string(children))) == 1
+	})
+	return cmd
+}
+
+func initCgroupProcs(t *testing.T, boxDir string) (int, []string) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(boxDir, ".mini-isolate", "container.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Target struct {
+			InitPid     int               `json:"initPid"`
+			CgroupPaths map[string]string `json:"cgroupPaths"`
+		} `json:"target"`
+	}
+	if err := json.Unmarshal(data, &st); err != nil || st.Target.InitPid <= 0 {
+		t.Fatalf("container state %s: %v", data, err)
+	}
+	init := strconv.Itoa(st.Target.InitPid)
+	var found []string
+	for _, dir := range st.Target.CgroupPaths {
+		_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err == nil && d.Name() == "cgroup.procs" && !slices.Contains(found, path) {
+				if data, _ := os.ReadFile(path); slices.Contains(strings.Fields(string(data)), init) {
+					found = append(found, path)
+				}
+			}
+			return nil
+		})
+	}
+	if len(found) == 0 {
+		t.Fatalf("no cgroup of %v holds the init %s", st.Target.CgroupPaths, init)
+	}
+	return st.Target.InitPid, found
 }

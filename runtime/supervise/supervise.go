@@ -71,6 +71,20 @@ func (t *Target) Processes() ([]int, error) {
 	return all, err
 }
 
+// Tasks is the number of tasks (threads) in the container's cgroups, its
+// run cgroups included, which the pids controller counts: one file read,
+// against Processes' walk. A task that exited counts until it is reaped.
+func (t *Target) Tasks() (int64, error) {
+	dir := t.CgroupPaths["pids"]
+	if t.CgroupV2 {
+		dir = t.CgroupPaths[""]
+	}
+	if dir == "" {
+		return 0, errors.New("the container has no pids cgroup")
+	}
+	return readInt(filepath.Join(dir, "pids.current"))
+}
+
 // maxCgroupDepth bounds walkCgroups below a container's cgroup, where
 // there are run cgroups and, with v2, the init's.
 const maxCgroupDepth = 4

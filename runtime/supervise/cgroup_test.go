@@ -439,3 +439,38 @@ func TestTargetProcesses(t *testing.T) {
 		t.Error("a target without a pids cgroup listed processes")
 	}
 }
+
+// TestMakeDir: a run directory is made whether or not a stale one of the
+// same name is in the way; a file there is an error.
+func TestMakeDir(t *testing.T) {
+	tests := []struct {
+		name    string
+		before  func(t *testing.T, d string)
+		wantErr bool
+	}{
+		{name: "absent", before: func(*testing.T, string) {}},
+		{name: "stale", before: func(t *testing.T, d string) {
+			if err := os.Mkdir(d, 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "a file", before: func(t *testing.T, d string) {
+			if err := os.WriteFile(d, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := filepath.Join(t.TempDir(), "run")
+			tt.before(t, d)
+			err := kernelFS.makeDir(d)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("makeDir: %v, want an error: %v", err, tt.wantErr)
+			}
+			if st, serr := os.Stat(d); !tt.wantErr && (serr != nil || !st.IsDir()) {
+				t.Errorf("after makeDir: %v, want a directory", serr)
+			}
+		})
+	}
+}

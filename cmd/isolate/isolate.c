@@ -177,10 +177,24 @@ static void config(char *path, size_t pathlen, char *socket, size_t socklen)
 		snprintf(socket, socklen, "%s/manager.sock", lockroot);
 }
 
+/* wants_fds says whether an argument could be --inherit-fds, whole or
+ * abbreviated as getopt allows ("--inh" and longer): only then are the
+ * descriptors from 3 up listed, which reads /proc/self/fd (a tenth of
+ * this client's time). An option value that looks like one is harmless:
+ * the descriptors are passed and not used. */
+static int wants_fds(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strncmp(argv[i], "--inh", 5))
+			return 1;
+	return 0;
+}
+
 /* fds collects the descriptors to pass: stdin, stdout, stderr, the
- * working directory, then every descriptor from 3 up that this process
- * started with (for --inherit-fds), but none of its own. */
-static int fds(int *out)
+ * working directory, then, when all is set, every descriptor from 3 up
+ * that this process started with (for --inherit-fds), but none of its
+ * own. */
+static int fds(int *out, int all)
 {
 	int own[8], nown = 0, n = 0;
 
@@ -192,6 +206,8 @@ static int fds(int *out)
 	}
 	own[nown++] = out[n++] = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	own[nown++] = sock;
+	if (!all)
+		return n;
 	DIR *d = opendir("/proc/self/fd");
 
 	if (!d)
@@ -319,7 +335,7 @@ int main(int argc, char **argv)
 	if (sock < 0 || connect(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0)
 		fallback(argc, argv);
 	request(&b, cfg, argc, argv);
-	int nfd = fds(fdv);
+	int nfd = fds(fdv, wants_fds(argc, argv));
 
 	if (send_request(&b, fdv, nfd) < 0)
 		fallback(argc, argv);

@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -1143,4 +1144,119 @@ func initCgroupProcs(t *testing.T, boxDir string) (int, []string) {
 		t.Fatalf("no cgroup of %v holds the init %s", st.Target.CgroupPaths, init)
 	}
 	return st.Target.InitPid, found
+}
+
+// TestManagerClient runs the C front end (cmd/isolate) against a manager:
+// a run's output, exit status and meta file named relative to the
+// caller's directory, its stdin, descriptors from 3 up only with
+// --inherit-fds (abbreviated too), and --cleanup. The client is built
+// here to fall back on a binary that does not exist, so that every call
+// must be served by the manager. That manager serves the default state
+// root, the only one the client asks for, as a setuid install's does.
+func TestManagerClient(t *testing.T) {
+	e := newIsoEnv(t)
+	appendConfig(t, e.conf, "spare_boxes = 1\nmanager_idle = 600\n")
+	client := buildClient(t)
+	env := append(os.Environ(), "MINI_ISOLATE_CONFIG="+e.conf)
+	socket := filepath.Join(filepath.Dir(e.conf), "locks", "manager.sock")
+	t.Cleanup(func() { stopDefaultManager(t, e, env, socket) })
+	// The Go front end, with the default root, starts the manager.
+	if out, err := goFrontEnd(e, env, "-b", "4", "--init"); err != nil {
+		t.Fatalf("--init: %v: %s", err, out)
+	}
+	cwd := t.TempDir()
+	run := func(stdin string, args ...string) (string, int) {
+		t.Helper()
+		pr, pw, err := os.Pipe()
+		must(t, err)
+		defer pr.Close()
+		_, _ = pw.WriteString("fd 3\n")
+		pw.Close()
+		cmd := exec.Command(client, args...)
+		cmd.Env, cmd.Dir, cmd.Stdin, cmd.ExtraFiles = env, cwd, strings.NewReader(stdin), []*os.File{pr}
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		var exit *exec.ExitError
+		if err != nil && !errors.As(err, &exit) {
+			t.Fatal(err)
+		}
+		if strings.Contains(stderr.String(), "nonexistent") {
+			t.Errorf("%v was not served by the manager: %s", args, stderr.String())
+		}
+		return string(out), cmd.ProcessState.ExitCode()
+	}
+	out, code := run("in\n", "-b", "4", "-p", "-M", "meta", "--run", "--", "/bin/sh", "-c", "cat; echo out; exit 3")
+	if out != "in\nout\n" || code != 1 {
+		t.Errorf("run: stdout %q exit %d, want %q and 1", out, code, "in\nout\n")
+	}
+	if meta := testutil.ParseMeta(t, filepath.Join(cwd, "meta")); meta["exitcode"] != "3" || meta["status"] != "RE" {
+		t.Errorf("meta in the caller's directory: %v", meta)
+	}
+	for _, tc := range []struct {
+		opts []string
+		want string
+	}{
+		{nil, ""},
+		{[]string{"--inherit-fds"}, "fd 3\n"},
+		{[]string{"--inh"}, "fd 3\n"},
+	} {
+		args := append(append([]string{"-b", "4", "-p"}, tc.opts...), "--run", "--", "/bin/sh", "-c", "cat <&3 2>/dev/null")
+		if out, _ := run("", args...); out != tc.want {
+			t.Errorf("%v: fd 3 gave %q, want %q", tc.opts, out, tc.want)
+		}
+	}
+	if _, code := run("", "-b", "4", "--cleanup"); code != 0 {
+		t.Errorf("--cleanup: exit %d", code)
+	}
+	if _, err := os.Stat(filepath.Join(e.boxRoot, "4")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("box 4 after --cleanup: %v", err)
+	}
+}
+
+// buildClient compiles cmd/isolate with a fallback binary that does not
+// exist.
+func buildClient(t *testing.T) string {
+	t.Helper()
+	root, err := testutil.ModuleRoot()
+	must(t, err)
+	cc := "musl-gcc"
+	if _, err := exec.LookPath(cc); err != nil {
+		cc = "cc"
+	}
+	bin := filepath.Join(t.TempDir(), "isolate")
+	out, err := exec.Command(cc, "-O2", "-static", `-DCONFIG_FILE="/nonexistent/isolate.conf"`,
+		`-DMINI_ISOLATE="/nonexistent/mini-isolate"`, "-o", bin, filepath.Join(root, "cmd", "isolate", "isolate.c")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("build the client with %s: %v: %s", cc, err, out)
+	}
+	return bin
+}
+
+// goFrontEnd runs mini-isolate's isolate front end with the default state
+// root.
+func goFrontEnd(e *isoEnv, env []string, args ...string) (string, error) {
+	cmd := exec.Command(e.r.Bin, append([]string{"isolate"}, args...)...)
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// stopDefaultManager cleans up the boxes of e's configuration with the
+// default state root, and shuts its manager down; the environment's own
+// cleanup then finds the boxes' cgroup parent empty, or fails.
+func stopDefaultManager(t *testing.T, e *isoEnv, env []string, socket string) {
+	for id := 0; id < 100; id++ {
+		if _, err := os.Stat(filepath.Join(e.boxRoot, strconv.Itoa(id))); err == nil {
+			_, _ = goFrontEnd(e, env, "-b", strconv.Itoa(id), "--cleanup")
+		}
+	}
+	c, err := manager.Dial(socket)
+	if err != nil {
+		return
+	}
+	pid, _ := c.ServerPID()
+	_, _ = c.Do(&manager.Request{Op: "shutdown"})
+	c.Close()
+	testutil.Eventually(t, 30*time.Second, "the manager to exit", func() bool { return syscall.Kill(pid, 0) != nil })
 }

@@ -137,7 +137,10 @@ type conn struct {
 	in  *bufio.Reader
 	oob []byte     // the control message buffer of fdReader
 	fds []*os.File // received and not yet taken
-	// wrote is the longest reply line written since it was last reset.
+	// mu orders replies: the reader answers a request it cannot read
+	// while another is served. wrote is the longest reply line written
+	// since it was last reset.
+	mu    sync.Mutex
 	wrote int
 }
 
@@ -278,9 +281,23 @@ func (cn *conn) write(r *Reply) error {
 	if err != nil {
 		return err
 	}
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
 	cn.wrote = max(cn.wrote, len(data))
 	_, err = cn.c.Write(append(data, '\n'))
 	return err
+}
+
+func (cn *conn) resetWrote() {
+	cn.mu.Lock()
+	cn.wrote = 0
+	cn.mu.Unlock()
+}
+
+func (cn *conn) longestWrite() int {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	return cn.wrote
 }
 
 func (cn *conn) close() {

@@ -2,6 +2,7 @@ package manager
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"net"
 	"os"
@@ -68,4 +69,56 @@ func TestConnNext(t *testing.T) {
 	if _, err := server.next(); !errors.As(err, &bad) {
 		t.Errorf("a line that is not JSON: %v, want a bad request", err)
 	}
+}
+
+// TestServeConnClosesFDs: a client sends requests with a descriptor each
+// and goes away at once. Once its connection is served, every descriptor
+// the manager received is closed, of requests served and of those read
+// but never served alike, not left to the garbage collector.
+func TestServeConnClosesFDs(t *testing.T) {
+	for round := range 20 {
+		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, b := os.NewFile(uintptr(fds[0]), "a"), os.NewFile(uintptr(fds[1]), "b")
+		ca, _ := net.FileConn(a)
+		cb, _ := net.FileConn(b)
+		a.Close()
+		b.Close()
+		devnull, err := os.Open(os.DevNull)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := openFDs(t)
+		s := &Server{}
+		s.conns.Add(1)
+		served := make(chan struct{})
+		go func() {
+			s.serveConn(context.Background(), cb.(*net.UnixConn))
+			close(served)
+		}()
+		client := &Client{c: ca.(*net.UnixConn), in: bufio.NewReader(ca)}
+		for range 50 {
+			if err := client.send(&Request{Op: "ping"}, nil, []*os.File{devnull}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		client.Close()
+		<-served
+		// Both ends of the pair were open before, and are closed.
+		if after := openFDs(t); after != before-2 {
+			t.Fatalf("round %d: %d descriptors open after the connection was served, want %d", round, after, before-2)
+		}
+		devnull.Close()
+	}
+}
+
+func openFDs(t *testing.T) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(entries) - 1 // the directory's own
 }

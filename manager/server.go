@@ -253,51 +253,28 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 	read := make(chan struct{})
 	defer func() {
 		// The reader stops once the connection is closed and the
-		// context cancelled; only then is its buffer free.
+		// context cancelled; only then are its buffer and the
+		// descriptors it received free.
 		cancel()
-		cn.close()
+		_ = c.Close()
 		<-read
 		for in := range reqs {
 			in.close() // read, never served
 		}
+		cn.close()
 		cn.release(&s.readers)
 	}()
 	go func() {
 		defer close(read)
 		defer close(reqs)
-		for {
-			in, err := cn.next()
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				return // the manager is stopping: finish what runs
-			}
-			var bad *badRequest
-			if errors.As(err, &bad) {
-				in = &incoming{Request: &Request{Op: "bad", Path: bad.Error()}}
-				err = nil
-			}
-			if err != nil {
-				// The client went away, or spoke nonsense: what it
-				// asked for is cancelled.
-				if !errors.Is(err, io.EOF) && ctx.Err() == nil {
-					_ = cn.write(&Reply{Error: err.Error()})
-				}
-				cancel()
-				return
-			}
-			select {
-			case reqs <- in:
-			case <-ctx.Done():
-				in.close()
-				return
-			}
-		}
+		readRequests(ctx, cancel, cn, reqs)
 	}()
 	for in := range reqs {
 		s.busy.Add(1)
-		cn.wrote = 0
+		cn.resetWrote()
 		err := s.dispatch(ctx, cn, in)
 		in.close()
-		if max(in.size, cn.wrote) > bigTransfer {
+		if max(in.size, cn.longestWrite()) > bigTransfer {
 			// Files put or got travel in the request or the reply, and
 			// leave the heap that much larger: give it back now rather
 			// than over minutes.
@@ -306,6 +283,36 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 		s.busy.Add(-1)
 		s.last.Store(time.Now().UnixNano())
 		if err != nil {
+			return
+		}
+	}
+}
+
+// readRequests takes requests off cn into reqs until the client goes
+// away, speaks nonsense (answered, and what it asked for cancelled) or
+// the manager stops reading.
+func readRequests(ctx context.Context, cancel context.CancelFunc, cn *conn, reqs chan<- *incoming) {
+	for {
+		in, err := cn.next()
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return // the manager is stopping: finish what runs
+		}
+		var bad *badRequest
+		if errors.As(err, &bad) {
+			in = &incoming{Request: &Request{Op: "bad", Path: bad.Error()}}
+			err = nil
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) && ctx.Err() == nil {
+				_ = cn.write(&Reply{Error: err.Error()})
+			}
+			cancel()
+			return
+		}
+		select {
+		case reqs <- in:
+		case <-ctx.Done():
+			in.close()
 			return
 		}
 	}

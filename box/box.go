@@ -621,21 +621,23 @@ func writeState(b *Box, st containerState) error {
 // overwrite replaces a small file's content in place, with padWrite. The
 // file is root's, in the box's private directory.
 func overwrite(path string, data []byte) error {
-	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer unix.Close(fd)
 	if err := padWrite(fd, data); err != nil {
-		return &os.PathError{Op: "write", Path: path, Err: err}
+		return &os.PathError{Op: "overwrite", Path: path, Err: err}
 	}
 	return nil
 }
 
 // padWrite replaces the content of a small JSON file in place: data
 // padded with spaces, which JSON ignores, to the file's length, in one
-// write. A process killed at any point leaves the old content or the
-// new. The file is never cut: on ext4, a file cut to zero and rewritten
+// write. The kernel checks for a fatal signal only between the pages of
+// a write, so a process killed at any point leaves the old content or
+// the new of these files, which are far below a page. The file is never
+// cut: on ext4, a file cut to zero and rewritten
 // is written back when it is closed (auto_da_alloc), and a cut that
 // frees a block waits for the disk's discard. Each --init and --cleanup
 // did both, on the lock file.

@@ -441,32 +441,39 @@ func TestTargetProcesses(t *testing.T) {
 }
 
 // TestMakeDir: a run directory is made whether or not a stale one of the
-// same name is in the way; a file there is an error.
+// same name is in the way, which is removed and made again; a file there
+// is an error.
 func TestMakeDir(t *testing.T) {
 	tests := []struct {
-		name    string
-		before  func(t *testing.T, d string)
-		wantErr bool
+		name       string
+		before     func(t *testing.T, d string)
+		wantMkdirs int
+		wantErr    bool
 	}{
-		{name: "absent", before: func(*testing.T, string) {}},
+		{name: "absent", before: func(*testing.T, string) {}, wantMkdirs: 1},
 		{name: "stale", before: func(t *testing.T, d string) {
 			if err := os.Mkdir(d, 0o700); err != nil {
 				t.Fatal(err)
 			}
-		}},
+		}, wantMkdirs: 2},
 		{name: "a file", before: func(t *testing.T, d string) {
 			if err := os.WriteFile(d, nil, 0o600); err != nil {
 				t.Fatal(err)
 			}
-		}, wantErr: true},
+		}, wantMkdirs: 1, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := filepath.Join(t.TempDir(), "run")
 			tt.before(t, d)
-			err := kernelFS.makeDir(d)
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("makeDir: %v, want an error: %v", err, tt.wantErr)
+			mkdirs := 0
+			fs := cgroupFS{mkdir: func(dir string) error {
+				mkdirs++
+				return kernelFS.mkdir(dir)
+			}}
+			err := fs.makeDir(d)
+			if (err != nil) != tt.wantErr || mkdirs != tt.wantMkdirs {
+				t.Fatalf("makeDir: %v after %d mkdirs, want an error: %v, %d mkdirs", err, mkdirs, tt.wantErr, tt.wantMkdirs)
 			}
 			if st, serr := os.Stat(d); !tt.wantErr && (serr != nil || !st.IsDir()) {
 				t.Errorf("after makeDir: %v, want a directory", serr)

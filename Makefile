@@ -16,7 +16,7 @@ BUILD_STAMP := $(shell od -An -N8 -tx8 /dev/urandom | tr -d ' ')
 LDFLAGS   := -X main.gitCommit=$(COMMIT) -X github.com/mini-isolate/mini-isolate/box.SystemConfigPath=$(CONFDIR)/isolate.conf -X github.com/mini-isolate/mini-isolate/box.BuildStamp=$(BUILD_STAMP) -extldflags -static
 GOBUILD   := CGO_ENABLED=1 $(GO) build -trimpath -tags "$(BUILDTAGS)" -ldflags "$(LDFLAGS)"
 
-.PHONY: all build deps test unit fuzz conformance runc-cli runc-ref attacks e2e cgroup2 test-cgroup2 demo bench lint install clean FORCE
+.PHONY: all build deps test unit race fuzz conformance runc-cli runc-ref attacks e2e cgroup2 test-cgroup2 demo bench lint install clean FORCE
 
 all: build
 
@@ -61,12 +61,21 @@ unit: deps build $(TESTSUM)
 	set -o pipefail; MINI_ISOLATE_BINARY=$(CURDIR)/$(BIN) $(GO) test -json -p 1 -tags "$(BUILDTAGS)" -count=1 -timeout 30m ./... \
 		| $(TESTSUM) -stage unit -out $(RESULTS)/unit.sum
 
+# The packages whose tests run goroutines against each other without a
+# sandbox (the manager's connections, pool and reaper, supervision,
+# interaction), again under the race detector.
+RACE_PKGS := ./box/ ./interact/ ./isolatecmd/ ./manager/ ./runtime/hostfile/ ./runtime/judged/ ./runtime/judgeinit/ ./runtime/supervise/
+race: deps build $(TESTSUM)
+	@mkdir -p $(RESULTS)
+	set -o pipefail; MINI_ISOLATE_BINARY=$(CURDIR)/$(BIN) CGO_ENABLED=1 $(GO) test -race -json -tags "$(BUILDTAGS)" -count=1 -timeout 10m $(RACE_PKGS) \
+		| $(TESTSUM) -stage race -out $(RESULTS)/race.sum
+
 # Every test, the orchestrator run and the cgroup v2 guest included;
 # E2E=0 or CGROUP2=0 leaves those out. Each stage runs even when an earlier
 # one failed, and the run ends with a summary of every stage's counts.
 E2E     ?= 1
 CGROUP2 ?= 1
-STAGES  := lint unit fuzz conformance runc-cli attacks $(if $(filter 1,$(E2E)),e2e) $(if $(filter 1,$(CGROUP2)),cgroup2)
+STAGES  := lint unit race fuzz conformance runc-cli attacks $(if $(filter 1,$(E2E)),e2e) $(if $(filter 1,$(CGROUP2)),cgroup2)
 NOT_RUN := $(if $(filter 1,$(E2E)),,e2e(E2E=$(E2E))) $(if $(filter 1,$(CGROUP2)),,cgroup2(CGROUP2=$(CGROUP2)))
 test: deps
 	@NOT_RUN="$(strip $(NOT_RUN))" hack/test.sh $(STAGES)

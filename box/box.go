@@ -637,10 +637,9 @@ func overwrite(path string, data []byte) error {
 // write. The kernel checks for a fatal signal only between the pages of
 // a write, so a process killed at any point leaves the old content or
 // the new of these files, which are far below a page. The file is never
-// cut: on ext4, a file cut to zero and rewritten
-// is written back when it is closed (auto_da_alloc), and a cut that
-// frees a block waits for the disk's discard. Each --init and --cleanup
-// did both, on the lock file.
+// cut: on ext4, a file cut to zero and rewritten is written back when it
+// is closed (auto_da_alloc), and a cut that frees a block waits for the
+// disk's discard. Each --init and --cleanup did both, on the lock file.
 func padWrite(fd int, data []byte) error {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {

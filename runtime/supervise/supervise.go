@@ -52,15 +52,12 @@ func (t *Target) Alive() bool {
 // container. The tree below the container's cgroup is the supervisor's:
 // a sandbox cannot make cgroups.
 func (t *Target) Processes() ([]int, error) {
-	dir := t.CgroupPaths["pids"]
-	if t.CgroupV2 {
-		dir = t.CgroupPaths[""]
-	}
-	if dir == "" {
-		return nil, errors.New("the container has no pids cgroup")
+	dir, err := t.pidsDir()
+	if err != nil {
+		return nil, err
 	}
 	var all []int
-	err := walkCgroups(dir, 0, func(d string) error {
+	err = walkCgroups(dir, 0, func(d string) error {
 		pids, err := procsOf(d)
 		if errors.Is(err, fs.ErrNotExist) && d != dir {
 			return nil // a run cgroup removed meanwhile held nothing
@@ -75,14 +72,24 @@ func (t *Target) Processes() ([]int, error) {
 // run cgroups included, which the pids controller counts: one file read,
 // against Processes' walk. A task that exited counts until it is reaped.
 func (t *Target) Tasks() (int64, error) {
+	dir, err := t.pidsDir()
+	if err != nil {
+		return 0, err
+	}
+	return readInt(filepath.Join(dir, "pids.current"))
+}
+
+// pidsDir is the container's cgroup that the pids controller counts: the
+// pids hierarchy's on v1, the one cgroup on v2.
+func (t *Target) pidsDir() (string, error) {
 	dir := t.CgroupPaths["pids"]
 	if t.CgroupV2 {
 		dir = t.CgroupPaths[""]
 	}
 	if dir == "" {
-		return 0, errors.New("the container has no pids cgroup")
+		return "", errors.New("the container has no pids cgroup")
 	}
-	return readInt(filepath.Join(dir, "pids.current"))
+	return dir, nil
 }
 
 // maxCgroupDepth bounds walkCgroups below a container's cgroup, where

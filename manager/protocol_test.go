@@ -35,17 +35,9 @@ func TestReadBounded(t *testing.T) {
 // TestConnNext sends an isolate invocation with its strings and a
 // descriptor through a socket pair, then a line that does not decode.
 func TestConnNext(t *testing.T) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, b := os.NewFile(uintptr(fds[0]), "a"), os.NewFile(uintptr(fds[1]), "b")
-	ca, _ := net.FileConn(a)
-	cb, _ := net.FileConn(b)
-	a.Close()
-	b.Close()
-	client := &Client{c: ca.(*net.UnixConn), in: bufio.NewReader(ca)}
-	server := newConn(cb.(*net.UnixConn), nil)
+	ca, cb := connPair(t)
+	client := &Client{c: ca, in: bufio.NewReader(ca)}
+	server := newConn(cb, nil)
 	defer client.Close()
 	defer server.close()
 	devnull, _ := os.Open(os.DevNull)
@@ -77,15 +69,7 @@ func TestConnNext(t *testing.T) {
 // but never served alike, not left to the garbage collector.
 func TestServeConnClosesFDs(t *testing.T) {
 	for round := range 20 {
-		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, b := os.NewFile(uintptr(fds[0]), "a"), os.NewFile(uintptr(fds[1]), "b")
-		ca, _ := net.FileConn(a)
-		cb, _ := net.FileConn(b)
-		a.Close()
-		b.Close()
+		ca, cb := connPair(t)
 		devnull, err := os.Open(os.DevNull)
 		if err != nil {
 			t.Fatal(err)
@@ -95,10 +79,10 @@ func TestServeConnClosesFDs(t *testing.T) {
 		s.conns.Add(1)
 		served := make(chan struct{})
 		go func() {
-			s.serveConn(context.Background(), cb.(*net.UnixConn))
+			s.serveConn(context.Background(), cb)
 			close(served)
 		}()
-		client := &Client{c: ca.(*net.UnixConn), in: bufio.NewReader(ca)}
+		client := &Client{c: ca, in: bufio.NewReader(ca)}
 		for range 50 {
 			if err := client.send(&Request{Op: "ping"}, nil, []*os.File{devnull}); err != nil {
 				t.Fatal(err)
@@ -114,6 +98,27 @@ func TestServeConnClosesFDs(t *testing.T) {
 	}
 }
 
+// connPair is the two ends of a connected Unix stream socket pair.
+func connPair(t *testing.T) (*net.UnixConn, *net.UnixConn) {
+	t.Helper()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns [2]*net.UnixConn
+	for i, fd := range fds {
+		f := os.NewFile(uintptr(fd), "pair")
+		c, err := net.FileConn(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns[i] = c.(*net.UnixConn)
+	}
+	return conns[0], conns[1]
+}
+
+// openFDs counts this process's open descriptors.
 func openFDs(t *testing.T) int {
 	t.Helper()
 	entries, err := os.ReadDir("/proc/self/fd")

@@ -22,6 +22,7 @@ import (
 	"github.com/mini-isolate/mini-isolate/internal/testutil"
 	"github.com/mini-isolate/mini-isolate/manager"
 	"github.com/mini-isolate/mini-isolate/policy"
+	"github.com/mini-isolate/mini-isolate/runtime/supervise"
 )
 
 // managedEnv is an isolate environment whose configuration asks for spare
@@ -630,23 +631,28 @@ func TestManagerKeepsInitConnection(t *testing.T) {
 	}
 }
 
-// initSockets lists the sockets a box's init holds open, from its
-// container's state.
-func initSockets(t *testing.T, boxDir string) []string {
+// boxTarget is the container of a box (boxDir is the box's directory),
+// from its state.
+func boxTarget(t *testing.T, boxDir string) supervise.Target {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(boxDir, ".mini-isolate", "container.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var st struct {
-		Target struct {
-			InitPid int `json:"initPid"`
-		} `json:"target"`
+		Target supervise.Target `json:"target"`
 	}
 	if err := json.Unmarshal(data, &st); err != nil || st.Target.InitPid <= 0 {
 		t.Fatalf("container state %s: %v", data, err)
 	}
-	fdDir := fmt.Sprintf("/proc/%d/fd", st.Target.InitPid)
+	return st.Target
+}
+
+// initSockets lists the sockets a box's init holds open, from its
+// container's state.
+func initSockets(t *testing.T, boxDir string) []string {
+	t.Helper()
+	fdDir := fmt.Sprintf("/proc/%d/fd", boxTarget(t, boxDir).InitPid)
 	entries, err := os.ReadDir(fdDir)
 	if err != nil {
 		t.Fatal(err)
@@ -1117,24 +1123,15 @@ func startSurvivor(t *testing.T, boxDir string) *exec.Cmd {
 	return cmd
 }
 
+// initCgroupProcs returns the init's pid and the cgroup.procs files of
+// the cgroups that hold the init of a box's container (boxDir is the
+// box's directory): one in each v1 hierarchy, or v2's.
 func initCgroupProcs(t *testing.T, boxDir string) (int, []string) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(boxDir, ".mini-isolate", "container.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var st struct {
-		Target struct {
-			InitPid     int               `json:"initPid"`
-			CgroupPaths map[string]string `json:"cgroupPaths"`
-		} `json:"target"`
-	}
-	if err := json.Unmarshal(data, &st); err != nil || st.Target.InitPid <= 0 {
-		t.Fatalf("container state %s: %v", data, err)
-	}
-	init := strconv.Itoa(st.Target.InitPid)
+	target := boxTarget(t, boxDir)
+	init := strconv.Itoa(target.InitPid)
 	var found []string
-	for _, dir := range st.Target.CgroupPaths {
+	for _, dir := range target.CgroupPaths {
 		_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 			if err == nil && d.Name() == "cgroup.procs" && !slices.Contains(found, path) {
 				if data, _ := os.ReadFile(path); slices.Contains(strings.Fields(string(data)), init) {
@@ -1145,9 +1142,9 @@ func initCgroupProcs(t *testing.T, boxDir string) (int, []string) {
 		})
 	}
 	if len(found) == 0 {
-		t.Fatalf("no cgroup of %v holds the init %s", st.Target.CgroupPaths, init)
+		t.Fatalf("no cgroup of %v holds the init %s", target.CgroupPaths, init)
 	}
-	return st.Target.InitPid, found
+	return target.InitPid, found
 }
 
 // TestManagerClient runs the C front end (cmd/isolate) against a manager:

@@ -36,12 +36,14 @@ type Reaper interface {
 	Reap(container, dir string)
 }
 
-// Spare is a box container made for no box yet: a directory laid out as a
-// box's, under <box_root>/.spares, and the container running on it. A
-// spare is fresh: no program has run in it.
+// Spare is a box container waiting for a box: a directory laid out as a
+// box's, under <box_root>/.spares, and the container running on it,
+// either made for no box yet or recycled (Recycle).
 type Spare struct {
 	Container string
 	Dir       string
+	// Uses counts the boxes the container served: 0 for a new one.
+	Uses int
 }
 
 // Directories under box_root that are not boxes: spares waiting for a box,
@@ -142,6 +144,10 @@ func (m *Manager) adopt(ctx context.Context, b *Box, s *Spare) error {
 // gone. Its other failures are unexpected.
 var ErrNotReusable = errors.New("not a reusable container")
 
+// ErrUsesSpent is ErrNotReusable for a container that served MaxUses
+// boxes: a refusal its pool can see coming.
+var ErrUsesSpent = fmt.Errorf("%w: it served %d boxes", ErrNotReusable, MaxUses)
+
 // MaxUses bounds how many boxes one recycled container serves before it
 // is torn down and replaced by a fresh one.
 const MaxUses = 100
@@ -161,7 +167,9 @@ func (m *Manager) Recycle(ctx context.Context, container, dir string) (spare *Sp
 	switch {
 	case err != nil:
 		return nil, dir, fmt.Errorf("recycle %s: %w", container, err)
-	case !cur.Default || cur.Uses >= MaxUses || cur.Target == nil || !cur.Target.Alive():
+	case cur.Uses >= MaxUses:
+		return nil, dir, fmt.Errorf("recycle %s: %w", container, ErrUsesSpent)
+	case !cur.Default || cur.Target == nil || !cur.Target.Alive():
 		return nil, dir, fmt.Errorf("recycle %s: %w", container, ErrNotReusable)
 	}
 	if err := m.onlyInit(container, cur.Target); err != nil {
@@ -183,7 +191,7 @@ func (m *Manager) Recycle(ctx context.Context, container, dir string) (spare *Sp
 	}
 	// The host name stays the last box's until a box adopts the spare
 	// and sets its own: no program runs in between.
-	return &Spare{Container: container, Dir: to}, to, nil
+	return &Spare{Container: container, Dir: to, Uses: cur.Uses}, to, nil
 }
 
 // onlyInit checks that the container's init, alive, is the only process

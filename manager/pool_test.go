@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -45,6 +46,78 @@ func TestTakeWaitsForARecycle(t *testing.T) {
 			}
 			if took < tc.atLeast {
 				t.Errorf("Take took %v, want at least %v", took, tc.atLeast)
+			}
+		})
+	}
+}
+
+// TestPoolRenewal follows one container through its last uses: at
+// renewAt it is owed a replacement, the pool keeps one spare more once
+// the replacement is made, and one fewer again when the container is
+// spent.
+func TestPoolRenewal(t *testing.T) {
+	spare := func(name string, uses int) *box.Spare { return &box.Spare{Container: name, Uses: uses} }
+	spent := fmt.Errorf("recycle a: %w", box.ErrUsesSpent)
+	p := newPool(nil, 1)
+	steps := []struct {
+		name             string
+		do               func() bool // false: the step was refused
+		wantOK           bool
+		wantOwed, wantRm int
+	}{
+		{"a fresh spare into an empty pool", func() bool { return p.keep(spare("a", 1)) }, true, 0, 1},
+		{"a second fresh spare into a full pool", func() bool { return p.keep(spare("b", 1)) }, false, 0, 1},
+		{"a taken", func() bool { return p.Take() != nil }, true, 0, 1},
+		{"a back at renewAt: a replacement is owed", func() bool { return p.keep(spare("a", renewAt)) }, true, 1, 1},
+		{"the replacement made", func() bool { p.addMade(spare("c", 0)); return true }, true, 0, 2},
+		{"a taken again", func() bool { return p.Take() != nil }, true, 0, 2},
+		{"a back once more: owed nothing new", func() bool { return p.keep(spare("a", renewAt+1)) }, true, 0, 2},
+		{"a spent", func() bool { p.refused("a", spent); return true }, true, 0, 1},
+	}
+	for _, st := range steps {
+		ok := st.do()
+		p.mu.Lock()
+		owed, room := p.owed, p.roomLocked()
+		p.mu.Unlock()
+		if ok != st.wantOK || owed != st.wantOwed || room != st.wantRm {
+			t.Fatalf("%s: ok %v, owed %d, room %d; want %v, %d, %d", st.name, ok, owed, room, st.wantOK, st.wantOwed, st.wantRm)
+		}
+	}
+	if p.spent != 1 {
+		t.Errorf("spent %d, want 1", p.spent)
+	}
+}
+
+// TestRecyclingCutShort: fill's wait to see whether recycling keeps up
+// ends as soon as a replacement is owed, and not for a stale signal.
+func TestRecyclingCutShort(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		owe    bool
+		atMost time.Duration
+	}{
+		{"a replacement owed", true, refillDelay / 2},
+		{"a stale signal", false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPool(nil, 1)
+			p.taken = 1
+			go func() {
+				time.Sleep(20 * time.Millisecond)
+				if tc.owe {
+					p.keep(&box.Spare{Container: "a", Uses: renewAt})
+				} else {
+					signal(p.renew)
+				}
+			}()
+			start := time.Now()
+			p.recycling(t.Context())
+			took := time.Since(start)
+			if tc.owe && took > tc.atMost {
+				t.Errorf("recycling waited %v with a replacement owed", took)
+			}
+			if !tc.owe && took < refillDelay {
+				t.Errorf("recycling returned after %v, before refillDelay, for a stale signal", took)
 			}
 		})
 	}

@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mini-isolate/mini-isolate/box"
 	"github.com/mini-isolate/mini-isolate/internal/testutil"
 	"github.com/mini-isolate/mini-isolate/manager"
 	"github.com/mini-isolate/mini-isolate/policy"
@@ -409,6 +410,38 @@ func TestManagerPoolExhausted(t *testing.T) {
 		m.iso("-b", strconv.Itoa(10+i), "--cleanup")
 	}
 	m.iso("-b", "7", "--cleanup")
+}
+
+// TestManagerRenewsSpares cycles one box through more boxes than a
+// container serves (box.MaxUses), with one spare: the pool makes a
+// container's replacement while it serves its last boxes, so every
+// --init adopts a spare and none builds a container while its caller
+// waits.
+func TestManagerRenewsSpares(t *testing.T) {
+	m := newManagedEnv(t, 1)
+	m.init(t, 3)
+	m.iso("-b", "3", "--cleanup")
+	m.waitSpares(t, 1)
+	adopted := map[string]int{}
+	for i := 0; i < box.MaxUses+10; i++ {
+		res := m.iso("-b", "3", "-v", "-v", "--init")
+		_, name, ok := strings.Cut(res.Stderr, "adopted spare ")
+		if res.Code != 0 || !ok {
+			t.Fatalf("--init %d: exit %d, no spare adopted: %q", i, res.Code, res.Stderr)
+		}
+		adopted[strings.TrimSpace(name)]++
+		if res := m.iso("-b", "3", "--cleanup"); res.Code != 0 {
+			t.Fatalf("--cleanup %d: exit %d: %s", i, res.Code, res.Stderr)
+		}
+	}
+	if len(adopted) < 2 {
+		t.Errorf("one container served all %d boxes: %v", box.MaxUses+10, adopted)
+	}
+	for name, n := range adopted {
+		if n > box.MaxUses {
+			t.Errorf("container %s served %d boxes, more than %d", name, n, box.MaxUses)
+		}
+	}
 }
 
 // TestManagerShutdownWhileReaping shuts the manager down while its reaper

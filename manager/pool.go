@@ -28,13 +28,12 @@ type pool struct {
 	// containers recycle made spares again; spent counts those it
 	// refused for their uses, each replaced ahead of time.
 	taken, recycled, spent int
-	// renewing names the containers that reached renewAt uses and still
-	// serve; owed counts those whose replacements fill has yet to make.
-	renewing map[string]bool
-	owed     int
-	wake     chan struct{} // a spare was taken, or a replacement is owed
-	renew    chan struct{} // a replacement is owed
-	made     chan struct{} // a spare was made (for tests and Wait)
+	// owed counts the containers that reached renewAt uses and whose
+	// replacements fill has yet to make.
+	owed  int
+	wake  chan struct{} // a spare was taken, or a replacement is owed
+	renew chan struct{} // a replacement is owed
+	made  chan struct{} // a spare was made (for tests and Wait)
 	// added is closed, and replaced, whenever a spare is added.
 	added chan struct{}
 	// inRecycle, when set, says whether a retired box's container is on
@@ -46,7 +45,7 @@ type pool struct {
 }
 
 func newPool(m *box.Manager, size int) *pool {
-	return &pool{m: m, size: size, renewing: map[string]bool{}, wake: make(chan struct{}, 1), renew: make(chan struct{}, 1),
+	return &pool{m: m, size: size, wake: make(chan struct{}, 1), renew: make(chan struct{}, 1),
 		made: make(chan struct{}, 1), filled: make(chan struct{}), added: make(chan struct{}), wait: spareWait}
 }
 
@@ -62,11 +61,24 @@ const spareWait = 100 * time.Millisecond
 // time, while two workers cycle.
 const renewAt = box.MaxUses / 2
 
-// roomLocked is how many spares the pool keeps: size, and one more for
-// each replacement made for a container still serving its last boxes;
-// p.mu is held.
-func (p *pool) roomLocked() int {
-	return p.size + max(len(p.renewing)-p.owed, 0)
+// ending says whether a spare has served renewAt boxes: its replacement
+// is owed or made, and it serves beside it until it is spent.
+func ending(s *box.Spare) bool { return s.Uses >= renewAt }
+
+// hasRoomLocked says whether the pool keeps recycled spare s: up to size
+// spares not ending, and up to as many again ending, which are spent
+// within box.MaxUses-renewAt uses; p.mu is held.
+func (p *pool) hasRoomLocked(s *box.Spare) bool {
+	if ending(s) {
+		return len(p.spares) < 2*p.size
+	}
+	fresh := 0
+	for _, sp := range p.spares {
+		if !ending(sp) {
+			fresh++
+		}
+	}
+	return fresh < p.size
 }
 
 // signal wakes whoever waits on ch, if not already woken.
@@ -123,7 +135,7 @@ func (p *pool) Take() *box.Spare {
 }
 
 // recycling waits refillDelay and says whether recycling kept up
-// meanwhile. A box taken is usually cleaned up soon and its container
+// meanwhile; it says no at once when a replacement is owed. A box taken is usually cleaned up soon and its container
 // recycled; while that keeps up, fill makes none. A judge cycling
 // through boxes would otherwise have a spare made now and then mid-cycle
 // and, for want of room, a recycled one torn down: about 100 ms of work
@@ -226,17 +238,14 @@ func (p *pool) addMade(s *box.Spare) {
 // directory is when it did not.
 func (p *pool) recycle(l box.Leftover) (bool, string) {
 	p.mu.Lock()
-	full := p.closed || len(p.spares) >= p.roomLocked()
-	if full {
-		delete(p.renewing, l.Container)
-	}
+	full := p.closed || len(p.spares) >= 2*p.size
 	p.mu.Unlock()
 	if full {
 		return false, l.Dir
 	}
 	s, dir, err := p.m.Recycle(context.Background(), l.Container, l.Dir)
 	if err != nil {
-		p.refused(l.Container, err)
+		p.refused(err)
 		return false, dir
 	}
 	if !p.keep(s) {
@@ -248,18 +257,17 @@ func (p *pool) recycle(l box.Leftover) (bool, string) {
 }
 
 // keep adds a recycled spare to the pool if there is room, and owes it a
-// replacement when it reaches renewAt uses.
+// replacement when it has just reached renewAt uses: each container
+// passes renewAt once, so each is replaced once.
 func (p *pool) keep(s *box.Spare) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed || len(p.spares) >= p.roomLocked() {
-		delete(p.renewing, s.Container)
+	if p.closed || !p.hasRoomLocked(s) {
 		return false
 	}
 	p.addLocked(s)
 	p.recycled++
-	if s.Uses >= renewAt && !p.renewing[s.Container] {
-		p.renewing[s.Container] = true
+	if s.Uses == renewAt {
 		p.owed++
 		signal(p.wake)
 		signal(p.renew)
@@ -268,13 +276,12 @@ func (p *pool) keep(s *box.Spare) bool {
 }
 
 // refused notes a container Recycle refused, which is torn down.
-func (p *pool) refused(container string, err error) {
-	p.mu.Lock()
-	delete(p.renewing, container)
+func (p *pool) refused(err error) {
 	if errors.Is(err, box.ErrUsesSpent) {
+		p.mu.Lock()
 		p.spent++
+		p.mu.Unlock()
 	}
-	p.mu.Unlock()
 	if errors.Is(err, box.ErrNotReusable) {
 		logrus.Debugf("manager: %v", err)
 	} else {

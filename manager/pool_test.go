@@ -51,73 +51,77 @@ func TestTakeWaitsForARecycle(t *testing.T) {
 	}
 }
 
-// TestPoolRenewal follows one container through its last uses: at
-// renewAt it is owed a replacement, the pool keeps one spare more once
-// the replacement is made, and one fewer again when the container is
-// spent.
+// TestPoolRenewal follows a pool of one spare through a container's
+// last uses: at renewAt it is owed a replacement, it serves beside the
+// replacement until spent, and each container is owed one only once.
 func TestPoolRenewal(t *testing.T) {
 	spare := func(name string, uses int) *box.Spare { return &box.Spare{Container: name, Uses: uses} }
-	spent := fmt.Errorf("recycle a: %w", box.ErrUsesSpent)
 	p := newPool(nil, 1)
 	steps := []struct {
-		name             string
-		do               func() bool // false: the step was refused
-		wantOK           bool
-		wantOwed, wantRm int
+		name     string
+		do       func() bool // false: the step was refused
+		wantOK   bool
+		wantOwed int
+		wantLen  int
 	}{
 		{"a fresh spare into an empty pool", func() bool { return p.keep(spare("a", 1)) }, true, 0, 1},
-		{"a second fresh spare into a full pool", func() bool { return p.keep(spare("b", 1)) }, false, 0, 1},
-		{"a taken", func() bool { return p.Take() != nil }, true, 0, 1},
+		{"a second fresh spare", func() bool { return p.keep(spare("b", 1)) }, false, 0, 1},
+		{"a taken", func() bool { return p.Take().Container == "a" }, true, 0, 0},
 		{"a back at renewAt: a replacement is owed", func() bool { return p.keep(spare("a", renewAt)) }, true, 1, 1},
 		{"the replacement made", func() bool { p.addMade(spare("c", 0)); return true }, true, 0, 2},
-		{"a taken again", func() bool { return p.Take() != nil }, true, 0, 2},
-		{"a back once more: owed nothing new", func() bool { return p.keep(spare("a", renewAt+1)) }, true, 0, 2},
-		{"a spent", func() bool { p.refused("a", spent); return true }, true, 0, 1},
+		{"another ending spare, the pool at twice its size", func() bool { return p.keep(spare("d", renewAt+9)) }, false, 0, 2},
+		{"a taken again", func() bool { return p.Take().Container == "a" }, true, 0, 1},
+		{"a back past renewAt: nothing more owed", func() bool { return p.keep(spare("a", renewAt+1)) }, true, 0, 2},
+		{"c taken", func() bool { return p.Take().Container == "c" }, true, 0, 1},
+		{"c back: the only spare not ending", func() bool { return p.keep(spare("c", 1)) }, true, 0, 2},
 	}
 	for _, st := range steps {
 		ok := st.do()
 		p.mu.Lock()
-		owed, room := p.owed, p.roomLocked()
+		owed, n := p.owed, len(p.spares)
 		p.mu.Unlock()
-		if ok != st.wantOK || owed != st.wantOwed || room != st.wantRm {
-			t.Fatalf("%s: ok %v, owed %d, room %d; want %v, %d, %d", st.name, ok, owed, room, st.wantOK, st.wantOwed, st.wantRm)
+		if ok != st.wantOK || owed != st.wantOwed || n != st.wantLen {
+			t.Fatalf("%s: ok %v, owed %d, %d spares; want %v, %d, %d", st.name, ok, owed, n, st.wantOK, st.wantOwed, st.wantLen)
 		}
-	}
-	if p.spent != 1 {
-		t.Errorf("spent %d, want 1", p.spent)
 	}
 }
 
-// TestRecyclingCutShort: fill's wait to see whether recycling keeps up
-// ends as soon as a replacement is owed, and not for a stale signal.
-func TestRecyclingCutShort(t *testing.T) {
+// TestRecycling: fill's wait to see whether recycling keeps up ends as
+// soon as a replacement is owed, not for a stale signal, and counts a
+// spent container, replaced before, as kept up.
+func TestRecycling(t *testing.T) {
+	spent := fmt.Errorf("recycle a: %w", box.ErrUsesSpent)
 	for _, tc := range []struct {
-		name   string
-		owe    bool
-		atMost time.Duration
+		name     string
+		during   func(p *pool)
+		keepsUp  bool
+		atMostMS int // 0: it waits refillDelay
 	}{
-		{"a replacement owed", true, refillDelay / 2},
-		{"a stale signal", false, 0},
+		{"a replacement owed", func(p *pool) { p.keep(&box.Spare{Container: "a", Uses: renewAt}) }, false, 250},
+		{"a stale signal", func(p *pool) { signal(p.renew) }, false, 0},
+		{"a spare taken, recycled", func(p *pool) { p.Take(); p.keep(&box.Spare{Container: "a", Uses: 2}) }, true, 0},
+		{"a spare taken, spent", func(p *pool) { p.Take(); p.refused(spent) }, true, 0},
+		{"a spare taken, torn down", func(p *pool) { p.Take(); p.refused(box.ErrNotReusable) }, false, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newPool(nil, 1)
+			p.spares = []*box.Spare{{Container: "s"}}
 			p.taken = 1
 			go func() {
 				time.Sleep(20 * time.Millisecond)
-				if tc.owe {
-					p.keep(&box.Spare{Container: "a", Uses: renewAt})
-				} else {
-					signal(p.renew)
-				}
+				tc.during(p)
 			}()
 			start := time.Now()
-			p.recycling(t.Context())
+			keepsUp := p.recycling(t.Context())
 			took := time.Since(start)
-			if tc.owe && took > tc.atMost {
+			if keepsUp != tc.keepsUp {
+				t.Errorf("recycling said it keeps up: %v, want %v", keepsUp, tc.keepsUp)
+			}
+			if tc.atMostMS > 0 && took > time.Duration(tc.atMostMS)*time.Millisecond {
 				t.Errorf("recycling waited %v with a replacement owed", took)
 			}
-			if !tc.owe && took < refillDelay {
-				t.Errorf("recycling returned after %v, before refillDelay, for a stale signal", took)
+			if tc.atMostMS == 0 && took < refillDelay {
+				t.Errorf("recycling returned after %v, before refillDelay", took)
 			}
 		})
 	}

@@ -424,12 +424,20 @@ func TestManagerRenewsSpares(t *testing.T) {
 	m.waitSpares(t, 1)
 	adopted := map[string]int{}
 	for i := 0; i < box.MaxUses+10; i++ {
+		// The last box is recycled or torn down first, so that no --init
+		// depends on how soon the reaper comes to it; a spare that is
+		// not there yet is not waited for.
+		testutil.Eventually(t, testutil.Slack(30*time.Second), "the reaper to empty .trash", func() bool {
+			left, _ := filepath.Glob(filepath.Join(m.boxRoot, ".trash", "*"))
+			return len(left) == 0
+		})
 		res := m.iso("-b", "3", "-v", "-v", "--init")
 		_, name, ok := strings.Cut(res.Stderr, "adopted spare ")
 		if res.Code != 0 || !ok {
 			t.Fatalf("--init %d: exit %d, no spare adopted: %q", i, res.Code, res.Stderr)
 		}
-		adopted[strings.TrimSpace(name)]++
+		name, _, _ = strings.Cut(name, "\n")
+		adopted[name]++
 		if res := m.iso("-b", "3", "--cleanup"); res.Code != 0 {
 			t.Fatalf("--cleanup %d: exit %d: %s", i, res.Code, res.Stderr)
 		}
@@ -442,6 +450,46 @@ func TestManagerRenewsSpares(t *testing.T) {
 			t.Errorf("container %s served %d boxes, more than %d", name, n, box.MaxUses)
 		}
 	}
+}
+
+// TestManagerPinnedNotRecycled: a pinned box's container (boxN.cpus)
+// runs on that box's CPUs, so it is torn down at --cleanup and never
+// recycled as a spare for another box, even when the pool has room.
+func TestManagerPinnedNotRecycled(t *testing.T) {
+	var mine unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &mine); err != nil {
+		t.Fatal(err)
+	}
+	if mine.Count() < 2 {
+		t.Skip("a box pinned to one CPU needs two CPUs to differ from the others")
+	}
+	m := newManagedEnv(t, 1)
+	m.config(t, fmt.Sprintf("box9.cpus = %d\n", lastCPU(mine)))
+	m.init(t, 9)
+	m.waitSpares(t, 1)
+	spares := m.spares()
+	var pinned string
+	for _, name := range strings.Fields(m.r.Run("list", "-q").Stdout) {
+		if !slices.Contains(spares, name) {
+			pinned = name
+		}
+	}
+	if pinned == "" {
+		t.Fatalf("no container besides the spares %v", spares)
+	}
+	// Box 3 takes the spare, so the pool has room when box 9 goes.
+	m.init(t, 3)
+	if res := m.iso("-b", "9", "--cleanup"); res.Code != 0 {
+		t.Fatalf("--cleanup: exit %d: %s", res.Code, res.Stderr)
+	}
+	testutil.Eventually(t, testutil.Slack(30*time.Second), "the reaper to empty .trash", func() bool {
+		left, _ := filepath.Glob(filepath.Join(m.boxRoot, ".trash", "*"))
+		return len(left) == 0
+	})
+	if slices.Contains(m.spares(), pinned) || slices.Contains(strings.Fields(m.r.Run("list", "-q").Stdout), pinned) {
+		t.Errorf("box 9's pinned container %s outlived its --cleanup (spares %v)", pinned, m.spares())
+	}
+	m.iso("-b", "3", "--cleanup")
 }
 
 // TestManagerShutdownWhileReaping shuts the manager down while its reaper

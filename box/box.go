@@ -575,7 +575,9 @@ func (m *Manager) container(ctx context.Context, b *Box, o *RunOptions, shareNet
 	if err != nil {
 		return nil, err
 	}
-	def := !shareNet && reflect.DeepEqual(rules, defaultRules())
+	// A pinned box's container keeps its CPUs and memory nodes: it is
+	// never another box's spare.
+	def := !shareNet && reflect.DeepEqual(rules, defaultRules()) && m.Config.CPUs[b.ID] == "" && m.Config.Mems[b.ID] == ""
 	if err := writeState(b, containerState{Key: key, Target: target, Default: def}); err != nil {
 		return nil, err
 	}

@@ -57,6 +57,9 @@ func (r *Runtime) Exec(ctx context.Context, id string, o ExecOpts) (int, error) 
 	if err != nil {
 		return -1, err
 	}
+	if c, err = r.followRootfs(c); err != nil {
+		return -1, err
+	}
 	if err := ctx.Err(); err != nil {
 		return -1, err
 	}

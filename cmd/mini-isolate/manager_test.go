@@ -492,6 +492,29 @@ func TestManagerPinnedNotRecycled(t *testing.T) {
 	m.iso("-b", "3", "--cleanup")
 }
 
+// TestManagerExecAdopted: exec reaches a box container whose directory
+// moved when a box adopted it: libcontainer starts an exec'd process in
+// the root directory the container was made with, which is gone.
+func TestManagerExecAdopted(t *testing.T) {
+	m := newManagedEnv(t, 1)
+	m.init(t, 2)
+	m.waitSpares(t, 1)
+	res := m.iso("-b", "3", "-v", "-v", "--init")
+	_, name, ok := strings.Cut(res.Stderr, "adopted spare ")
+	if res.Code != 0 || !ok {
+		t.Fatalf("--init: exit %d, no spare adopted: %q", res.Code, res.Stderr)
+	}
+	name, _, _ = strings.Cut(name, "\n")
+	for i := 0; i < 2; i++ { // the second after the first has set it right
+		out := m.r.Run("exec", name, "/bin/sh", "-c", "hostname; pwd")
+		if out.Code != 0 || out.Stdout != "box-3\n/box\n" {
+			t.Errorf("exec %d in box 3's container %s: exit %d, stdout %q, stderr %q", i, name, out.Code, out.Stdout, out.Stderr)
+		}
+	}
+	m.iso("-b", "3", "--cleanup")
+	m.iso("-b", "2", "--cleanup")
+}
+
 // TestManagerShutdownWhileReaping shuts the manager down while its reaper
 // still has retired boxes queued: those it would recycle into the pool,
 // which has already been drained, must be torn down instead. The check

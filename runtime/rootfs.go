@@ -2,9 +2,7 @@ package runtime
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -19,30 +17,40 @@ import (
 // directory.
 const stateFile = "state.json"
 
-// followRootfs points a running container whose root directory is gone
-// from the path it was created at to its init's root, and reloads it.
+// followRootfs points a running container whose root directory is no
+// longer at the path it was made at to its init's root, and reloads it.
 // libcontainer starts an exec'd process in that directory, and a box
 // container's directory moves when a box adopts it or the reaper recycles
-// it; /proc/PID/root names the same directory wherever it is.
+// it, and another box's may take its place; /proc/PID/root names the
+// container's own wherever it is.
 func (r *Runtime) followRootfs(c *libcontainer.Container) (*libcontainer.Container, error) {
 	rootfs := c.Config().Rootfs
-	if _, err := os.Stat(rootfs); !errors.Is(err, fs.ErrNotExist) {
-		return c, nil
-	}
 	st, err := c.State()
 	if err != nil {
 		return nil, err
 	}
 	pidfd, err := proc.Open(st.InitProcessPid, st.InitProcessStartTime)
 	if err != nil {
-		return nil, fmt.Errorf("%s: its root directory %s is gone, and its init: %w", c.ID(), rootfs, err)
+		return c, nil // not running: Exec says so
 	}
 	defer unix.Close(pidfd)
 	root := fmt.Sprintf("/proc/%d/root", st.InitProcessPid)
+	if rootfs == root || sameDir(rootfs, root) {
+		return c, nil
+	}
 	if err := setStateRootfs(r.stateDir(c.ID()), root); err != nil {
-		return nil, fmt.Errorf("%s: its root directory %s moved: %w", c.ID(), rootfs, err)
+		return nil, fmt.Errorf("%s: its root directory moved from %s: %w", c.ID(), rootfs, err)
 	}
 	return r.load(c.ID())
+}
+
+// sameDir says whether two paths name one directory.
+func sameDir(a, b string) bool {
+	var sa, sb unix.Stat_t
+	if unix.Stat(a, &sa) != nil || unix.Stat(b, &sb) != nil {
+		return false
+	}
+	return sa.Dev == sb.Dev && sa.Ino == sb.Ino
 }
 
 // setStateRootfs rewrites the rootfs of the configuration recorded in a

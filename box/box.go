@@ -533,10 +533,12 @@ func (m *Manager) cpus(b *Box) int {
 type containerState struct {
 	Key    string            `json:"key"`
 	Target *supervise.Target `json:"target"`
-	// Default says the container has the default directory rules and no
-	// shared network, as --init makes it: only such a container can be
-	// recycled as a spare. Uses counts the boxes that had it.
-	Default bool `json:"default,omitempty"`
+	// Default says the container has the default directory rules, no
+	// shared network and no pinned CPUs or memory nodes, as --init makes
+	// it for a box not pinned: only such a container can be recycled as a
+	// spare. Uses counts the boxes that had it. (Records that say
+	// "default" are older, and took a pinned box's container for one.)
+	Default bool `json:"spareable,omitempty"`
 	Uses    int  `json:"uses,omitempty"`
 }
 

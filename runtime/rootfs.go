@@ -68,6 +68,9 @@ func setStateRootfs(stateDir, rootfs string) error {
 	if err := json.Unmarshal(state["config"], &config); err != nil {
 		return fmt.Errorf("%s: config: %w", path, err)
 	}
+	if config == nil {
+		return fmt.Errorf("%s: no config", path)
+	}
 	if config["rootfs"], err = json.Marshal(rootfs); err != nil {
 		return err
 	}

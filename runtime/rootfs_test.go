@@ -17,6 +17,7 @@ func TestSetStateRootfs(t *testing.T) {
 	}{
 		{"a state", `{"id":"c","init_process_pid":7,"config":{"rootfs":"/old","hostname":"box-3","labels":["a"]},"future":{"x":1}}`, false},
 		{"no configuration", `{"id":"c"}`, true},
+		{"a null configuration", `{"id":"c","config":null}`, true},
 		{"not JSON", `{"id":`, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -427,17 +427,8 @@ func TestManagerRenewsSpares(t *testing.T) {
 		// The last box is recycled or torn down first, so that no --init
 		// depends on how soon the reaper comes to it; a spare that is
 		// not there yet is not waited for.
-		testutil.Eventually(t, testutil.Slack(30*time.Second), "the reaper to empty .trash", func() bool {
-			left, _ := filepath.Glob(filepath.Join(m.boxRoot, ".trash", "*"))
-			return len(left) == 0
-		})
-		res := m.iso("-b", "3", "-v", "-v", "--init")
-		_, name, ok := strings.Cut(res.Stderr, "adopted spare ")
-		if res.Code != 0 || !ok {
-			t.Fatalf("--init %d: exit %d, no spare adopted: %q", i, res.Code, res.Stderr)
-		}
-		name, _, _ = strings.Cut(name, "\n")
-		adopted[name]++
+		m.waitTrashEmpty(t)
+		adopted[m.initAdopting(t, 3, fmt.Sprintf("--init %d", i))]++
 		if res := m.iso("-b", "3", "--cleanup"); res.Code != 0 {
 			t.Fatalf("--cleanup %d: exit %d: %s", i, res.Code, res.Stderr)
 		}
@@ -482,10 +473,7 @@ func TestManagerPinnedNotRecycled(t *testing.T) {
 	if res := m.iso("-b", "9", "--cleanup"); res.Code != 0 {
 		t.Fatalf("--cleanup: exit %d: %s", res.Code, res.Stderr)
 	}
-	testutil.Eventually(t, testutil.Slack(30*time.Second), "the reaper to empty .trash", func() bool {
-		left, _ := filepath.Glob(filepath.Join(m.boxRoot, ".trash", "*"))
-		return len(left) == 0
-	})
+	m.waitTrashEmpty(t)
 	if slices.Contains(m.spares(), pinned) || slices.Contains(strings.Fields(m.r.Run("list", "-q").Stdout), pinned) {
 		t.Errorf("box 9's pinned container %s outlived its --cleanup (spares %v)", pinned, m.spares())
 	}
@@ -499,12 +487,7 @@ func TestManagerExecAdopted(t *testing.T) {
 	m := newManagedEnv(t, 1)
 	m.init(t, 2)
 	m.waitSpares(t, 1)
-	res := m.iso("-b", "3", "-v", "-v", "--init")
-	_, name, ok := strings.Cut(res.Stderr, "adopted spare ")
-	if res.Code != 0 || !ok {
-		t.Fatalf("--init: exit %d, no spare adopted: %q", res.Code, res.Stderr)
-	}
-	name, _, _ = strings.Cut(name, "\n")
+	name := m.initAdopting(t, 3, "--init")
 	for i := 0; i < 2; i++ { // the second after the first has set it right
 		out := m.r.Run("exec", name, "/bin/sh", "-c", "hostname; pwd")
 		if out.Code != 0 || out.Stdout != "box-3\n/box\n" {
@@ -1048,6 +1031,29 @@ func TestManagerCPU(t *testing.T) {
 			t.Errorf("manager_cpu = 1023: %v, output %q", err, out)
 		}
 	})
+}
+
+// waitTrashEmpty waits for the reaper to recycle or tear down every
+// retired box.
+func (m *managedEnv) waitTrashEmpty(t *testing.T) {
+	t.Helper()
+	testutil.Eventually(t, testutil.Slack(30*time.Second), "the reaper to empty .trash", func() bool {
+		left, _ := filepath.Glob(filepath.Join(m.boxRoot, ".trash", "*"))
+		return len(left) == 0
+	})
+}
+
+// initAdopting initialises box id, which must adopt a spare, and returns
+// the spare's container; what names the call in a failure.
+func (m *managedEnv) initAdopting(t *testing.T, id int, what string) string {
+	t.Helper()
+	res := m.iso("-b", strconv.Itoa(id), "-v", "-v", "--init")
+	_, name, ok := strings.Cut(res.Stderr, "adopted spare ")
+	if res.Code != 0 || !ok {
+		t.Fatalf("%s: exit %d, no spare adopted: %q", what, res.Code, res.Stderr)
+	}
+	name, _, _ = strings.Cut(name, "\n")
+	return name
 }
 
 // config adds lines to the environment's configuration.

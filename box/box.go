@@ -533,13 +533,13 @@ func (m *Manager) cpus(b *Box) int {
 type containerState struct {
 	Key    string            `json:"key"`
 	Target *supervise.Target `json:"target"`
-	// Default says the container has the default directory rules, no
+	// Spareable says the container has the default directory rules, no
 	// shared network and no pinned CPUs or memory nodes, as --init makes
 	// it for a box not pinned: only such a container can be recycled as a
 	// spare. Uses counts the boxes that had it. (Records that say
 	// "default" are older, and took a pinned box's container for one.)
-	Default bool `json:"spareable,omitempty"`
-	Uses    int  `json:"uses,omitempty"`
+	Spareable bool `json:"spareable,omitempty"`
+	Uses      int  `json:"uses,omitempty"`
 }
 
 // container returns the box's running container for the directory rules
@@ -579,8 +579,8 @@ func (m *Manager) container(ctx context.Context, b *Box, o *RunOptions, shareNet
 	}
 	// A pinned box's container keeps its CPUs and memory nodes: it is
 	// never another box's spare.
-	def := !shareNet && reflect.DeepEqual(rules, defaultRules()) && m.Config.CPUs[b.ID] == "" && m.Config.Mems[b.ID] == ""
-	if err := writeState(b, containerState{Key: key, Target: target, Default: def}); err != nil {
+	spareable := !shareNet && reflect.DeepEqual(rules, defaultRules()) && m.Config.CPUs[b.ID] == "" && m.Config.Mems[b.ID] == ""
+	if err := writeState(b, containerState{Key: key, Target: target, Spareable: spareable}); err != nil {
 		return nil, err
 	}
 	return target, nil

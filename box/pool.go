@@ -169,7 +169,7 @@ func (m *Manager) Recycle(ctx context.Context, container, dir string) (spare *Sp
 		return nil, dir, fmt.Errorf("recycle %s: %w", container, err)
 	case cur.Uses >= MaxUses:
 		return nil, dir, fmt.Errorf("recycle %s: %w", container, ErrUsesSpent)
-	case !cur.Default || cur.Target == nil || !cur.Target.Alive():
+	case !cur.Spareable || cur.Target == nil || !cur.Target.Alive():
 		return nil, dir, fmt.Errorf("recycle %s: %w", container, ErrNotReusable)
 	}
 	if err := m.onlyInit(container, cur.Target); err != nil {

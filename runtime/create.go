@@ -196,7 +196,7 @@ func (l *launch) prepare() error {
 		}
 	}
 	// Fail before touching anything when the id is taken.
-	if _, err := os.Stat(filepath.Join(l.r.stateDir(l.id), "state.json")); err == nil {
+	if _, err := os.Stat(filepath.Join(l.r.stateDir(l.id), stateFile)); err == nil {
 		return fmt.Errorf("create %s: %w", l.id, ErrExist)
 	}
 	spec, bundle, err := specconv.LoadBundle(l.o.Bundle)
@@ -489,7 +489,7 @@ func destroyQuietly(c *libcontainer.Container) {
 // cgroups, removes them, and removes the state directory.
 func (r *Runtime) removeStaleDir(id string) {
 	dir := r.stateDir(id)
-	if _, err := os.Stat(filepath.Join(dir, "state.json")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(dir, stateFile)); !errors.Is(err, os.ErrNotExist) {
 		return
 	}
 	if sc, err := r.readSidecar(id); err == nil && len(sc.CgroupPaths) > 0 {

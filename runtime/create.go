@@ -21,6 +21,7 @@ import (
 	"github.com/mini-isolate/mini-isolate/policy"
 	"github.com/mini-isolate/mini-isolate/runtime/judged"
 	"github.com/mini-isolate/mini-isolate/runtime/meta"
+	"github.com/mini-isolate/mini-isolate/runtime/proc"
 	"github.com/mini-isolate/mini-isolate/runtime/supervise"
 	"github.com/mini-isolate/mini-isolate/specconv"
 )
@@ -506,18 +507,16 @@ func (r *Runtime) removeStaleDir(id string) {
 }
 
 // killCgroup SIGKILLs every process in a cgroup directory and below, until
-// none is left.
+// none is left, through pidfds (proc.SignalListed).
 func killCgroup(dir string) error {
+	list := func() ([]int, error) { return cgroups.GetAllPids(dir) }
 	for i := 0; i < 100; i++ {
-		pids, err := cgroups.GetAllPids(dir)
-		if errors.Is(err, os.ErrNotExist) || (err == nil && len(pids) == 0) {
+		n, err := proc.SignalListed(list, unix.SIGKILL)
+		if errors.Is(err, os.ErrNotExist) || (err == nil && n == 0) {
 			return nil
 		}
 		if err != nil {
 			return err
-		}
-		for _, p := range pids {
-			_ = unix.Kill(p, unix.SIGKILL)
 		}
 		time.Sleep(time.Millisecond)
 	}

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mini-isolate/mini-isolate/runtime/judged"
+	"github.com/mini-isolate/mini-isolate/runtime/proc"
 )
 
 // ParseSignal accepts a signal by number, or by name with or without "SIG"
@@ -72,14 +73,9 @@ func signalAll(c *libcontainer.Container, sig unix.Signal) error {
 			return fmt.Errorf("freeze: %w", err)
 		}
 	}
-	pids, err := m.GetAllPids()
-	if err == nil {
-		for _, pid := range pids {
-			if err := unix.Kill(pid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
-				return fmt.Errorf("signal %d: %w", pid, err)
-			}
-		}
-	}
+	// Through pidfds: a task SIGKILLed while frozen still dies, and its
+	// pid can be reused outside.
+	_, err = proc.SignalListed(m.GetAllPids, sig)
 	// A SIGKILLed task in a frozen v1 cgroup dies only once thawed.
 	if prev != cgroups.Frozen || sig == unix.SIGKILL {
 		if err := m.Freeze(cgroups.Thawed); err != nil {

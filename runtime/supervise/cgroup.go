@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mini-isolate/mini-isolate/runtime/proc"
 )
 
 // runCgroup is the cgroup of one run, below the container's. It holds the
@@ -262,22 +264,22 @@ func procsOf(dir string) ([]int, error) {
 	}
 	var pids []int
 	for _, f := range strings.Fields(string(data)) {
-		if n, err := strconv.Atoi(f); err == nil {
+		// A v2 kernel can list 0 for a member that is exiting.
+		if n, err := strconv.Atoi(f); err == nil && n > 0 {
 			pids = append(pids, n)
 		}
 	}
 	return pids, nil
 }
 
-// killAll SIGKILLs the processes of a cgroup one by one until none is left.
+// killAll SIGKILLs the processes of a cgroup one by one until none is
+// left, through pidfds (proc.SignalListed): a member's pid can be reused
+// outside once the member is gone.
 func killAll(dir string) {
+	list := func() ([]int, error) { return procsOf(dir) }
 	for i := 0; i < 100; i++ {
-		pids, err := procsOf(dir)
-		if err != nil || len(pids) == 0 {
+		if n, err := proc.SignalListed(list, unix.SIGKILL); err != nil || n == 0 {
 			return
-		}
-		for _, p := range pids {
-			_ = unix.Kill(p, unix.SIGKILL)
 		}
 	}
 }
@@ -306,13 +308,10 @@ func removeDirs(dirs ...string) error {
 
 // clearStale kills what is left in a cgroup directory and removes it.
 func clearStale(dir string) error {
+	list := func() ([]int, error) { return procsOf(dir) }
 	for i := 0; i < 100; i++ {
-		pids, err := procsOf(dir)
-		if err != nil || len(pids) == 0 {
+		if n, err := proc.SignalListed(list, unix.SIGKILL); err != nil || n == 0 {
 			break
-		}
-		for _, p := range pids {
-			_ = unix.Kill(p, unix.SIGKILL)
 		}
 		time.Sleep(time.Millisecond)
 	}

@@ -63,7 +63,8 @@ type accounting struct {
 	PidsPeak          int64
 	// MemSampled: the kernel keeps no memory peak, and MemPeak is the
 	// highest of the supervisor's samples (or the limit, when hit).
-	MemSampled bool
+	// PidsSampled is the same for PidsPeak.
+	MemSampled, PidsSampled bool
 }
 
 // cgroupFS makes cgroup directories; on cgroupfs the kernel fills a new

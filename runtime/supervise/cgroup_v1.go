@@ -150,6 +150,7 @@ func (c *cgroupV1) final() (accounting, error) {
 		a.OOMKills, _ = keyValue(oc, "oom_kill")
 	}
 	a.MemPeak, a.PidsPeak = c.mem.value(c.held), c.pids.value(c.held)
+	a.PidsSampled = c.pids.missing
 	return a, nil
 }
 

@@ -133,7 +133,7 @@ func (c *cgroupV2) final() (accounting, error) {
 		a.OOMKills, _ = keyValue(ev, "oom_kill")
 	}
 	a.MemPeak, a.PidsPeak = c.mem.value(c.held), c.pids.value(c.held)
-	a.MemSampled = c.mem.missing
+	a.MemSampled, a.PidsSampled = c.mem.missing, c.pids.missing
 	return a, nil
 }
 

@@ -553,6 +553,11 @@ func (s *Supervisor) report(started bool, start time.Duration, exit *judgeinit.E
 		r.CgMemKB = acct.MemPeak / 1024
 		r.OOMKilled = acct.OOMKills > 0
 		r.PidsPeak = acct.PidsPeak
+		if acct.PidsSampled && started {
+			// The exec'd program was in the run cgroup, though a
+			// supervisor kept off the CPU for its whole run sampled none.
+			r.PidsPeak = max(r.PidsPeak, 1)
+		}
 	} else if failure == nil {
 		failure = fmt.Errorf("read run cgroup: %w", err)
 	}

@@ -163,3 +163,28 @@ func TestReport(t *testing.T) {
 		})
 	}
 }
+
+// TestReportPidsPeak: a sampled pids peak of a program that exec'd is at
+// least 1, which a supervisor kept off the CPU for the whole run misses;
+// a kernel's peak, and a run that never exec'd, are taken as they are.
+func TestReportPidsPeak(t *testing.T) {
+	exited := &judgeinit.Event{Type: judgeinit.Exited, Status: 0}
+	for _, tc := range []struct {
+		name    string
+		acct    accounting
+		started bool
+		want    int64
+	}{
+		{"sampled, none seen", accounting{PidsSampled: true}, true, 1},
+		{"sampled, seen", accounting{PidsPeak: 7, PidsSampled: true}, true, 7},
+		{"sampled, never exec'd", accounting{PidsSampled: true}, false, 0},
+		{"kernel peak", accounting{PidsPeak: 3}, true, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Supervisor{cg: &fakeCgroup{acct: tc.acct}, childPidfd: -1, initPidfd: -1}
+			if r := s.report(tc.started, 0, exited, nil); r.PidsPeak != tc.want {
+				t.Errorf("pids peak %d, want %d", r.PidsPeak, tc.want)
+			}
+		})
+	}
+}

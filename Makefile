@@ -64,7 +64,7 @@ unit: deps build $(TESTSUM)
 # The packages whose tests run goroutines against each other without a
 # sandbox (the manager's connections, pool and reaper, supervision,
 # interaction), again under the race detector.
-RACE_PKGS := ./box/ ./interact/ ./isolatecmd/ ./manager/ ./runtime/hostfile/ ./runtime/judged/ ./runtime/judgeinit/ ./runtime/supervise/
+RACE_PKGS := ./box/ ./interact/ ./isolatecmd/ ./manager/ ./runtime/hostfile/ ./runtime/judged/ ./runtime/judgeinit/ ./runtime/proc/ ./runtime/supervise/
 race: deps build $(TESTSUM)
 	@mkdir -p $(RESULTS)
 	set -o pipefail; MINI_ISOLATE_BINARY=$(CURDIR)/$(BIN) CGO_ENABLED=1 $(GO) test -race -json -tags "$(BUILDTAGS)" -count=1 -timeout 10m $(RACE_PKGS) \

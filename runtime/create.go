@@ -511,11 +511,11 @@ func (r *Runtime) removeStaleDir(id string) {
 func killCgroup(dir string) error {
 	list := func() ([]int, error) { return cgroups.GetAllPids(dir) }
 	for i := 0; i < 100; i++ {
-		n, err := proc.SignalListed(list, unix.SIGKILL)
-		if errors.Is(err, os.ErrNotExist) || (err == nil && n == 0) {
-			return nil
-		}
-		if err != nil {
+		listed, err := proc.SignalListed(list, unix.SIGKILL)
+		if listed == 0 {
+			if err == nil || errors.Is(err, os.ErrNotExist) {
+				return nil
+			}
 			return err
 		}
 		time.Sleep(time.Millisecond)

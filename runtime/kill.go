@@ -75,14 +75,17 @@ func signalAll(c *libcontainer.Container, sig unix.Signal) error {
 	}
 	// Through pidfds: a task SIGKILLed while frozen still dies, and its
 	// pid can be reused outside.
-	_, err = proc.SignalListed(m.GetAllPids, sig)
+	var errs []error
+	if _, err := proc.SignalListed(m.GetAllPids, sig); err != nil {
+		errs = append(errs, fmt.Errorf("signal: %w", err))
+	}
 	// A SIGKILLed task in a frozen v1 cgroup dies only once thawed.
 	if prev != cgroups.Frozen || sig == unix.SIGKILL {
 		if err := m.Freeze(cgroups.Thawed); err != nil {
-			return fmt.Errorf("thaw: %w", err)
+			errs = append(errs, fmt.Errorf("thaw: %w", err))
 		}
 	}
-	return err
+	return errors.Join(errs...)
 }
 
 // Delete removes a stopped container. A created container is killed first,

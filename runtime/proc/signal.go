@@ -11,8 +11,8 @@ import (
 const maxOpen = 256
 
 // SignalListed sends sig to every process that list names, such as the
-// members of a cgroup read from its cgroup.procs, and returns how many it
-// signalled. A pid read from a file can be stale by the time it is used:
+// members of a cgroup read from its cgroup.procs. A pid read from a file
+// can be stale by the time it is used:
 //   - a cgroup v2 kernel without Linux 6.18's fix can list 0 for a member
 //     that lost its pid during the read, and kill(0) signals the caller's
 //     own process group, so pids below 1 are dropped;
@@ -20,27 +20,33 @@ const maxOpen = 256
 //     is opened as a pidfd first and signalled only if list, read again
 //     after the open, still names it. A pidfd whose process died before
 //     that second read can reach no one.
+//
+// It returns how many processes the first listing named: callers that
+// kill until nothing is left go on while that is above 0, since a listed
+// process may have forked and exited before it could be signalled. The
+// error is list's, or else the failures to open or signal one process;
+// the others are signalled all the same.
 func SignalListed(list func() ([]int, error), sig unix.Signal) (int, error) {
 	pids, err := list()
 	if err != nil {
 		return 0, err
 	}
 	pids = validPids(pids)
-	n := 0
+	listed := len(pids)
+	var errs []error
 	for len(pids) > 0 {
 		chunk := pids[:min(len(pids), maxOpen)]
 		pids = pids[len(chunk):]
-		k, err := signalChunk(chunk, list, sig)
-		n += k
-		if err != nil {
-			return n, err
+		if err := signalChunk(chunk, list, sig); err != nil {
+			errs = append(errs, err)
 		}
 	}
-	return n, nil
+	return listed, errors.Join(errs...)
 }
 
 // signalChunk opens pids, re-reads list, and signals those still in it.
-func signalChunk(pids []int, list func() ([]int, error), sig unix.Signal) (int, error) {
+func signalChunk(pids []int, list func() ([]int, error), sig unix.Signal) error {
+	var errs []error
 	fds := make(map[int]int, len(pids))
 	defer func() {
 		for _, fd := range fds {
@@ -49,20 +55,20 @@ func signalChunk(pids []int, list func() ([]int, error), sig unix.Signal) (int, 
 	}()
 	for _, pid := range pids {
 		fd, err := unix.PidfdOpen(pid, 0)
-		if err == nil {
+		switch {
+		case err == nil:
 			fds[pid] = fd
-		} else if !errors.Is(err, unix.ESRCH) {
-			return 0, fmt.Errorf("open process %d: %w", pid, err)
+		case !errors.Is(err, unix.ESRCH):
+			errs = append(errs, fmt.Errorf("open process %d: %w", pid, err))
 		}
 	}
 	if len(fds) == 0 {
-		return 0, nil
+		return errors.Join(errs...)
 	}
 	again, err := list()
 	if err != nil {
-		return 0, err
+		return err
 	}
-	n := 0
 	for _, pid := range again {
 		fd, ok := fds[pid]
 		if !ok {
@@ -71,14 +77,11 @@ func signalChunk(pids []int, list func() ([]int, error), sig unix.Signal) (int, 
 		delete(fds, pid)
 		err := unix.PidfdSendSignal(fd, sig, nil, 0)
 		unix.Close(fd)
-		switch {
-		case err == nil:
-			n++
-		case !errors.Is(err, unix.ESRCH):
-			return n, fmt.Errorf("signal process %d: %w", pid, err)
+		if err != nil && !errors.Is(err, unix.ESRCH) {
+			errs = append(errs, fmt.Errorf("signal process %d: %w", pid, err))
 		}
 	}
-	return n, nil
+	return errors.Join(errs...)
 }
 
 // validPids drops what cannot name one process, and repeats.

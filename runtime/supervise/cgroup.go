@@ -279,7 +279,7 @@ func procsOf(dir string) ([]int, error) {
 func killAll(dir string) {
 	list := func() ([]int, error) { return procsOf(dir) }
 	for i := 0; i < 100; i++ {
-		if n, err := proc.SignalListed(list, unix.SIGKILL); err != nil || n == 0 {
+		if listed, _ := proc.SignalListed(list, unix.SIGKILL); listed == 0 {
 			return
 		}
 	}
@@ -311,7 +311,7 @@ func removeDirs(dirs ...string) error {
 func clearStale(dir string) error {
 	list := func() ([]int, error) { return procsOf(dir) }
 	for i := 0; i < 100; i++ {
-		if n, err := proc.SignalListed(list, unix.SIGKILL); err != nil || n == 0 {
+		if listed, _ := proc.SignalListed(list, unix.SIGKILL); listed == 0 {
 			break
 		}
 		time.Sleep(time.Millisecond)

@@ -137,10 +137,9 @@ func (p *pool) Take() *box.Spare {
 // recycling waits refillDelay and says whether recycling kept up
 // meanwhile; it says no at once when a replacement is owed. A box taken
 // is usually cleaned up soon and its container recycled; while that
-// keeps up, fill makes none. A judge cycling
-// through boxes would otherwise have a spare made now and then mid-cycle
-// and, for want of room, a recycled one torn down: about 100 ms of work
-// each, wasted.
+// keeps up, fill makes none. A judge cycling through boxes would
+// otherwise have a spare made now and then mid-cycle and, for want of
+// room, a recycled one torn down: about 100 ms of work each, wasted.
 func (p *pool) recycling(ctx context.Context) bool {
 	recycled, spent, taken := p.count(&p.recycled), p.count(&p.spent), p.count(&p.taken)
 	timer := time.NewTimer(refillDelay)

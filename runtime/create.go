@@ -507,20 +507,16 @@ func (r *Runtime) removeStaleDir(id string) {
 }
 
 // killCgroup SIGKILLs every process in a cgroup directory and below, until
-// none is left, through pidfds (proc.SignalListed).
+// none is left, through pidfds (proc.KillListed).
 func killCgroup(dir string) error {
-	list := func() ([]int, error) { return cgroups.GetAllPids(dir) }
-	for i := 0; i < 100; i++ {
-		listed, err := proc.SignalListed(list, unix.SIGKILL)
-		if listed == 0 {
-			if err == nil || errors.Is(err, os.ErrNotExist) {
-				return nil
-			}
-			return err
-		}
-		time.Sleep(time.Millisecond)
+	err := proc.KillListed(func() ([]int, error) { return cgroups.GetAllPids(dir) }, time.Millisecond)
+	switch {
+	case err == nil, errors.Is(err, os.ErrNotExist):
+		return nil
+	case errors.Is(err, proc.ErrProcessesLeft):
+		return fmt.Errorf("processes left in %s", dir)
 	}
-	return fmt.Errorf("processes left in %s", dir)
+	return err
 }
 
 func preserveFDs(p *libcontainer.Process, n int) error {

@@ -3,12 +3,34 @@ package proc
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
 // maxOpen bounds the pidfds SignalListed holds at once.
 const maxOpen = 256
+
+// killRounds bounds KillListed's rounds.
+const killRounds = 100
+
+// ErrProcessesLeft is KillListed's error when the listing never emptied.
+var ErrProcessesLeft = errors.New("processes left")
+
+// KillListed SIGKILLs what list names (SignalListed), round after round
+// with pause between them, until a listing names nothing. A process
+// listed may have forked and exited before it could be signalled, so a
+// round goes on from every listing that was not empty. The error is
+// list's from the round that listed nothing, or ErrProcessesLeft.
+func KillListed(list func() ([]int, error), pause time.Duration) error {
+	for i := 0; i < killRounds; i++ {
+		if listed, err := SignalListed(list, unix.SIGKILL); listed == 0 {
+			return err
+		}
+		time.Sleep(pause)
+	}
+	return ErrProcessesLeft
+}
 
 // SignalListed sends sig to every process that list names, such as the
 // members of a cgroup read from its cgroup.procs. A pid read from a file
@@ -21,11 +43,9 @@ const maxOpen = 256
 //     after the open, still names it. A pidfd whose process died before
 //     that second read can reach no one.
 //
-// It returns how many processes the first listing named: callers that
-// kill until nothing is left go on while that is above 0, since a listed
-// process may have forked and exited before it could be signalled. The
-// error is list's, or else the failures to open or signal one process;
-// the others are signalled all the same.
+// It returns how many processes the first listing named. The error is
+// list's, or else the failures to open or signal one process; the others
+// are signalled all the same.
 func SignalListed(list func() ([]int, error), sig unix.Signal) (int, error) {
 	pids, err := list()
 	if err != nil {
@@ -87,7 +107,7 @@ func signalChunk(pids []int, list func() ([]int, error), sig unix.Signal) error 
 // validPids drops what cannot name one process, and repeats.
 func validPids(pids []int) []int {
 	seen := make(map[int]bool, len(pids))
-	out := pids[:0:0]
+	var out []int
 	for _, p := range pids {
 		if p > 0 && !seen[p] {
 			seen[p] = true

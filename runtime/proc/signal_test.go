@@ -139,6 +139,41 @@ func TestSignalListedReaped(t *testing.T) {
 	}
 }
 
+// TestKillListed: rounds go on while the listing names anything, and end
+// with the listing's error or, past the bound, ErrProcessesLeft.
+func TestKillListed(t *testing.T) {
+	errList := errors.New("cgroup gone")
+	thread := otherThread(t)
+	c := sleeper(t)
+	// The child is listed until it has been reaped, as in a cgroup.
+	untilReaped := func() ([]int, error) {
+		select {
+		case <-c.done:
+			return nil, nil
+		default:
+			return []int{c.pid}, nil
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		list func() ([]int, error)
+		want error
+	}{
+		{"emptied", untilReaped, nil},
+		{"never emptied", func() ([]int, error) { return []int{thread}, nil }, ErrProcessesLeft},
+		{"listing fails", func() ([]int, error) { return nil, errList }, errList},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := KillListed(tc.list, time.Millisecond); !errors.Is(err, tc.want) || (err == nil) != (tc.want == nil) {
+				t.Errorf("KillListed = %v, want %v", err, tc.want)
+			}
+		})
+	}
+	if !c.killed() {
+		t.Error("the listed child was not killed")
+	}
+}
+
 func one(pid int) []int       { return []int{pid} }
 func none(int) []int          { return nil }
 func twice(pid int) []int     { return []int{pid, pid} }

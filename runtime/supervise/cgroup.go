@@ -274,15 +274,11 @@ func procsOf(dir string) ([]int, error) {
 }
 
 // killAll SIGKILLs the processes of a cgroup one by one until none is
-// left, through pidfds (proc.SignalListed): a member's pid can be reused
+// left, through pidfds (proc.KillListed): a member's pid can be reused
 // outside once the member is gone.
 func killAll(dir string) {
-	list := func() ([]int, error) { return procsOf(dir) }
-	for i := 0; i < 100; i++ {
-		if listed, _ := proc.SignalListed(list, unix.SIGKILL); listed == 0 {
-			return
-		}
-	}
+	// No pause: the supervisor waits on it at a limit.
+	_ = proc.KillListed(func() ([]int, error) { return procsOf(dir) }, 0)
 }
 
 // removeDirs deletes run directories once their processes are gone.
@@ -309,13 +305,7 @@ func removeDirs(dirs ...string) error {
 
 // clearStale kills what is left in a cgroup directory and removes it.
 func clearStale(dir string) error {
-	list := func() ([]int, error) { return procsOf(dir) }
-	for i := 0; i < 100; i++ {
-		if listed, _ := proc.SignalListed(list, unix.SIGKILL); listed == 0 {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	_ = proc.KillListed(func() ([]int, error) { return procsOf(dir) }, time.Millisecond)
 	for i := 0; i < 100; i++ {
 		err := unix.Rmdir(dir)
 		if err == nil || errors.Is(err, unix.ENOENT) {

@@ -1008,9 +1008,13 @@ static int serve(int sock, int listener, char *buf, int *quit)
 		send_msg(sock, JI_EXIT, &ex, sizeof(ex));
 		/* Nothing of the run is left: clear its IPC now, while the
 		 * supervisor does its accounting, rather than on the next run's
-		 * request, which checks again unless this surely worked. */
-		if (clean)
+		 * request, which checks again unless this surely worked. The
+		 * supervisor goes first: woken on this CPU, it would wait for
+		 * the clearing, and so would the report. */
+		if (clean) {
+			sched_yield();
 			ipc_clean = all_gone && clean_ipc(&r) == 0;
+		}
 		if (WIFEXITED(status))
 			last = WEXITSTATUS(status);
 		else if (WIFSIGNALED(status))

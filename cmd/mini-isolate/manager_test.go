@@ -676,6 +676,56 @@ func TestManagerAPI(t *testing.T) {
 	}
 }
 
+// TestManagerRunLimitsChange runs one box with limits that change from
+// run to run: a run's cgroup, made ahead of time with the last run's
+// limits, must hold this run's, lifted or lowered.
+func TestManagerRunLimitsChange(t *testing.T) {
+	m := newManagedEnv(t, 1)
+	c := m.client(t, 16) // a box without --cg starts the manager
+	memhog, err := os.ReadFile(filepath.Join(testutil.Programs(t), "memhog"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, req := range []*manager.Request{
+		{Op: "init", Box: 17, Cg: true},
+		{Op: "put", Box: 17, Path: "memhog", Data: memhog, Mode: 0o755},
+	} {
+		if _, err := c.Do(req); err != nil {
+			t.Fatalf("%s: %v", req.Op, err)
+		}
+	}
+	twoProcs := []string{"/bin/sh", "-c", "/bin/true; /bin/true"}
+	for i, tc := range []struct {
+		limits string
+		args   []string
+		ok     bool
+	}{
+		{`{"processes": 4, "memory": "64MiB"}`, []string{"./memhog", "100"}, false},
+		{`{"processes": 4}`, []string{"./memhog", "100"}, true},
+		{`{"processes": 4, "memory": "64MiB"}`, []string{"./memhog", "100"}, false},
+		{`{"processes": 4, "memory": "256MiB"}`, []string{"./memhog", "100"}, true},
+		{`{"processes": 4, "memory": "64MiB"}`, []string{"./memhog", "100"}, false},
+		{`{"processes": 4}`, twoProcs, true},
+		{`{"processes": 1}`, twoProcs, false},
+		{`{"processes": 4}`, twoProcs, true},
+		{`{}`, twoProcs, false}, // the API's default is isolate's: one process
+	} {
+		// Time for the spare run cgroup to be made, with the limits of
+		// the run before.
+		time.Sleep(50 * time.Millisecond)
+		rep, err := c.Do(&manager.Request{Op: "run", Box: 17, Cg: true, Run: &manager.RunSpec{Args: tc.args, Limits: limits(t, tc.limits)}})
+		if err != nil || rep.Report == nil {
+			t.Fatalf("run %d: %+v, %v", i, rep, err)
+		}
+		if ok := rep.Report.Status == "OK"; ok != tc.ok {
+			t.Errorf("run %d, %s %v: %s (%s), want OK %v", i, tc.limits, tc.args, rep.Report.Status, rep.Report.Message, tc.ok)
+		}
+	}
+	if _, err := c.Do(&manager.Request{Op: "cleanup", Box: 17, Cg: true}); err != nil {
+		t.Errorf("cleanup: %v", err)
+	}
+}
+
 // The manager keeps its connection to a box's init from one run to the
 // next; a run by another supervisor in between (here the front end
 // without the manager) is served, and the manager's next run connects

@@ -86,10 +86,15 @@ func (c *cgroupV2) setLimits(memory, pids int64) error {
 	var list []setting
 	if memory != 0 {
 		list = append(list, setting{c.path, "memory.max", limitValue(memory, "max")})
-		// Swap off. A kernel without swap accounting (swapaccount=0 on
+		// Swap off under a limit, and back to the default when one is
+		// lifted. A kernel without swap accounting (swapaccount=0 on
 		// 5.10, say) has no memory.swap.* files, and no swap to charge.
 		if _, err := os.Stat(filepath.Join(c.path, "memory.swap.max")); err == nil {
-			list = append(list, setting{c.path, "memory.swap.max", "0"})
+			swap := "0"
+			if memory < 0 {
+				swap = "max"
+			}
+			list = append(list, setting{c.path, "memory.swap.max", swap})
 		}
 	}
 	if pids != 0 {

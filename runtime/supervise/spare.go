@@ -27,11 +27,34 @@ type RunCgroups struct {
 	work   sync.WaitGroup
 }
 
-// spareCgroup is a run cgroup made ahead of time, and a directory of it
-// that tells whether it still exists.
+// spareCgroup is a run cgroup made ahead of time, a directory of it
+// that tells whether it still exists, and the limits it was made with:
+// those of the container's last run, which the next one most likely
+// shares.
 type spareCgroup struct {
 	cg  runCgroup
 	dir string
+	set runLimits
+}
+
+// runLimits are a run cgroup's memory (bytes) and pids limits, as
+// Config.Limits gives them: 0 for none.
+type runLimits struct{ memory, pids int64 }
+
+// change is what setLimits must write to a cgroup made with set for it
+// to hold want: 0 where they agree, and a negative value to lift a limit
+// want does not have.
+func (set runLimits) change(want runLimits) (memory, pids int64) {
+	diff := func(have, want int64) int64 {
+		switch {
+		case have == want:
+			return 0
+		case want == 0:
+			return -1
+		}
+		return want
+	}
+	return diff(set.memory, want.memory), diff(set.pids, want.pids)
 }
 
 // maxSpareCgroups bounds the spares kept: a spare in a container that is
@@ -81,12 +104,14 @@ func (p *RunCgroups) runCgroupFor(cfg *Config) (runCgroup, error) {
 	if p == nil {
 		return newRunCgroup(cfg.CgroupPaths, cfg.RunCgroup, cfg.CgroupV2, cfg.InitPid, memory, pids)
 	}
-	if cg := p.take(&cfg.Target); cg != nil {
-		if err := cg.setLimits(memory, pids); err != nil {
-			_ = cg.remove()
-			return nil, err
+	if sp := p.take(&cfg.Target); sp != nil {
+		if m, n := sp.set.change(runLimits{memory, pids}); m != 0 || n != 0 {
+			if err := sp.cg.setLimits(m, n); err != nil {
+				_ = sp.cg.remove()
+				return nil, err
+			}
 		}
-		return cg, nil
+		return sp.cg, nil
 	}
 	return newRunCgroup(cfg.CgroupPaths, p.name(cfg.RunCgroup), cfg.CgroupV2, cfg.InitPid, memory, pids)
 }
@@ -101,7 +126,7 @@ func (p *RunCgroups) name(base string) string {
 }
 
 // take returns the container's spare, if it has one that still exists.
-func (p *RunCgroups) take(t *Target) runCgroup {
+func (p *RunCgroups) take(t *Target) *spareCgroup {
 	p.mu.Lock()
 	key := cgroupKey(t)
 	sp := p.spares[key]
@@ -114,26 +139,28 @@ func (p *RunCgroups) take(t *Target) runCgroup {
 		sp.cg.release() // its container is gone, and the spare with it
 		return nil
 	}
-	return sp.cg
+	return sp
 }
 
 // retire removes a used run cgroup and makes the container's next spare,
-// in the background.
+// with the same limits, in the background.
 func (p *RunCgroups) retire(cfg *Config, used runCgroup) {
 	t, base := cfg.Target, cfg.RunCgroup
+	lim := runLimits{int64(cfg.Limits.Memory), cfg.Limits.Processes}
 	p.work.Add(1)
 	go func() {
 		defer p.work.Done()
 		if err := used.remove(); err != nil {
 			logrus.Debugf("supervise: %v", err)
 		}
-		p.prepare(&t, base)
+		p.prepare(&t, base, lim)
 	}()
 }
 
-// prepare makes a spare for t's container unless it has one, or the
-// container is gone: its init pid could name another process by now.
-func (p *RunCgroups) prepare(t *Target, base string) {
+// prepare makes a spare with limits lim for t's container unless it has
+// one, or the container is gone: its init pid could name another process
+// by now.
+func (p *RunCgroups) prepare(t *Target, base string, lim runLimits) {
 	key := cgroupKey(t)
 	p.mu.Lock()
 	skip := p.closed || p.spares[key] != nil
@@ -141,7 +168,7 @@ func (p *RunCgroups) prepare(t *Target, base string) {
 	if skip || !t.Alive() {
 		return
 	}
-	cg, err := newRunCgroup(t.CgroupPaths, p.name(base), t.CgroupV2, t.InitPid, 0, 0)
+	cg, err := newRunCgroup(t.CgroupPaths, p.name(base), t.CgroupV2, t.InitPid, lim.memory, lim.pids)
 	if err != nil {
 		logrus.Debugf("supervise: spare run cgroup: %v", err)
 		return
@@ -153,7 +180,7 @@ func (p *RunCgroups) prepare(t *Target, base string) {
 	}
 	keep := !p.closed && p.spares[key] == nil && len(p.spares) < maxSpareCgroups
 	if keep {
-		p.spares[key] = &spareCgroup{cg: cg, dir: cg.dir()}
+		p.spares[key] = &spareCgroup{cg: cg, dir: cg.dir(), set: lim}
 	}
 	p.mu.Unlock()
 	if !keep {

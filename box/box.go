@@ -82,6 +82,10 @@ type RunOptions struct {
 	SpecialFiles          bool
 	// Stdio is the caller's stdin, stdout and stderr, given to the program.
 	Stdio [3]*os.File
+	// PrivateStdio says Stdio and Extra were opened for this run alone
+	// (the manager's /dev/null, say): their state is not saved and put
+	// back, as a caller's own stdout's must be.
+	PrivateStdio bool
 	// Extra are the caller's fds from 3 up, for --inherit-fds.
 	Extra []*os.File
 	// CallerEnv is the caller's environment, for FullEnv and Env rules
@@ -439,9 +443,10 @@ func (m *Manager) run(ctx context.Context, b *Box, o *RunOptions) (*meta.Result,
 			CleanIPC:       true,
 			Persist:        m.InitConns.Persist(),
 		},
-		CPUs:    m.cpus(b),
-		Cgroups: m.RunCgroups,
-		Inits:   m.InitConns,
+		CPUs:         m.cpus(b),
+		Cgroups:      m.RunCgroups,
+		Inits:        m.InitConns,
+		PrivateFiles: o.PrivateStdio,
 	}
 	sup, conn, err := m.startRun(b, target, cfg)
 	if err != nil {

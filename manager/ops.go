@@ -131,7 +131,9 @@ func (s *Server) run(ctx context.Context, m *box.Manager, id int, cg bool, spec 
 		return nil, err
 	}
 	defer devnull.Close()
-	o.Stdio = [3]*os.File{devnull, devnull, devnull}
+	// Opened for this run, and closed after it: never shared, even
+	// with another box, whose program could read what this one set.
+	o.Stdio, o.PrivateStdio = [3]*os.File{devnull, devnull, devnull}, true
 	if spec.StdinData != nil {
 		if spec.Stdin != "" {
 			return nil, errors.New("run: stdin and stdinData are exclusive")

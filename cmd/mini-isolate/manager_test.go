@@ -726,6 +726,41 @@ func TestManagerRunLimitsChange(t *testing.T) {
 	}
 }
 
+// TestManagerRunStdioFresh: an API run's stdin, stdout and stderr are a
+// /dev/null opened for it alone, so flags a program sets on them (the
+// manager does not put them back) never reach the next run.
+func TestManagerRunStdioFresh(t *testing.T) {
+	m := newManagedEnv(t, 1)
+	c := m.client(t, 18)
+	setfl, err := os.ReadFile(filepath.Join(testutil.Programs(t), "setfl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Do(&manager.Request{Op: "put", Box: 18, Path: "setfl", Data: setfl, Mode: 0o755}); err != nil {
+		t.Fatal(err)
+	}
+	for i, args := range [][]string{
+		{"./setfl"},
+		{"/bin/sh", "-c", "grep ^flags: /proc/self/fdinfo/0 > flags.txt"},
+	} {
+		rep, err := c.Do(&manager.Request{Op: "run", Box: 18, Run: &manager.RunSpec{Args: args, Limits: limits(t, `{"processes": 4}`)}})
+		if err != nil || rep.Report == nil || rep.Report.Status != "OK" {
+			t.Fatalf("run %d %v: %+v, %v", i, args, rep, err)
+		}
+	}
+	rep, err := c.Do(&manager.Request{Op: "get", Box: 18, Path: "flags.txt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var flags int64
+	if _, err := fmt.Sscanf(string(rep.Data), "flags:\t%o", &flags); err != nil {
+		t.Fatalf("fdinfo %q: %v", rep.Data, err)
+	}
+	if flags&(unix.O_NONBLOCK|unix.O_APPEND|unix.O_ASYNC) != 0 {
+		t.Errorf("the second run's stdin has flags %#o: the first run's O_NONBLOCK|O_APPEND|O_ASYNC reached it", flags)
+	}
+}
+
 // The manager keeps its connection to a box's init from one run to the
 // next; a run by another supervisor in between (here the front end
 // without the manager) is served, and the manager's next run connects

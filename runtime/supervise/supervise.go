@@ -147,6 +147,10 @@ type Config struct {
 	// Output, when set, carries the program's stdout and stderr, and
 	// counts them against Limits.Output.
 	Output *Capture
+	// PrivateFiles says the files in Run are the caller's own, open for
+	// this run alone: what the program changes in them (flags, owner)
+	// needs no restoring.
+	PrivateFiles bool
 }
 
 // killGrace is how long after killing the program the supervisor waits for
@@ -243,7 +247,10 @@ func Start(conn *judgeinit.Conn, cfg Config) (*Supervisor, error) {
 	}
 	cfg.Run.Join = join
 	joined := len(join) > 0
-	stdio := saveFiles(append(cfg.Run.Files[:], cfg.Run.ExtraFiles...))
+	var stdio []fileState
+	if !cfg.PrivateFiles {
+		stdio = saveFiles(append(cfg.Run.Files[:], cfg.Run.ExtraFiles...))
+	}
 	err = conn.SendRun(&cfg.Run)
 	closeAll(join)
 	cfg.Run.Join = nil

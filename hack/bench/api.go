@@ -35,7 +35,7 @@ const (
 const apiBox = 0
 
 // apiScenario times native API runs against a bare fork and exec.
-func apiScenario(mgr *boxFrontEnd) *scenario {
+func apiScenario(mgr *boxFrontEnd, rounds int) *scenario {
 	var c *manager.Client
 	bare := &subject{label: labelBare, path: boxProgram}
 	api := &subject{label: labelAPI}
@@ -43,6 +43,7 @@ func apiScenario(mgr *boxFrontEnd) *scenario {
 	spec := &manager.RunSpec{Args: []string{boxProgram}}
 	return &scenario{
 		name:     scenarioAPI,
+		rounds:   rounds,
 		title:    fmt.Sprintf("a warm run of %s through the native API (request to report, client in another process) vs %s", boxProgram, labelBare),
 		baseline: labelBare,
 		subjects: []*subject{bare, api, ping},
@@ -55,8 +56,19 @@ func apiScenario(mgr *boxFrontEnd) *scenario {
 			if c, err = waitDial(mgr.socket); err != nil {
 				return err
 			}
-			_, err = c.Do(&manager.Request{Op: "init", Box: apiBox, Cg: mgr.cg})
-			return err
+			if _, err = c.Do(&manager.Request{Op: "init", Box: apiBox, Cg: mgr.cg}); err != nil {
+				return err
+			}
+			waited, quiet, err := settle(ctx)
+			if err != nil {
+				return err
+			}
+			if !quiet {
+				fmt.Fprintf(os.Stderr, "bench: %s: the host was still busy after %v; measuring anyway\n", scenarioAPI, waited.Round(time.Millisecond))
+			} else if waited >= 2*settleWindow {
+				fmt.Fprintf(os.Stderr, "bench: %s: waited %v for a quiet host\n", scenarioAPI, waited.Round(time.Millisecond))
+			}
+			return nil
 		},
 		finish: func(context.Context, *runner) {
 			if c != nil {

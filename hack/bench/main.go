@@ -87,6 +87,7 @@ type config struct {
 	rounds        int
 	precisionRuns int
 	accuracyRuns  int
+	apiRuns       int
 	warmup        int
 	timeout       time.Duration
 	csvPath       string
@@ -120,6 +121,7 @@ func parseFlags(args []string, getenv func(string) string) (*config, error) {
 	fs.IntVar(&c.rounds, "n", 50, "measured rounds of the startup, isolate-warm and isolate-cold scenarios")
 	fs.IntVar(&c.precisionRuns, "precision-n", 20, "measured rounds of the precision scenario (each kills at the CPU and at the wall limit)")
 	fs.IntVar(&c.accuracyRuns, "accuracy-n", 20, "measured rounds of the accuracy scenario (each runs on the host and in mini-isolate)")
+	fs.IntVar(&c.apiRuns, "api-n", 500, "measured rounds of the api scenario (each a bare fork+exec, an API run and a ping, about 3 ms)")
 	fs.IntVar(&c.warmup, "warmup", 3, "warm-up rounds of every scenario, run and discarded before measuring")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "time limit for each run")
 	fs.StringVar(&c.csvPath, "csv", "", "CSV of every run (default bench-results/bench-<UTC time>.csv)")
@@ -164,6 +166,8 @@ func parseFlags(args []string, getenv func(string) string) (*config, error) {
 		return nil, fmt.Errorf("-n %d: need at least one round", c.rounds)
 	case c.precisionRuns < 1:
 		return nil, fmt.Errorf("-precision-n %d: need at least one round", c.precisionRuns)
+	case c.apiRuns < 1:
+		return nil, fmt.Errorf("-api-n %d: need at least one round", c.apiRuns)
 	case c.accuracyRuns < 1:
 		return nil, fmt.Errorf("-accuracy-n %d: need at least one round", c.accuracyRuns)
 	case c.warmup < 0:
@@ -478,7 +482,7 @@ func plan(ctx context.Context, cfg *config, r *runner, tmp, progsDir, miPath, id
 		}
 		p.scenarios = append(p.scenarios, p.boxes.scenarios...)
 		if cfg.scenarios[scenarioAPI] && p.boxes.manager != nil {
-			p.scenarios = append(p.scenarios, apiScenario(p.boxes.manager))
+			p.scenarios = append(p.scenarios, apiScenario(p.boxes.manager, cfg.apiRuns))
 		}
 	}
 	return p, nil

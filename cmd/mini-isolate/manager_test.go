@@ -701,12 +701,14 @@ func TestManagerRunLimitsChange(t *testing.T) {
 		ok     bool
 	}{
 		{`{"processes": 4, "memory": "64MiB"}`, []string{"./memhog", "100"}, false},
+		{`{"processes": 4, "memory": "64MiB"}`, []string{"./memhog", "100"}, false}, // the spare's own limit
 		{`{"processes": 4}`, []string{"./memhog", "100"}, true},
 		{`{"processes": 4, "memory": "64MiB"}`, []string{"./memhog", "100"}, false},
 		{`{"processes": 4, "memory": "256MiB"}`, []string{"./memhog", "100"}, true},
 		{`{"processes": 4, "memory": "64MiB"}`, []string{"./memhog", "100"}, false},
 		{`{"processes": 4}`, twoProcs, true},
 		{`{"processes": 1}`, twoProcs, false},
+		{`{"processes": 1}`, twoProcs, false}, // the spare's own limit
 		{`{"processes": 4}`, twoProcs, true},
 		{`{}`, twoProcs, false}, // the API's default is isolate's: one process
 	} {

@@ -487,16 +487,6 @@ func TestMakeDir(t *testing.T) {
 // A spare made with one run's limits and taken for a run with others
 // ends with the control files a cgroup made for the new limits has.
 func TestSpareLimitsChange(t *testing.T) {
-	v2Files := map[string]string{
-		"cpu.stat": "usage_usec 0\n", "memory.max": "max\n", "memory.swap.max": "max\n",
-		"pids.max": "max\n", "cgroup.procs": "",
-	}
-	v1Files := map[string]string{
-		"cgroup.procs": "", "ct/cpuacct.usage": "0\n",
-		"ct/memory.limit_in_bytes":       "9223372036854771712\n",
-		"ct/memory.memsw.limit_in_bytes": "9223372036854771712\n",
-		"ct/pids.max":                    "max\n",
-	}
 	for _, tc := range []struct {
 		name      string
 		set, want runLimits
@@ -508,68 +498,90 @@ func TestSpareLimitsChange(t *testing.T) {
 		{"a memory limit lifted", runLimits{32 << 20, 1}, runLimits{0, 1}, true},
 		{"a memory limit raised", runLimits{32 << 20, 1}, runLimits{64 << 20, 1}, true},
 		{"a memory limit lowered", runLimits{64 << 20, 1}, runLimits{32 << 20, 1}, true},
+		{"a pids limit added", runLimits{0, 0}, runLimits{0, 4}, true},
 		{"a pids limit lifted", runLimits{0, 4}, runLimits{0, 0}, true},
 		{"a pids limit changed", runLimits{0, 4}, runLimits{0, 1}, true},
+		{"both changed", runLimits{32 << 20, 4}, runLimits{64 << 20, 1}, true},
+		{"both lifted", runLimits{32 << 20, 4}, runLimits{}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, n := tc.set.change(tc.want)
 			if writes := m != 0 || n != 0; writes != tc.writes {
 				t.Fatalf("change(%+v) from %+v = %d, %d: writes %v, want %v", tc.want, tc.set, m, n, writes, tc.writes)
 			}
-			// cgroup v2.
-			base := filepath.Join(t.TempDir(), "ct")
-			writeFiles(t, base, map[string]string{"cgroup.controllers": "cpu memory pids\n", "cgroup.subtree_control": "", "cgroup.procs": "", "init/cgroup.procs": ""})
-			fs := fakeKernel(t, v2Files)
-			fresh, err := fs.newV2(base, "fresh", 0, tc.want.memory, tc.want.pids)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer fresh.release()
-			spare, err := fs.newV2(base, "spare", 0, tc.set.memory, tc.set.pids)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer spare.release()
-			if err := spare.setLimits(m, n); err != nil {
-				t.Fatal(err)
-			}
-			for _, f := range []string{"memory.max", "memory.swap.max", "pids.max"} {
-				if got, want := read(t, filepath.Join(base, "spare", f)), read(t, filepath.Join(base, "fresh", f)); got != want {
-					t.Errorf("v2 %s = %q, want %q as in a new cgroup", f, got, want)
-				}
-			}
-			// cgroup v1.
-			root := t.TempDir()
-			paths := map[string]string{}
-			for _, ctrl := range v1Controllers {
-				paths[ctrl] = filepath.Join(root, ctrl, "ct")
-				writeFiles(t, paths[ctrl], map[string]string{"cgroup.procs": ""})
-			}
-			fs = fakeKernel(t, v1Files)
-			fresh1, err := fs.newV1(paths, "fresh", tc.want.memory, tc.want.pids)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer fresh1.release()
-			spare1, err := fs.newV1(paths, "spare", tc.set.memory, tc.set.pids)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer spare1.release()
-			if err := spare1.setLimits(m, n); err != nil {
-				t.Fatal(err)
-			}
-			for _, f := range []string{"memory/ct/%s/memory.limit_in_bytes", "memory/ct/%s/memory.memsw.limit_in_bytes", "pids/ct/%s/pids.max"} {
-				got, want := read(t, filepath.Join(root, fmt.Sprintf(f, "spare"))), read(t, filepath.Join(root, fmt.Sprintf(f, "fresh")))
-				// A fresh v1 cgroup says unlimited with the kernel's
-				// largest page multiple; a lifted one was written -1.
-				if want == "9223372036854771712" && got == "-1" {
-					continue
-				}
-				if got != want {
-					t.Errorf("v1 %s = %q, want %q as in a new cgroup", fmt.Sprintf(f, "spare"), got, want)
-				}
-			}
+			checkSpareV2(t, tc.set, tc.want, m, n)
+			checkSpareV1(t, tc.set, tc.want, m, n)
 		})
+	}
+}
+
+// checkSpareV2 makes a v2 spare with set, writes m and n to it, and
+// compares it with a v2 cgroup made with want.
+func checkSpareV2(t *testing.T, set, want runLimits, m, n int64) {
+	t.Helper()
+	base := filepath.Join(t.TempDir(), "ct")
+	writeFiles(t, base, map[string]string{"cgroup.controllers": "cpu memory pids\n", "cgroup.subtree_control": "", "cgroup.procs": "", "init/cgroup.procs": ""})
+	fs := fakeKernel(t, map[string]string{
+		"cpu.stat": "usage_usec 0\n", "memory.max": "max\n", "memory.swap.max": "max\n",
+		"pids.max": "max\n", "cgroup.procs": "",
+	})
+	fresh, err := fs.newV2(base, "fresh", 0, want.memory, want.pids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.release()
+	spare, err := fs.newV2(base, "spare", 0, set.memory, set.pids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spare.release()
+	if err := spare.setLimits(m, n); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"memory.max", "memory.swap.max", "pids.max"} {
+		if got, want := read(t, filepath.Join(base, "spare", f)), read(t, filepath.Join(base, "fresh", f)); got != want {
+			t.Errorf("v2 %s = %q, want %q as in a new cgroup", f, got, want)
+		}
+	}
+}
+
+// checkSpareV1 is checkSpareV2 on a v1 tree.
+func checkSpareV1(t *testing.T, set, want runLimits, m, n int64) {
+	t.Helper()
+	root := t.TempDir()
+	paths := map[string]string{}
+	for _, ctrl := range v1Controllers {
+		paths[ctrl] = filepath.Join(root, ctrl, "ct")
+		writeFiles(t, paths[ctrl], map[string]string{"cgroup.procs": ""})
+	}
+	fs := fakeKernel(t, map[string]string{
+		"cgroup.procs": "", "ct/cpuacct.usage": "0\n",
+		"ct/memory.limit_in_bytes":       "9223372036854771712\n",
+		"ct/memory.memsw.limit_in_bytes": "9223372036854771712\n",
+		"ct/pids.max":                    "max\n",
+	})
+	fresh, err := fs.newV1(paths, "fresh", want.memory, want.pids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.release()
+	spare, err := fs.newV1(paths, "spare", set.memory, set.pids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spare.release()
+	if err := spare.setLimits(m, n); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"memory/ct/%s/memory.limit_in_bytes", "memory/ct/%s/memory.memsw.limit_in_bytes", "pids/ct/%s/pids.max"} {
+		got, want := read(t, filepath.Join(root, fmt.Sprintf(f, "spare"))), read(t, filepath.Join(root, fmt.Sprintf(f, "fresh")))
+		// A new v1 cgroup says unlimited with the largest page multiple;
+		// a lifted limit was written -1, which the kernel reads back so.
+		if want == "9223372036854771712" && got == "-1" {
+			continue
+		}
+		if got != want {
+			t.Errorf("v1 %s = %q, want %q as in a new cgroup", fmt.Sprintf(f, "spare"), got, want)
+		}
 	}
 }

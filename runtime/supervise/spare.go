@@ -17,8 +17,9 @@ import (
 // holds one; without one, each run makes and removes its own cgroup.
 //
 // A spare never held a process, so its counters start from zero as a new
-// one's do; the run's limits are set when it is taken. A spare lives in
-// its container's cgroup and goes with it when the container is deleted.
+// one's do. It is made with the limits of its container's last run, and
+// taking it writes what the run's differ in. A spare lives in its
+// container's cgroup and goes with it when the container is deleted.
 type RunCgroups struct {
 	mu     sync.Mutex
 	spares map[string]*spareCgroup // by container (cgroupKey)

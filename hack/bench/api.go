@@ -63,10 +63,10 @@ func apiScenario(mgr *boxFrontEnd, rounds int) *scenario {
 			if err != nil {
 				return err
 			}
-			if !quiet {
+			if quiet {
+				fmt.Fprintf(os.Stderr, "bench: %s: the host was quiet after %v\n", scenarioAPI, waited.Round(time.Millisecond))
+			} else {
 				fmt.Fprintf(os.Stderr, "bench: %s: the host was still busy after %v; measuring anyway\n", scenarioAPI, waited.Round(time.Millisecond))
-			} else if waited >= 2*settleWindow {
-				fmt.Fprintf(os.Stderr, "bench: %s: waited %v for a quiet host\n", scenarioAPI, waited.Round(time.Millisecond))
 			}
 			return nil
 		},

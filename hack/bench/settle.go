@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -17,13 +18,14 @@ import (
 // baseline's, a bare fork+exec.
 const (
 	settleWindow = 250 * time.Millisecond
-	settleIdle   = 0.9 // of all CPUs' time, over a window
+	settleBusy   = 0.2 // CPUs' worth of busy time over a window, at most
 	settleMax    = 20 * time.Second
 )
 
-// settle waits until the host's CPUs were settleIdle idle over one
-// settleWindow, or settleMax has passed; it returns how long it waited
-// and whether the host got quiet.
+// settle waits until the host's CPUs together were busy for at most
+// settleBusy of one over a settleWindow (on any number of CPUs: one busy
+// thread is what it looks for), or settleMax has passed; it returns how
+// long it waited and whether the host got quiet.
 func settle(ctx context.Context) (time.Duration, bool, error) {
 	start := time.Now()
 	prevIdle, prevTotal, err := readCPUStat()
@@ -40,12 +42,23 @@ func settle(ctx context.Context) (time.Duration, bool, error) {
 		if err != nil {
 			return time.Since(start), false, err
 		}
-		if total > prevTotal && float64(idle-prevIdle)/float64(total-prevTotal) >= settleIdle {
+		if quiet(prevIdle, prevTotal, idle, total, runtime.NumCPU()) {
 			return time.Since(start), true, nil
 		}
 		prevIdle, prevTotal = idle, total
 	}
 	return time.Since(start), false, nil
+}
+
+// quiet says whether the CPU time between two readings of /proc/stat
+// was busy for at most settleBusy of one of ncpu CPUs. iowait, counted as
+// idle, can go backwards: such a window is not taken as quiet.
+func quiet(idle0, total0, idle1, total1 uint64, ncpu int) bool {
+	if total1 <= total0 || idle1 < idle0 || idle1-idle0 > total1-total0 {
+		return false
+	}
+	busy := float64((total1-total0)-(idle1-idle0)) / float64(total1-total0)
+	return busy*float64(ncpu) <= settleBusy
 }
 
 func readCPUStat() (idle, total uint64, err error) {

@@ -22,3 +22,25 @@ func TestParseCPUStat(t *testing.T) {
 		}
 	}
 }
+
+func TestQuiet(t *testing.T) {
+	for _, tc := range []struct {
+		name                         string
+		idle0, total0, idle1, total1 uint64
+		ncpu                         int
+		want                         bool
+	}{
+		{"idle, 2 CPUs", 0, 0, 49, 50, 2, true},
+		{"one CPU busy of 2", 0, 0, 25, 50, 2, false},
+		{"a tenth of one CPU busy, 2 CPUs", 0, 0, 95, 100, 2, true},
+		{"one CPU busy of 64", 0, 0, 63, 64, 64, false},
+		{"idle, 64 CPUs", 0, 0, 6399, 6400, 64, true},
+		{"no time passed", 10, 10, 10, 10, 2, false},
+		{"iowait went backwards", 100, 200, 90, 300, 2, false},
+		{"more idle than time", 0, 0, 60, 50, 2, false},
+	} {
+		if got := quiet(tc.idle0, tc.total0, tc.idle1, tc.total1, tc.ncpu); got != tc.want {
+			t.Errorf("%s: quiet = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -42,6 +42,11 @@ type spareCgroup struct {
 // Config.Limits gives them: 0 for none.
 type runLimits struct{ memory, pids int64 }
 
+// limitsOf is the run cgroup's share of cfg.Limits.
+func limitsOf(cfg *Config) runLimits {
+	return runLimits{int64(cfg.Limits.Memory), cfg.Limits.Processes}
+}
+
 // change is what setLimits must write to a cgroup made with set for it
 // to hold want: 0 where they agree, and a negative value to lift a limit
 // want does not have.
@@ -101,12 +106,12 @@ func cgroupKey(t *Target) string {
 // runCgroupFor returns the cgroup for a run in cfg's container: a spare
 // when p has one, else a new one.
 func (p *RunCgroups) runCgroupFor(cfg *Config) (runCgroup, error) {
-	memory, pids := int64(cfg.Limits.Memory), cfg.Limits.Processes
+	lim := limitsOf(cfg)
 	if p == nil {
-		return newRunCgroup(cfg.CgroupPaths, cfg.RunCgroup, cfg.CgroupV2, cfg.InitPid, memory, pids)
+		return newRunCgroup(cfg.CgroupPaths, cfg.RunCgroup, cfg.CgroupV2, cfg.InitPid, lim.memory, lim.pids)
 	}
 	if sp := p.take(&cfg.Target); sp != nil {
-		if m, n := sp.set.change(runLimits{memory, pids}); m != 0 || n != 0 {
+		if m, n := sp.set.change(lim); m != 0 || n != 0 {
 			if err := sp.cg.setLimits(m, n); err != nil {
 				_ = sp.cg.remove()
 				return nil, err
@@ -114,7 +119,7 @@ func (p *RunCgroups) runCgroupFor(cfg *Config) (runCgroup, error) {
 		}
 		return sp.cg, nil
 	}
-	return newRunCgroup(cfg.CgroupPaths, p.name(cfg.RunCgroup), cfg.CgroupV2, cfg.InitPid, memory, pids)
+	return newRunCgroup(cfg.CgroupPaths, p.name(cfg.RunCgroup), cfg.CgroupV2, cfg.InitPid, lim.memory, lim.pids)
 }
 
 // name is a fresh run cgroup name: a spare made by an earlier manager
@@ -147,7 +152,7 @@ func (p *RunCgroups) take(t *Target) *spareCgroup {
 // with the same limits, in the background.
 func (p *RunCgroups) retire(cfg *Config, used runCgroup) {
 	t, base := cfg.Target, cfg.RunCgroup
-	lim := runLimits{int64(cfg.Limits.Memory), cfg.Limits.Processes}
+	lim := limitsOf(cfg)
 	p.work.Add(1)
 	go func() {
 		defer p.work.Done()

@@ -93,13 +93,19 @@ func (e *isoEnv) run(t *testing.T, id int, opts []string, prog ...string) (testu
 	return res, m
 }
 
-func copyProg(t *testing.T, boxDir, name string) {
+// progData is the built test program name (internal/testutil/progs).
+func progData(t *testing.T, name string) []byte {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(testutil.Programs(t), name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(boxDir, name), data, 0o755); err != nil {
+	return data
+}
+
+func copyProg(t *testing.T, boxDir, name string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(boxDir, name), progData(t, name), 0o755); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -975,13 +981,7 @@ func runProbesBare(t *testing.T, uid int) string {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	prog := filepath.Join(dir, "syscalls")
-	data, err := os.ReadFile(filepath.Join(testutil.Programs(t), "syscalls"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(prog, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	copyProg(t, dir, "syscalls")
 	if err := os.Chown(dir, uid, uid); err != nil {
 		t.Fatal(err)
 	}

@@ -627,10 +627,7 @@ func pgrep(name string) int {
 func TestManagerAPI(t *testing.T) {
 	m := newManagedEnv(t, 1)
 	c := m.client(t, 12)
-	sleeper, err := os.ReadFile(filepath.Join(testutil.Programs(t), "sleeper"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sleeper := progData(t, "sleeper")
 	for _, tc := range []struct {
 		name    string
 		req     manager.Request
@@ -665,7 +662,7 @@ func TestManagerAPI(t *testing.T) {
 		}
 	}
 	var got []string
-	err = c.Batch(&manager.Request{Box: 12, Runs: []*manager.RunSpec{
+	err := c.Batch(&manager.Request{Box: 12, Runs: []*manager.RunSpec{
 		{Args: []string{"/bin/true"}}, {Args: []string{"/bin/false"}}, {Args: []string{"/bin/true"}},
 	}}, func(r *manager.Reply) { got = append(got, string(r.Report.Status)) })
 	if err != nil || strings.Join(got, " ") != "OK RE OK" {
@@ -682,18 +679,10 @@ func TestManagerAPI(t *testing.T) {
 func TestManagerRunLimitsChange(t *testing.T) {
 	m := newManagedEnv(t, 1)
 	c := m.client(t, 16) // a box without --cg starts the manager
-	memhog, err := os.ReadFile(filepath.Join(testutil.Programs(t), "memhog"))
-	if err != nil {
-		t.Fatal(err)
+	if _, err := c.Do(&manager.Request{Op: "init", Box: 17, Cg: true}); err != nil {
+		t.Fatalf("init: %v", err)
 	}
-	for _, req := range []*manager.Request{
-		{Op: "init", Box: 17, Cg: true},
-		{Op: "put", Box: 17, Path: "memhog", Data: memhog, Mode: 0o755},
-	} {
-		if _, err := c.Do(req); err != nil {
-			t.Fatalf("%s: %v", req.Op, err)
-		}
-	}
+	putProg(t, c, 17, "memhog")
 	twoProcs := []string{"/bin/sh", "-c", "/bin/true; /bin/true"}
 	for i, tc := range []struct {
 		limits string
@@ -734,13 +723,7 @@ func TestManagerRunLimitsChange(t *testing.T) {
 func TestManagerRunStdioFresh(t *testing.T) {
 	m := newManagedEnv(t, 1)
 	c := m.client(t, 18)
-	setfl, err := os.ReadFile(filepath.Join(testutil.Programs(t), "setfl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Do(&manager.Request{Op: "put", Box: 18, Path: "setfl", Data: setfl, Mode: 0o755}); err != nil {
-		t.Fatal(err)
-	}
+	putProg(t, c, 18, "setfl")
 	for i, args := range [][]string{
 		{"./setfl"},
 		{"/bin/sh", "-c", "grep ^flags: /proc/self/fdinfo/0 > flags.txt"},
@@ -839,6 +822,14 @@ func initSockets(t *testing.T, boxDir string) []string {
 	}
 	slices.Sort(socks)
 	return socks
+}
+
+// putProg puts the test program name into box id through the API.
+func putProg(t *testing.T, c *manager.Client, id int, name string) {
+	t.Helper()
+	if _, err := c.Do(&manager.Request{Op: "put", Box: id, Path: name, Data: progData(t, name), Mode: 0o755}); err != nil {
+		t.Fatalf("put %s: %v", name, err)
+	}
 }
 
 // limits parses limits as the API's JSON gives them.

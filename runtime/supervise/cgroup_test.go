@@ -515,6 +515,25 @@ func TestSpareLimitsChange(t *testing.T) {
 	}
 }
 
+// freshAndSpare makes, with mk, a cgroup named fresh with want and one
+// named spare with set, and writes m and n to the spare.
+func freshAndSpare(t *testing.T, mk func(name string, l runLimits) (runCgroup, error), set, want runLimits, m, n int64) {
+	t.Helper()
+	fresh, err := mk("fresh", want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fresh.release)
+	spare, err := mk("spare", set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(spare.release)
+	if err := spare.setLimits(m, n); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // checkSpareV2 makes a v2 spare with set, writes m and n to it, and
 // compares it with a v2 cgroup made with want.
 func checkSpareV2(t *testing.T, set, want runLimits, m, n int64) {
@@ -525,19 +544,9 @@ func checkSpareV2(t *testing.T, set, want runLimits, m, n int64) {
 		"cpu.stat": "usage_usec 0\n", "memory.max": "max\n", "memory.swap.max": "max\n",
 		"pids.max": "max\n", "cgroup.procs": "",
 	})
-	fresh, err := fs.newV2(base, "fresh", 0, want.memory, want.pids)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fresh.release()
-	spare, err := fs.newV2(base, "spare", 0, set.memory, set.pids)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer spare.release()
-	if err := spare.setLimits(m, n); err != nil {
-		t.Fatal(err)
-	}
+	freshAndSpare(t, func(name string, l runLimits) (runCgroup, error) {
+		return fs.newV2(base, name, 0, l.memory, l.pids)
+	}, set, want, m, n)
 	for _, f := range []string{"memory.max", "memory.swap.max", "pids.max"} {
 		if got, want := read(t, filepath.Join(base, "spare", f)), read(t, filepath.Join(base, "fresh", f)); got != want {
 			t.Errorf("v2 %s = %q, want %q as in a new cgroup", f, got, want)
@@ -560,19 +569,9 @@ func checkSpareV1(t *testing.T, set, want runLimits, m, n int64) {
 		"ct/memory.memsw.limit_in_bytes": "9223372036854771712\n",
 		"ct/pids.max":                    "max\n",
 	})
-	fresh, err := fs.newV1(paths, "fresh", want.memory, want.pids)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fresh.release()
-	spare, err := fs.newV1(paths, "spare", set.memory, set.pids)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer spare.release()
-	if err := spare.setLimits(m, n); err != nil {
-		t.Fatal(err)
-	}
+	freshAndSpare(t, func(name string, l runLimits) (runCgroup, error) {
+		return fs.newV1(paths, name, l.memory, l.pids)
+	}, set, want, m, n)
 	for _, f := range []string{"memory/ct/%s/memory.limit_in_bytes", "memory/ct/%s/memory.memsw.limit_in_bytes", "pids/ct/%s/pids.max"} {
 		got, want := read(t, filepath.Join(root, fmt.Sprintf(f, "spare"))), read(t, filepath.Join(root, fmt.Sprintf(f, "fresh")))
 		// A new v1 cgroup says unlimited with the largest page multiple;

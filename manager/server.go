@@ -36,14 +36,20 @@ type Server struct {
 	rt     *runtime.Runtime
 	stop   context.CancelFunc
 	mu     sync.Mutex
-	open   map[*net.UnixConn]bool // connections being served
+	open   map[*net.UnixConn]int // connections being served, to their descriptors
 	pool   *pool
 	reaper *reaper
-	// cgroups keeps each box's next run cgroup made ahead of time.
+	// cgroups keeps each box's next run cgroups made ahead of time.
 	cgroups *supervise.RunCgroups
 	// inits keeps each box init's connection between runs.
 	inits *supervise.InitConns
 	ln    *net.UnixListener
+	lnFD  int // ln's descriptor while it is open, else -1
+	// quiet, made when holdBack waits, is closed when a request has been
+	// served or a connection has ended: the work held back looks again.
+	// pollFDs is holdBack's buffer.
+	quiet   chan struct{}
+	pollFDs []unix.PollFd
 	// life is the socket's life lock (life.go), once this manager has it.
 	life     *os.File
 	sweeping sync.WaitGroup // sweep's wait for the life lock
@@ -108,7 +114,10 @@ func (s *Server) Serve(ctx context.Context) error {
 		return err
 	}
 	s.rt = rt
+	s.open = map[*net.UnixConn]int{}
+	s.lnFD = fdOf(s.ln)
 	s.cgroups = supervise.NewRunCgroups()
+	s.cgroups.Yield = s.holdBack
 	s.inits = supervise.NewInitConns()
 	m := s.boxManager(0, 0)
 	s.pool = newPool(m, s.Config.SpareBoxes)
@@ -129,9 +138,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	go s.watchIdle(ctx, cancel)
 	go func() {
 		<-ctx.Done()
+		s.mu.Lock()
+		s.lnFD = -1
+		s.mu.Unlock()
 		s.ln.Close()
 	}()
-	s.open = map[*net.UnixConn]bool{}
 	idle := make(chan *net.UnixConn) // to a worker waiting for one
 	for {
 		c, err := s.ln.AcceptUnix()
@@ -140,7 +151,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 		s.conns.Add(1)
 		s.mu.Lock()
-		s.open[c] = true
+		s.open[c] = fdOf(c)
 		s.mu.Unlock()
 		select {
 		case idle <- c:
@@ -236,14 +247,11 @@ func (s *Server) worker(ctx context.Context, c *net.UnixConn, idle <-chan *net.U
 // away cancels what it asked for.
 func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 	defer s.conns.Done()
-	defer func() {
-		s.mu.Lock()
-		delete(s.open, c)
-		s.mu.Unlock()
-	}()
+	defer s.served()
 	cn := newConn(c, &s.readers)
 	if err := checkPeer(c); err != nil {
 		_ = cn.write(&Reply{Error: err.Error()})
+		s.forget(c)
 		cn.close()
 		cn.release(&s.readers)
 		return
@@ -256,6 +264,7 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 		// context cancelled; only then are its buffer and the
 		// descriptors it received free.
 		cancel()
+		s.forget(c)
 		_ = c.Close()
 		<-read
 		for in := range reqs {
@@ -282,10 +291,20 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 		}
 		s.busy.Add(-1)
 		s.last.Store(time.Now().UnixNano())
+		s.served()
 		if err != nil {
 			return
 		}
 	}
+}
+
+// forget takes c out of the connections served, before it is closed:
+// holdBack polls their descriptors, and a closed one's number can be
+// reused.
+func (s *Server) forget(c *net.UnixConn) {
+	s.mu.Lock()
+	delete(s.open, c)
+	s.mu.Unlock()
 }
 
 // readRequests takes requests off cn into reqs until the client goes

@@ -72,17 +72,20 @@ type accounting struct {
 // those files.
 type cgroupFS struct {
 	mkdir func(dir string) error
+	// made, when set, is called after each directory made: background
+	// work yields there (RunCgroups.Yield).
+	made func()
 }
 
 var kernelFS = cgroupFS{mkdir: func(dir string) error { return os.Mkdir(dir, 0o755) }}
 
 // newRunCgroup creates the run's cgroup named name under the container's
 // cgroups (libcontainer's paths: controller to directory, "" for v2).
-func newRunCgroup(paths map[string]string, name string, v2 bool, initPid int, memory, pids int64) (runCgroup, error) {
+func (fs cgroupFS) newRunCgroup(paths map[string]string, name string, v2 bool, initPid int, memory, pids int64) (runCgroup, error) {
 	if v2 {
-		return kernelFS.newV2(paths[""], name, initPid, memory, pids)
+		return fs.newV2(paths[""], name, initPid, memory, pids)
 	}
-	return kernelFS.newV1(paths, name, memory, pids)
+	return fs.newV1(paths, name, memory, pids)
 }
 
 // makeDir creates one run directory. A run killed with its supervisor can
@@ -98,6 +101,9 @@ func (fs cgroupFS) makeDir(d string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("run cgroup: %w", err)
+	}
+	if fs.made != nil {
+		fs.made()
 	}
 	return nil
 }

@@ -5,13 +5,14 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sirupsen/logrus"
 )
 
-// RunCgroups takes a run's cgroup off the run's path: it keeps one made
-// ahead of time for each container that ran a program, and removes used
-// ones in the background. Making and removing the three v1 directories
+// RunCgroups takes a run's cgroup off the run's path: it keeps spares
+// made ahead of time for each container that ran a program, and removes
+// used ones in the background. Making and removing the three v1 directories
 // (or setting up v2's) costs a run a good part of a millisecond, spent
 // while the caller waits. A long-lived supervisor, such as the manager,
 // holds one; without one, each run makes and removes its own cgroup.
@@ -21,11 +22,25 @@ import (
 // taking it writes what the run's differ in. A spare lives in its
 // container's cgroup and goes with it when the container is deleted.
 type RunCgroups struct {
+	// Yield, when set, is called before each step of the background
+	// work (a directory made or removed, a spare's files opened) and
+	// returns when the step may run, or after limit at most. Set it
+	// before the first run. The manager holds the work back while it
+	// serves a request: on its one Go processor, a request that came in
+	// the middle would wait for all of it, about 0.4 ms of system calls.
+	Yield func(limit time.Duration)
+
+	// serial runs the work after one run at a time: a single waiter in
+	// Yield, and no two top-ups of one container's spares at once.
+	serial sync.Mutex
 	mu     sync.Mutex
-	spares map[string]*spareCgroup // by container (cgroupKey)
+	spares map[string][]*spareCgroup // by container (cgroupKey)
+	count  int                       // spares in all
 	seq    uint64
 	closed bool
 	work   sync.WaitGroup
+	fs     cgroupFS      // kernelFS, or a fake tree in tests
+	held   time.Duration // maxHeld, unless a test sets it
 }
 
 // spareCgroup is a run cgroup made ahead of time, a directory of it
@@ -63,6 +78,16 @@ func (set runLimits) change(want runLimits) (memory, pids int64) {
 	return diff(set.memory, want.memory), diff(set.pids, want.pids)
 }
 
+// maxHeld bounds how long Yield holds back the work after one run, all
+// steps together: with boxes running in parallel the manager serves a
+// request almost all the time, and the work must still go on.
+const maxHeld = 3 * time.Millisecond
+
+// spareDepth is how many spares a container keeps: a run that comes
+// while the background work after the one before is held back (Yield)
+// takes the second.
+const spareDepth = 2
+
 // maxSpareCgroups bounds the spares kept: a spare in a container that is
 // gone holds its files open (about nine on v1: the CPU counter, the
 // final reads and the tasks files) until it is taken or pushed out.
@@ -70,12 +95,12 @@ const maxSpareCgroups = 256
 
 // NewRunCgroups returns an empty set of spares.
 func NewRunCgroups() *RunCgroups {
-	return &RunCgroups{spares: map[string]*spareCgroup{}}
+	return &RunCgroups{spares: map[string][]*spareCgroup{}, fs: kernelFS}
 }
 
 // Close waits for the background work and removes the spares: a
 // manager that exits when idle and starts again on demand would leave
-// one in a long-lived box each time.
+// them in a long-lived box each time.
 func (p *RunCgroups) Close() {
 	p.mu.Lock()
 	p.closed = true
@@ -83,10 +108,12 @@ func (p *RunCgroups) Close() {
 	p.work.Wait()
 	p.mu.Lock()
 	spares := p.spares
-	p.spares = map[string]*spareCgroup{}
+	p.spares, p.count = map[string][]*spareCgroup{}, 0
 	p.mu.Unlock()
-	for _, sp := range spares {
-		_ = sp.cg.remove()
+	for _, list := range spares {
+		for _, sp := range list {
+			_ = sp.cg.remove()
+		}
 	}
 }
 
@@ -108,7 +135,7 @@ func cgroupKey(t *Target) string {
 func (p *RunCgroups) runCgroupFor(cfg *Config) (runCgroup, error) {
 	lim := limitsOf(cfg)
 	if p == nil {
-		return newRunCgroup(cfg.CgroupPaths, cfg.RunCgroup, cfg.CgroupV2, cfg.InitPid, lim.memory, lim.pids)
+		return kernelFS.newRunCgroup(cfg.CgroupPaths, cfg.RunCgroup, cfg.CgroupV2, cfg.InitPid, lim.memory, lim.pids)
 	}
 	if sp := p.take(&cfg.Target); sp != nil {
 		if m, n := sp.set.change(lim); m != 0 || n != 0 {
@@ -119,7 +146,7 @@ func (p *RunCgroups) runCgroupFor(cfg *Config) (runCgroup, error) {
 		}
 		return sp.cg, nil
 	}
-	return newRunCgroup(cfg.CgroupPaths, p.name(cfg.RunCgroup), cfg.CgroupV2, cfg.InitPid, lim.memory, lim.pids)
+	return p.fs.newRunCgroup(cfg.CgroupPaths, p.name(cfg.RunCgroup), cfg.CgroupV2, cfg.InitPid, lim.memory, lim.pids)
 }
 
 // name is a fresh run cgroup name: a spare made by an earlier manager
@@ -131,12 +158,21 @@ func (p *RunCgroups) name(base string) string {
 	return fmt.Sprintf("%s-%d-%d", base, os.Getpid(), p.seq)
 }
 
-// take returns the container's spare, if it has one that still exists.
+// take returns one of the container's spares, if it has one that still
+// exists.
 func (p *RunCgroups) take(t *Target) *spareCgroup {
-	p.mu.Lock()
 	key := cgroupKey(t)
-	sp := p.spares[key]
-	delete(p.spares, key)
+	p.mu.Lock()
+	list := p.spares[key]
+	var sp *spareCgroup
+	if n := len(list); n > 0 {
+		sp = list[n-1]
+		p.spares[key] = list[:n-1]
+		p.count--
+	}
+	if len(p.spares[key]) == 0 {
+		delete(p.spares, key)
+	}
 	p.mu.Unlock()
 	if sp == nil {
 		return nil
@@ -148,6 +184,16 @@ func (p *RunCgroups) take(t *Target) *spareCgroup {
 	return sp
 }
 
+// holdUntil is a step's Yield for work that may be held back until
+// deadline.
+func (p *RunCgroups) holdUntil(deadline time.Time) func() {
+	return func() {
+		if d := time.Until(deadline); p.Yield != nil && d > 0 {
+			p.Yield(d)
+		}
+	}
+}
+
 // retire removes a used run cgroup and makes the container's next spare,
 // with the same limits, in the background.
 func (p *RunCgroups) retire(cfg *Config, used runCgroup) {
@@ -156,59 +202,86 @@ func (p *RunCgroups) retire(cfg *Config, used runCgroup) {
 	p.work.Add(1)
 	go func() {
 		defer p.work.Done()
+		p.serial.Lock()
+		defer p.serial.Unlock()
+		budget := p.held
+		if budget == 0 {
+			budget = maxHeld
+		}
+		yield := p.holdUntil(time.Now().Add(budget))
+		yield()
 		if err := used.remove(); err != nil {
 			logrus.Debugf("supervise: %v", err)
 		}
-		p.prepare(&t, base, lim)
+		p.prepare(&t, base, lim, yield)
 	}()
 }
 
-// prepare makes a spare with limits lim for t's container unless it has
-// one, or the container is gone: its init pid could name another process
-// by now.
-func (p *RunCgroups) prepare(t *Target, base string, lim runLimits) {
+// prepare tops the spares of t's container up to spareDepth, made with
+// limits lim, unless the container is gone: its init pid could name
+// another process by now. yield comes before each step.
+func (p *RunCgroups) prepare(t *Target, base string, lim runLimits, yield func()) {
 	key := cgroupKey(t)
-	p.mu.Lock()
-	skip := p.closed || p.spares[key] != nil
-	p.mu.Unlock()
-	if skip || !t.Alive() {
-		return
+	for {
+		p.mu.Lock()
+		full := p.closed || len(p.spares[key]) >= spareDepth
+		p.mu.Unlock()
+		if full || !t.Alive() || !p.makeSpare(t, key, base, lim, yield) {
+			return
+		}
 	}
-	cg, err := newRunCgroup(t.CgroupPaths, p.name(base), t.CgroupV2, t.InitPid, lim.memory, lim.pids)
+}
+
+// makeSpare makes one spare for t's container and reports whether it
+// was kept.
+func (p *RunCgroups) makeSpare(t *Target, key, base string, lim runLimits, yield func()) bool {
+	fs := p.fs
+	fs.made = yield
+	yield()
+	cg, err := fs.newRunCgroup(t.CgroupPaths, p.name(base), t.CgroupV2, t.InitPid, lim.memory, lim.pids)
 	if err != nil {
 		logrus.Debugf("supervise: spare run cgroup: %v", err)
-		return
+		return false
 	}
+	yield()
 	cg.preopen()
 	p.mu.Lock()
-	if len(p.spares) >= maxSpareCgroups {
+	if p.count >= maxSpareCgroups {
 		p.dropGoneLocked()
 	}
-	keep := !p.closed && p.spares[key] == nil && len(p.spares) < maxSpareCgroups
+	keep := !p.closed && len(p.spares[key]) < spareDepth && p.count < maxSpareCgroups
 	if keep {
-		p.spares[key] = &spareCgroup{cg: cg, dir: cg.dir(), set: lim}
+		p.spares[key] = append(p.spares[key], &spareCgroup{cg: cg, dir: cg.dir(), set: lim})
+		p.count++
 	}
 	p.mu.Unlock()
 	if !keep {
 		_ = cg.remove()
 	}
+	return keep
 }
 
 // dropGoneLocked forgets the spares whose containers are gone (deleting
-// a container removes its spare with it), and, were all alive, one of
-// them, which it removes; p.mu is held.
+// a container removes its spares with it), and, were all alive, removes
+// spares until there is room for one; p.mu is held.
 func (p *RunCgroups) dropGoneLocked() {
-	for key, sp := range p.spares {
-		if _, err := os.Stat(sp.dir); err != nil {
-			sp.cg.release()
+	for key, list := range p.spares {
+		if _, err := os.Stat(list[0].dir); err != nil {
+			for _, sp := range list {
+				sp.cg.release()
+			}
+			p.count -= len(list)
 			delete(p.spares, key)
 		}
 	}
-	for key, sp := range p.spares {
-		if len(p.spares) < maxSpareCgroups {
+	for key, list := range p.spares {
+		if p.count < maxSpareCgroups {
 			break
 		}
-		_ = sp.cg.remove()
+		for _, sp := range list {
+			_ = sp.cg.remove()
+		}
+		p.count -= len(list)
 		delete(p.spares, key)
 	}
 }

@@ -116,9 +116,9 @@ func TestCaptureNoLimit(t *testing.T) {
 
 // fakeCgroup is a runCgroup that reports fixed accounting.
 type fakeCgroup struct {
-	acct    accounting
-	err     error
-	removed bool
+	acct              accounting
+	err               error
+	removed, released bool
 }
 
 func (f *fakeCgroup) setLimits(memory, pids int64) error { return nil }
@@ -132,7 +132,7 @@ func (f *fakeCgroup) samplesPeaks() bool                 { return f.acct.MemSamp
 func (f *fakeCgroup) sample()                            {}
 func (f *fakeCgroup) kill()                              {}
 func (f *fakeCgroup) remove() error                      { f.removed = true; return nil }
-func (f *fakeCgroup) release()                           {}
+func (f *fakeCgroup) release()                           { f.released = true }
 func (f *fakeCgroup) dir() string                        { return "" }
 
 // TestReport: the report takes the cgroup's accounting, max-rss as a

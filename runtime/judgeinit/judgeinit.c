@@ -960,7 +960,7 @@ static int serve(int sock, int listener, char *buf, int *quit)
 		 * whatever it left behind is killed: nothing outlives a run.
 		 */
 		memset(&main_ru, 0, sizeof(main_ru));
-		int gone = 0, all_gone = 0;
+		int gone = 0, all_gone = 0, leftovers = 0;
 		for (;;) {
 			pid = wait4(-1, &rc, WNOHANG, &ru);
 			if (pid < 0) {
@@ -972,10 +972,21 @@ static int serve(int sock, int listener, char *buf, int *quit)
 			if (pid == child) {
 				status = rc;
 				main_ru = ru;
-				kill(-1, SIGKILL);
+				leftovers = 1;
 			}
 			if (pid > 0)
 				continue;
+			/*
+			 * What the program left behind is the init's now (orphans
+			 * come here, a subreaper among them). Only when wait4 finds
+			 * some does kill(-1) walk the host's processes: most programs
+			 * leave none, and the report waits for this.
+			 */
+			if (leftovers) {
+				leftovers = 0;
+				kill(-1, SIGKILL);
+				continue;
+			}
 			/*
 			 * Wait for a child to change state or the supervisor to go
 			 * away. Without a supervisor no limit holds any more, so the

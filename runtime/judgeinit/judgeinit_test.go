@@ -2,6 +2,7 @@ package judgeinit
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -197,11 +198,18 @@ func TestPersistentRunsAndOrphans(t *testing.T) {
 	conn, _ := startInit(t)
 	dir := t.TempDir()
 	marker := filepath.Join(dir, "orphan")
-	for i := 0; i < 3; i++ {
-		// The program leaves a background child that would write the
-		// marker later; the init must kill it when the program exits.
+	for i, script := range []string{
+		// A background child that would write the marker later; the
+		// init must kill it when the program exits.
+		"(sleep 0.3; touch %s) & exit 0",
+		// A grandchild, the init's child already while the program runs.
+		"( (sleep 0.3; touch %s) & ); sleep 0.05; exit 1",
+		// Nothing left behind (%s unused): the init sees no child.
+		": %s; exit 2",
+		"(sleep 0.3; touch %s) & exit 3",
+	} {
 		err := conn.SendRun(&Run{
-			Args:    []string{"sh", "-c", "(sleep 0.3; touch " + marker + ") & exit " + string(rune('0'+i))},
+			Args:    []string{"sh", "-c", fmt.Sprintf(script, marker)},
 			Env:     []string{"PATH=/usr/bin:/bin"},
 			Persist: true,
 		})

@@ -49,6 +49,8 @@ type Manager struct {
 	RunCgroups *supervise.RunCgroups
 	// InitConns, when set, keeps connections to box inits between runs.
 	InitConns *supervise.InitConns
+	// Cache, when set, keeps what warm runs of a box compute again.
+	Cache *RunCache
 }
 
 // InitOptions are the options --init honours.
@@ -559,11 +561,11 @@ func (m *Manager) container(ctx context.Context, b *Box, o *RunOptions, shareNet
 		rules = policy.ApplyDirRules(rules, o.Dirs)
 	}
 	rules = withProc(rules)
-	key, err := m.containerKey(b, rules, shareNet)
+	key, err := m.key(b, rules, shareNet)
 	if err != nil {
 		return nil, err
 	}
-	if cur, err := readState(b); err == nil {
+	if cur, err := m.state(b); err == nil {
 		if cur.Key == key && cur.Target != nil && m.InitConns.Alive(cur.Target) {
 			m.verbose(2, "box %d: reusing its container", b.ID)
 			return cur.Target, nil
@@ -603,12 +605,7 @@ func withProc(rules []policy.DirRule) []policy.DirRule {
 // readState reads what the box remembers of its container.
 func readState(b *Box) (containerState, error) {
 	var st containerState
-	f, err := hostfile.Open(b.stateFile(), os.O_RDONLY, 0)
-	if err != nil {
-		return st, err
-	}
-	defer f.Close()
-	raw, err := io.ReadAll(io.LimitReader(f, maxStateFile))
+	raw, err := readStateFile(b)
 	if err == nil {
 		err = json.Unmarshal(raw, &st)
 	}

@@ -43,8 +43,10 @@ type Server struct {
 	cgroups *supervise.RunCgroups
 	// inits keeps each box init's connection between runs.
 	inits *supervise.InitConns
-	ln    *net.UnixListener
-	lnFD  int // ln's descriptor while it is open, else -1
+	// runs keeps each box's container key and decoded state.
+	runs *box.RunCache
+	ln   *net.UnixListener
+	lnFD int // ln's descriptor while it is open, else -1
 	// quiet, made when holdBack waits, is closed when a request has been
 	// served or a connection has ended: the work held back looks again.
 	// pollFDs is holdBack's buffer.
@@ -119,6 +121,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.cgroups = supervise.NewRunCgroups()
 	s.cgroups.Yield = s.holdBack
 	s.inits = supervise.NewInitConns()
+	s.runs = box.NewRunCache()
 	m := s.boxManager(0, 0)
 	s.pool = newPool(m, s.Config.SpareBoxes)
 	var recycle func(box.Leftover) (bool, string)
@@ -207,7 +210,7 @@ func (s *Server) watchIdle(ctx context.Context, stop func()) {
 
 // boxManager is a box manager acting for the given caller.
 func (s *Server) boxManager(uid, gid int) *box.Manager {
-	m := &box.Manager{Config: s.Config, Runtime: s.rt, CallerUID: uid, CallerGID: gid, RunCgroups: s.cgroups, InitConns: s.inits}
+	m := &box.Manager{Config: s.Config, Runtime: s.rt, CallerUID: uid, CallerGID: gid, RunCgroups: s.cgroups, InitConns: s.inits, Cache: s.runs}
 	if s.pool != nil {
 		m.Pool = s.pool
 	}

@@ -207,6 +207,8 @@ func TestPersistentRunsAndOrphans(t *testing.T) {
 		// Nothing left behind (%s unused): the init sees no child.
 		": %s; exit 2",
 		"(sleep 0.3; touch %s) & exit 3",
+		// A stopped one: wait4 counts it, and SIGKILL ends it.
+		"(sleep 0.3; touch %s) & kill -STOP $!; exit 4",
 	} {
 		err := conn.SendRun(&Run{
 			Args:    []string{"sh", "-c", fmt.Sprintf(script, marker)},

@@ -194,8 +194,8 @@ func (p *RunCgroups) holdUntil(deadline time.Time) func() {
 	}
 }
 
-// retire removes a used run cgroup and makes the container's next spare,
-// with the same limits, in the background.
+// retire kills what is left in a used run cgroup, removes it and makes
+// the container's next spares, with the same limits, in the background.
 func (p *RunCgroups) retire(cfg *Config, used runCgroup) {
 	t, base := cfg.Target, cfg.RunCgroup
 	lim := limitsOf(cfg)
@@ -210,6 +210,9 @@ func (p *RunCgroups) retire(cfg *Config, used runCgroup) {
 		}
 		yield := p.holdUntil(time.Now().Add(budget))
 		yield()
+		// The init killed what the program left, but a survivor in the
+		// run's cgroup would block its removal and outlive the run.
+		used.kill()
 		if err := used.remove(); err != nil {
 			logrus.Debugf("supervise: %v", err)
 		}

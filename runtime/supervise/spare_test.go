@@ -99,8 +99,8 @@ func TestRunCgroupsYield(t *testing.T) {
 		if step == nil {
 			break
 		}
-		if removed := used.removed; removed != (len(got) > 0) {
-			t.Fatalf("step %d: the used cgroup removed: %v", len(got)+1, removed)
+		if removed := used.removed; removed != (len(got) > 0) || used.killed != removed {
+			t.Fatalf("step %d: the used cgroup removed: %v, killed first: %v", len(got)+1, removed, used.killed)
 		}
 		got = append(got, runDirs(t, cfg))
 		close(step)

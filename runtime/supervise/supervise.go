@@ -293,7 +293,10 @@ func (s *Supervisor) Close() {
 	}
 	if s.cfg.Cgroups != nil {
 		s.cfg.Cgroups.retire(&s.cfg, s.cg)
-	} else if err := s.cg.remove(); err != nil {
+		return
+	}
+	s.cg.kill() // as retire does
+	if err := s.cg.remove(); err != nil {
 		logrus.Debugf("supervise: %v", err)
 	}
 }

@@ -116,9 +116,9 @@ func TestCaptureNoLimit(t *testing.T) {
 
 // fakeCgroup is a runCgroup that reports fixed accounting.
 type fakeCgroup struct {
-	acct              accounting
-	err               error
-	removed, released bool
+	acct                      accounting
+	err                       error
+	removed, released, killed bool
 }
 
 func (f *fakeCgroup) setLimits(memory, pids int64) error { return nil }
@@ -130,7 +130,7 @@ func (f *fakeCgroup) preopen()                           {}
 func (f *fakeCgroup) final() (accounting, error)         { return f.acct, f.err }
 func (f *fakeCgroup) samplesPeaks() bool                 { return f.acct.MemSampled }
 func (f *fakeCgroup) sample()                            {}
-func (f *fakeCgroup) kill()                              {}
+func (f *fakeCgroup) kill()                              { f.killed = true }
 func (f *fakeCgroup) remove() error                      { f.removed = true; return nil }
 func (f *fakeCgroup) release()                           { f.released = true }
 func (f *fakeCgroup) dir() string                        { return "" }

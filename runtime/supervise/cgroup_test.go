@@ -557,18 +557,7 @@ func checkSpareV2(t *testing.T, set, want runLimits, m, n int64) {
 // checkSpareV1 is checkSpareV2 on a v1 tree.
 func checkSpareV1(t *testing.T, set, want runLimits, m, n int64) {
 	t.Helper()
-	root := t.TempDir()
-	paths := map[string]string{}
-	for _, ctrl := range v1Controllers {
-		paths[ctrl] = filepath.Join(root, ctrl, "ct")
-		writeFiles(t, paths[ctrl], map[string]string{"cgroup.procs": ""})
-	}
-	fs := fakeKernel(t, map[string]string{
-		"cgroup.procs": "", "ct/cpuacct.usage": "0\n",
-		"ct/memory.limit_in_bytes":       "9223372036854771712\n",
-		"ct/memory.memsw.limit_in_bytes": "9223372036854771712\n",
-		"ct/pids.max":                    "max\n",
-	})
+	root, paths, fs := fakeV1Tree(t)
 	freshAndSpare(t, func(name string, l runLimits) (runCgroup, error) {
 		return fs.newV1(paths, name, l.memory, l.pids)
 	}, set, want, m, n)

@@ -40,7 +40,7 @@ type RunCgroups struct {
 	closed bool
 	work   sync.WaitGroup
 	fs     cgroupFS      // kernelFS, or a fake tree in tests
-	held   time.Duration // maxHeld, unless a test sets it
+	held   time.Duration // maxHeld; tests set another
 }
 
 // spareCgroup is a run cgroup made ahead of time, a directory of it
@@ -95,7 +95,7 @@ const maxSpareCgroups = 256
 
 // NewRunCgroups returns an empty set of spares.
 func NewRunCgroups() *RunCgroups {
-	return &RunCgroups{spares: map[string][]*spareCgroup{}, fs: kernelFS}
+	return &RunCgroups{spares: map[string][]*spareCgroup{}, fs: kernelFS, held: maxHeld}
 }
 
 // Close waits for the background work and removes the spares: a
@@ -194,6 +194,16 @@ func (p *RunCgroups) holdUntil(deadline time.Time) func() {
 	}
 }
 
+// discard kills what is left in a used run cgroup and removes it. The
+// init killed what the program left, but a survivor in the cgroup would
+// block its removal and outlive the run.
+func discard(cg runCgroup) {
+	cg.kill()
+	if err := cg.remove(); err != nil {
+		logrus.Debugf("supervise: %v", err)
+	}
+}
+
 // retire kills what is left in a used run cgroup, removes it and makes
 // the container's next spares, with the same limits, in the background.
 func (p *RunCgroups) retire(cfg *Config, used runCgroup) {
@@ -204,18 +214,9 @@ func (p *RunCgroups) retire(cfg *Config, used runCgroup) {
 		defer p.work.Done()
 		p.serial.Lock()
 		defer p.serial.Unlock()
-		budget := p.held
-		if budget == 0 {
-			budget = maxHeld
-		}
-		yield := p.holdUntil(time.Now().Add(budget))
+		yield := p.holdUntil(time.Now().Add(p.held))
 		yield()
-		// The init killed what the program left, but a survivor in the
-		// run's cgroup would block its removal and outlive the run.
-		used.kill()
-		if err := used.remove(); err != nil {
-			logrus.Debugf("supervise: %v", err)
-		}
+		discard(used)
 		p.prepare(&t, base, lim, yield)
 	}()
 }

@@ -11,22 +11,30 @@ import (
 	"github.com/mini-isolate/mini-isolate/runtime/proc"
 )
 
-// fakeV1Container is a container's v1 cgroups on a fake tree, with this
-// process standing for its init, and the fake kernel that fills run
-// directories made there.
-func fakeV1Container(t *testing.T) (*Config, cgroupFS) {
+// fakeV1Tree is a container "ct" in fake v1 hierarchies under root, and
+// the fake kernel that fills the run directories made in it.
+func fakeV1Tree(t *testing.T) (root string, paths map[string]string, fs cgroupFS) {
 	t.Helper()
-	root := t.TempDir()
-	paths := map[string]string{}
+	root = t.TempDir()
+	paths = map[string]string{}
 	for _, ctrl := range v1Controllers {
 		paths[ctrl] = filepath.Join(root, ctrl, "ct")
 		writeFiles(t, paths[ctrl], map[string]string{"cgroup.procs": ""})
 	}
-	fs := fakeKernel(t, map[string]string{
+	fs = fakeKernel(t, map[string]string{
 		"cgroup.procs": "", "tasks": "", "ct/cpuacct.usage": "0\n",
-		"ct/memory.limit_in_bytes": "9223372036854771712\n",
-		"ct/pids.max":              "max\n",
+		"ct/memory.limit_in_bytes":       "9223372036854771712\n",
+		"ct/memory.memsw.limit_in_bytes": "9223372036854771712\n",
+		"ct/pids.max":                    "max\n",
 	})
+	return root, paths, fs
+}
+
+// fakeV1Container is fakeV1Tree's container, with this process standing
+// for its init.
+func fakeV1Container(t *testing.T) (*Config, cgroupFS) {
+	t.Helper()
+	_, paths, fs := fakeV1Tree(t)
 	start, err := proc.StartTime(os.Getpid())
 	if err != nil {
 		t.Fatal(err)

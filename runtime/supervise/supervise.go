@@ -293,11 +293,8 @@ func (s *Supervisor) Close() {
 	}
 	if s.cfg.Cgroups != nil {
 		s.cfg.Cgroups.retire(&s.cfg, s.cg)
-		return
-	}
-	s.cg.kill() // as retire does
-	if err := s.cg.remove(); err != nil {
-		logrus.Debugf("supervise: %v", err)
+	} else {
+		discard(s.cg)
 	}
 }
 

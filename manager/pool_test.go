@@ -30,6 +30,8 @@ func TestTakeWaitsForARecycle(t *testing.T) {
 				p.wait = tc.wait
 			}
 			p.inRecycle = func() bool { return tc.inRecycle }
+			// From before the adder starts: it sleeps addAfter from then.
+			start := time.Now()
 			if tc.addAfter > 0 {
 				go func() {
 					time.Sleep(tc.addAfter)
@@ -38,7 +40,6 @@ func TestTakeWaitsForARecycle(t *testing.T) {
 					p.mu.Unlock()
 				}()
 			}
-			start := time.Now()
 			s := p.Take()
 			took := time.Since(start)
 			if (s != nil) != tc.want {

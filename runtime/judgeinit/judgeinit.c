@@ -72,10 +72,22 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static int send_msg(int sock, uint32_t type, const void *body, uint32_t len)
+/*
+ * Sends one message, with fd when it is not -1: a pidfd, with which the
+ * supervisor signals exactly that process (its pid cannot be reused
+ * before the init reaps it). Without one (an old kernel) the message goes
+ * alone.
+ */
+static int send_msg_fd(int sock, uint32_t type, const void *body, uint32_t len, int fd)
 {
 	char buf[sizeof(struct ji_hdr) + 512];
 	struct ji_hdr h = {.type = type, .len = len};
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = {.iov_base = buf, .iov_len = sizeof(h) + len};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
 	ssize_t n;
 
 	if (len > sizeof(buf) - sizeof(h))
@@ -83,10 +95,25 @@ static int send_msg(int sock, uint32_t type, const void *body, uint32_t len)
 	memcpy(buf, &h, sizeof(h));
 	if (len)
 		memcpy(buf + sizeof(h), body, len);
+	if (fd >= 0) {
+		memset(&ctl, 0, sizeof(ctl));
+		msg.msg_control = ctl.b;
+		msg.msg_controllen = sizeof(ctl.b);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
 	do
-		n = send(sock, buf, sizeof(h) + len, MSG_NOSIGNAL);
+		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	return n < 0 ? -1 : 0;
+}
+
+static int send_msg(int sock, uint32_t type, const void *body, uint32_t len)
+{
+	return send_msg_fd(sock, type, body, len, -1);
 }
 
 static void child_fail(int sock, uint32_t stage, int err, const char *detail)
@@ -148,6 +175,8 @@ struct run {
 	int nextra;
 	int join[JI_MAX_JOIN]; /* with JI_JOIN: cgroup tasks files to join */
 	int njoin;
+	int quiet;	   /* with JI_QUIET: where JI_EXEC goes, or -1 */
+	uint64_t start_ns; /* CLOCK_MONOTONIC as the init starts the child */
 };
 
 /*
@@ -537,15 +566,18 @@ static void child_main(int sock, struct run *r)
 		if (r->fds[i] >= 0 && dup2(r->fds[i], (int)i) < 0)
 			child_fail(sock, JI_STAGE_SETUP, errno, "dup2");
 	}
-	/* Received fds, and our connection, have arbitrary numbers: lift
+	/* Received fds, and our connections, have arbitrary numbers: lift
 	 * them out of the way of their targets before placing them at 3, 4,
 	 * ...; a connection left at 3 would be overwritten, and the exec
 	 * report written to the program's fd instead. */
+	int quiet = r->quiet;
 	if (r->nextra) {
 		int high = fcntl(sock, F_DUPFD_CLOEXEC, 3 + JI_MAX_FDS + 8);
 		if (high < 0)
 			child_fail(sock, JI_STAGE_SETUP, errno, "dup");
 		sock = high;
+		if (quiet >= 0 && (quiet = fcntl(quiet, F_DUPFD_CLOEXEC, 3 + JI_MAX_FDS + 8)) < 0)
+			child_fail(sock, JI_STAGE_SETUP, errno, "dup");
 	}
 	int extra[JI_MAX_FDS]; /* r is the init's memory: never written here */
 	for (int k = 0; k < r->nextra; k++) {
@@ -584,8 +616,8 @@ static void child_main(int sock, struct run *r)
 			fcntl(fd, F_SETFD, FD_CLOEXEC);
 	}
 
-	struct ji_exec ex = {.mono_ns = mono_ns()};
-	send_msg(sock, JI_EXEC, &ex, sizeof(ex));
+	struct ji_exec ex = {.mono_ns = mono_ns(), .start_ns = r->start_ns};
+	send_msg(quiet >= 0 ? quiet : sock, JI_EXEC, &ex, sizeof(ex));
 	/* execvp looks PATH up in environ: the run's. spawn puts the init's
 	 * back. */
 	environ = r->envp;
@@ -625,9 +657,9 @@ static int child_entry(void *p)
  * virtual machines. The child writes nothing of the init's but errno; it
  * reads the request, and keeps what it changes on its own stack. Falls
  * back to fork where clone is refused. *pidfd gets the child's pidfd, or
- * -1.
+ * -1; *forked says the child runs apart from us, by fork.
  */
-static pid_t spawn(int sock, struct run *r, int *pidfd)
+static pid_t spawn(int sock, struct run *r, int *pidfd, int *forked)
 {
 	struct spawn_arg a = {.sock = sock, .r = r};
 	volatile int retry = 0;
@@ -657,6 +689,7 @@ static pid_t spawn(int sock, struct run *r, int *pidfd)
 	}
 	if (pid >= 0)
 		return pid;
+	*forked = 1;
 	pid = fork();
 	if (pid == 0)
 		child_main(sock, r);
@@ -679,10 +712,17 @@ static int take_strings(char **p, char *end, char **out, uint32_t n)
 	return 0;
 }
 
-/* Splits the fds received with JI_RUN into stdio, extra and join fds. */
+/* Splits the fds received with JI_RUN into stdio, extra, join and quiet fds. */
 static int place_fds(struct run *r, const int *fds, int nfds)
 {
 	int next = 0, njoin = 0;
+
+	r->quiet = -1;
+	if (r->hdr.flags & JI_QUIET) {
+		if (nfds < 1)
+			return -1;
+		r->quiet = fds[--nfds];
+	}
 
 	if (r->hdr.flags & JI_JOIN) {
 		if (r->hdr.njoin > JI_MAX_JOIN || (int)r->hdr.njoin > nfds)
@@ -766,12 +806,12 @@ static int parse_run(char *buf, size_t n, const int *fds, int nfds, struct run *
 static int recv_run(int sock, char *buf, struct run *r, int *quit)
 {
 	union {
-		char b[CMSG_SPACE((3 + JI_MAX_FDS + JI_MAX_JOIN) * sizeof(int))];
+		char b[CMSG_SPACE((3 + JI_MAX_FDS + JI_MAX_JOIN + 1) * sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = {.iov_base = buf, .iov_len = JI_MAX_MSG};
 	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b)};
-	int nfds = 0, fds[3 + JI_MAX_FDS + JI_MAX_JOIN];
+	int nfds = 0, fds[3 + JI_MAX_FDS + JI_MAX_JOIN + 1];
 	ssize_t n;
 
 	do
@@ -819,35 +859,8 @@ static void close_received(struct run *r)
 		close(r->extra[k]);
 	for (int k = 0; k < r->njoin; k++)
 		close(r->join[k]);
-}
-
-/*
- * Sends JI_FORKED with the child's pidfd, so that the supervisor can
- * signal exactly this process: its pid cannot be reused before the init
- * reaps it. Without a pidfd (an old kernel) the message goes alone.
- */
-static void send_forked(int sock, int pidfd)
-{
-	struct ji_hdr h = {.type = JI_FORKED, .len = 0};
-	union {
-		char b[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov = {.iov_base = &h, .iov_len = sizeof(h)};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-
-	if (pidfd >= 0) {
-		memset(&ctl, 0, sizeof(ctl));
-		msg.msg_control = ctl.b;
-		msg.msg_controllen = sizeof(ctl.b);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &pidfd, sizeof(int));
-	}
-	while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 && errno == EINTR)
-		;
+	if (r->quiet >= 0)
+		close(r->quiet);
 }
 
 /*
@@ -929,13 +942,10 @@ static int serve(int sock, int listener, char *buf, int *quit)
 		if (clean && !ipc_clean)
 			(void)clean_ipc(&r);
 		ipc_clean = 0;
-		int pidfd;
-		if (r.hdr.flags & JI_JOIN) {
-			/* The set-up's wall clock starts here, as at READY. */
-			struct ji_exec st = {.mono_ns = mono_ns()};
-			send_msg(sock, JI_STARTING, &st, sizeof(st));
-		}
-		child = spawn(sock, &r, &pidfd);
+		int pidfd, forked = 0;
+		/* The set-up's wall clock starts here, as at READY. */
+		r.start_ns = mono_ns();
+		child = spawn(sock, &r, &pidfd, &forked);
 		if (child < 0) {
 			struct ji_fail f = {.stage = JI_STAGE_SETUP, .err = errno};
 			snprintf(f.detail, sizeof(f.detail), "fork");
@@ -947,8 +957,11 @@ static int serve(int sock, int listener, char *buf, int *quit)
 			close(sigfd);
 			return 126;
 		}
-		if (r.hdr.flags & JI_JOIN)
-			send_forked(sock, pidfd);
+		if ((r.hdr.flags & JI_JOIN) && forked) {
+			/* Its set-up may block: its clock starts now. */
+			struct ji_exec st = {.start_ns = r.start_ns};
+			send_msg_fd(sock, JI_FORKED, &st, sizeof(st), pidfd);
+		}
 		if (pidfd >= 0)
 			close(pidfd);
 		close_received(&r);

@@ -15,9 +15,8 @@
 
 /* Init (or its child before exec) -> supervisor. */
 #define JI_READY 16 /* child forked and waiting; carries SCM_CREDENTIALS */
-#define JI_FORKED 20 /* with JI_JOIN: the init forked the child; carries its pidfd */
-#define JI_STARTING 21 /* with JI_JOIN: the init starts the child now: struct ji_exec */
-#define JI_EXEC 17  /* child is about to execve: struct ji_exec */
+#define JI_FORKED 20 /* with JI_JOIN: the init forked the child: struct ji_exec (start_ns), its pidfd */
+#define JI_EXEC 17   /* child is about to execve: struct ji_exec */
 #define JI_FAIL 18  /* child could not start the program: struct ji_fail */
 #define JI_EXIT 19  /* the program and all it started are gone: struct ji_exit */
 
@@ -30,10 +29,17 @@
 /*
  * The last ji_run.njoin fds sent with JI_RUN are cgroup v1 tasks files:
  * the child joins them at once, and neither says JI_READY nor waits for
- * JI_GO; the init says JI_STARTING just before it starts the child, and
- * JI_FORKED once the child has left its memory.
+ * JI_GO; its JI_EXEC says when the init started it. Only a child started
+ * by fork, whose set-up may block (on a FIFO), is announced by the init,
+ * with JI_FORKED.
  */
 #define JI_JOIN 0x20
+/*
+ * The last fd sent with JI_RUN is a socket of its own for the child's
+ * JI_EXEC, which the supervisor reads when it needs to, not as it comes:
+ * a message it wakes for would take the CPU from the child as it execs.
+ */
+#define JI_QUIET 0x40
 /* Fds the supervisor may send with JI_RUN, in this order, as flagged. */
 #define JI_FD_STDIN 0x100
 #define JI_FD_STDOUT 0x200
@@ -86,7 +92,8 @@ struct ji_run {
 };
 
 struct ji_exec {
-	uint64_t mono_ns; /* CLOCK_MONOTONIC just before execve */
+	uint64_t mono_ns;  /* CLOCK_MONOTONIC just before execve (JI_EXEC) */
+	uint64_t start_ns; /* with JI_JOIN: as the init started the child */
 };
 
 /* ji_fail.stage */

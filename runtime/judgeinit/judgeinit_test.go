@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -254,16 +255,16 @@ func TestRefusesOutsidePIDNamespace(t *testing.T) {
 }
 
 func TestEncodeLimits(t *testing.T) {
-	if _, _, err := (&Run{}).encode(); err == nil {
+	if _, _, err := (&Run{}).encode(-1); err == nil {
 		t.Error("a run without args was accepted")
 	}
-	if _, _, err := (&Run{Args: []string{"a\x00b"}}).encode(); err == nil {
+	if _, _, err := (&Run{Args: []string{"a\x00b"}}).encode(-1); err == nil {
 		t.Error("a NUL byte in an argument was accepted")
 	}
-	if _, _, err := (&Run{Args: []string{"x"}, Rlimits: make([]Rlimit, maxRlimits+1)}).encode(); err == nil {
+	if _, _, err := (&Run{Args: []string{"x"}, Rlimits: make([]Rlimit, maxRlimits+1)}).encode(-1); err == nil {
 		t.Error("too many rlimits were accepted")
 	}
-	if _, _, err := (&Run{Args: []string{strings.Repeat("x", maxMsg)}}).encode(); err == nil {
+	if _, _, err := (&Run{Args: []string{strings.Repeat("x", maxMsg)}}).encode(-1); err == nil {
 		t.Error("an oversized request was accepted")
 	}
 }
@@ -590,16 +591,106 @@ func TestProtocolErrorsReported(t *testing.T) {
 }
 
 // TestJoinAtOnce: a child given cgroup files with the request joins them
-// itself and starts without Ready and Go; the init says Starting first,
-// and reports Forked with a pidfd of the child.
+// itself and starts without Ready and Go, and its Exec, stamped with its
+// host pid and when the init started it, goes to the socket read on
+// demand (RecvQuiet). Started in the init's memory, nothing else comes
+// before Exited; started by fork (its stdin is a FIFO, whose open
+// blocks), the init says Forked first, with the child's pidfd.
 func TestJoinAtOnce(t *testing.T) {
 	pids := "/sys/fs/cgroup/pids"
 	var sfs unix.Statfs_t
 	if err := unix.Statfs(pids, &sfs); err != nil || sfs.Type != unix.CGROUP_SUPER_MAGIC {
 		t.Skip("no cgroup v1 pids hierarchy here: Join serves v1 only")
 	}
-	conn, _ := startInit(t)
-	cg, err := os.MkdirTemp(pids, "judgeinit-test-")
+	for _, tc := range []struct {
+		name  string
+		fifo  bool
+		extra int // files given as fds 3, 4, ...: received fds move
+		want  []EventType
+	}{
+		{"in the init's memory", false, 0, []EventType{Exited}},
+		{"in the init's memory, with fds 3 and up given", false, 8, []EventType{Exited}},
+		{"by fork", true, 0, []EventType{Forked, Exited}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, _ := startInit(t)
+			dir := t.TempDir()
+			// The program prints its host pid (the host's /proc is mounted
+			// here) and its cgroups.
+			run := &Run{Args: []string{"/bin/sh", "-c", "read pid rest < /proc/self/stat; echo $pid; cat /proc/self/cgroup"},
+				Stdout: filepath.Join(dir, "out")}
+			for range tc.extra {
+				f, err := os.Open(os.DevNull)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				run.ExtraFiles = append(run.ExtraFiles, f)
+			}
+			if tc.fifo {
+				run.Stdin = filepath.Join(dir, "in")
+				if err := unix.Mkfifo(run.Stdin, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cg := joinCgroup(t, pids, run)
+			before := Monotonic()
+			if err := conn.SendRun(run); err != nil {
+				t.Fatal(err)
+			}
+			closeAllFiles(run.Join)
+			var types []EventType
+			var forked *Event
+			for ev := recv(t, conn, eventAny); ; ev = recv(t, conn, eventAny) {
+				types = append(types, ev.Type)
+				if ev.Type == Forked {
+					forked = ev
+					defer unix.Close(ev.Pidfd)
+					// The child waits in open(2) on its stdin: let it go.
+					if w, err := os.OpenFile(run.Stdin, os.O_WRONLY, 0); err == nil {
+						w.Close()
+					}
+				}
+				if ev.Type == Exited {
+					if !ev.Status.Exited() || ev.Status.ExitStatus() != 0 {
+						t.Errorf("status %v", ev.Status)
+					}
+					break
+				}
+			}
+			if !slices.Equal(types, tc.want) {
+				t.Errorf("events %v, want %v", types, tc.want)
+			}
+			ex, err := conn.RecvQuiet()
+			if err != nil || ex == nil {
+				t.Fatalf("the child's Exec: %v, %v", ex, err)
+			}
+			if again, err := conn.RecvQuiet(); again != nil || err != nil {
+				t.Errorf("a second message: %+v, %v", again, err)
+			}
+			data, _ := os.ReadFile(run.Stdout)
+			printed, cgroups, _ := strings.Cut(string(data), "\n")
+			if strconv.Itoa(ex.Pid) != printed {
+				t.Errorf("Exec from pid %d, the program is %s", ex.Pid, printed)
+			}
+			if ex.Start < before || ex.Mono < ex.Start {
+				t.Errorf("request sent at %v, child started at %v, exec'd at %v: out of order", before, ex.Start, ex.Mono)
+			}
+			if forked != nil && (forked.Start != ex.Start || forked.Pidfd < 0) {
+				t.Errorf("Forked %+v: want the Exec's start, %v, and a pidfd", forked, ex.Start)
+			}
+			if want := ":pids:/" + filepath.Base(cg) + "\n"; !strings.Contains(cgroups, want) {
+				t.Errorf("the program's cgroups:\n%s\nwant a line ending %q", cgroups, want)
+			}
+		})
+	}
+}
+
+// joinCgroup makes a cgroup under hierarchy for the run to join, removed
+// when the test ends, and returns its path.
+func joinCgroup(t *testing.T, hierarchy string, run *Run) string {
+	t.Helper()
+	cg, err := os.MkdirTemp(hierarchy, "judgeinit-test-")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -608,43 +699,13 @@ func TestJoinAtOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join(t.TempDir(), "cgroup")
-	err = conn.SendRun(&Run{Args: []string{"/bin/cat", "/proc/self/cgroup"}, Stdout: out, Join: []*os.File{tasks}})
-	tasks.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var types []EventType
-	pidfd := -1
-	for {
-		ev := recv(t, conn, eventAny)
-		types = append(types, ev.Type)
-		if ev.Type == Forked && ev.Pidfd >= 0 {
-			pidfd = ev.Pidfd
-			defer unix.Close(pidfd)
-		}
-		if ev.Type == Exited {
-			if !ev.Status.Exited() || ev.Status.ExitStatus() != 0 {
-				t.Errorf("status %v", ev.Status)
-			}
-			break
-		}
-	}
-	if len(types) != 4 || types[0] != Starting || !slices.Contains(types, Forked) || !slices.Contains(types, Exec) || types[3] != Exited {
-		t.Errorf("events %v, want Starting, then Forked and Exec in either order, then Exited", types)
-	}
-	if pidfd < 0 {
-		t.Fatal("Forked carried no pidfd")
-	}
-	// The pidfd is the child's: it is readable once the child is gone, and
-	// signalling it fails as for any reaped process.
-	if err := unix.PidfdSendSignal(pidfd, 0, nil, 0); !errors.Is(err, unix.ESRCH) {
-		t.Errorf("signal 0 to the reaped child's pidfd: %v, want ESRCH", err)
-	}
-	data, _ := os.ReadFile(out)
-	want := ":pids:/" + filepath.Base(cg) + "\n"
-	if !strings.Contains(string(data), want) {
-		t.Errorf("the program's cgroups:\n%s\nwant a line ending %q", data, want)
+	run.Join = []*os.File{tasks}
+	return cg
+}
+
+func closeAllFiles(files []*os.File) {
+	for _, f := range files {
+		f.Close()
 	}
 }
 

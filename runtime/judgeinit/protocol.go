@@ -35,7 +35,6 @@ const (
 	msgQuit   = C.JI_QUIT
 	msgReady  = C.JI_READY
 	msgForked = C.JI_FORKED
-	msgStart  = C.JI_STARTING
 	msgExec   = C.JI_EXEC
 	msgFail   = C.JI_FAIL
 	msgExit   = C.JI_EXIT
@@ -46,6 +45,7 @@ const (
 	flagSetID          = C.JI_SET_ID
 	flagCleanIPC       = C.JI_CLEAN_IPC
 	flagJoin           = C.JI_JOIN
+	flagQuiet          = C.JI_QUIET
 	maxGroups          = C.JI_MAX_GROUPS
 	maxJoin            = C.JI_MAX_JOIN
 	maxFDs             = C.JI_MAX_FDS
@@ -102,6 +102,11 @@ type wireFail struct {
 	Detail [256]byte
 }
 
+type wireExec struct {
+	MonoNs  uint64
+	StartNs uint64
+}
+
 type wireExit struct {
 	Status   int32
 	Pad      uint32
@@ -155,8 +160,8 @@ type Run struct {
 	CleanIPC bool `json:"cleanIPC,omitempty"`
 	// Join are cgroup v1 tasks files sent with the request: the child
 	// writes "0" to each, joining those cgroups, before anything else.
-	// Then it neither says Ready nor waits for Go; the init reports
-	// Forked with the child's pidfd instead.
+	// Then it neither says Ready nor waits for Go, and its Exec goes to
+	// RecvQuiet; a child started by fork is announced with Forked.
 	Join []*os.File `json:"-"`
 }
 
@@ -172,7 +177,9 @@ type User struct {
 // InitCapabilities are what a judge init that changes to Run.User needs.
 var InitCapabilities = []string{"CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_KILL"}
 
-func (r *Run) encode() ([]byte, []int, error) {
+// encode makes the request and the fds to send with it; quiet, when not
+// -1, is the socket for the child's Exec.
+func (r *Run) encode(quiet int) ([]byte, []int, error) {
 	if len(r.Args) == 0 || r.Args[0] == "" {
 		return nil, nil, errors.New("judge init: no program to run")
 	}
@@ -225,6 +232,10 @@ func (r *Run) encode() ([]byte, []int, error) {
 			fds = append(fds, int(f.Fd()))
 		}
 	}
+	if quiet >= 0 {
+		h.Flags |= flagQuiet
+		fds = append(fds, quiet)
+	}
 	var body bytes.Buffer
 	_ = binary.Write(&body, binary.NativeEndian, h)
 	for _, rl := range r.Rlimits {
@@ -263,18 +274,17 @@ type EventType int
 const (
 	// Ready: the child is forked and waits for Go; Pid is its host pid.
 	Ready EventType = iota + 1
-	// Exec: the child is about to exec the program at Mono.
+	// Exec: the child is about to exec the program at Mono; Start is
+	// when the init started it.
 	Exec
 	// Failed: the child could not start the program.
 	Failed
 	// Exited: the program and all it started are gone.
 	Exited
-	// Forked: the init forked a child that joins its cgroups itself (see
-	// Run.Join); Pidfd, when not -1, is the child's pidfd. It may come
-	// after the child's Exec.
+	// Forked: the init forked, at Start, a child that joins its cgroups
+	// itself (see Run.Join), and whose set-up may block; Pidfd, when not
+	// -1, is the child's pidfd.
 	Forked
-	// Starting: the init is about to start such a child, at Mono.
-	Starting
 )
 
 // Event is one message from the init or its child.
@@ -282,11 +292,13 @@ type Event struct {
 	Type EventType
 	// Pid is the sender's pid in our PID namespace, from the kernel.
 	Pid int
-	// Pidfd is the child's pidfd (Forked), -1 otherwise; the receiver
-	// closes it.
+	// Pidfd is the child's pidfd (Forked), or -1; the receiver closes
+	// it.
 	Pidfd int
 	// Mono is CLOCK_MONOTONIC when the event happened (Exec, Exited).
 	Mono time.Duration
+	// Start is when the init started the child (Exec, Forked), or 0.
+	Start time.Duration
 	// Failed.
 	Stage  int
 	Errno  syscall.Errno
@@ -305,6 +317,9 @@ type Conn struct {
 	// messages, and Recv has one caller at a time.
 	in  [1024]byte
 	oob [64]byte
+	// quiet is the socket pair a joined child's Exec goes to (read,
+	// write), made at the first such run; -1 until then.
+	quiet [2]int
 }
 
 // NewPair makes the socket: Conn for the supervisor, and the file to pass
@@ -402,7 +417,7 @@ func FileConn(f *os.File) (*Conn, error) {
 		c.Close()
 		return nil, errors.New("judge init socket: not a unix socket")
 	}
-	return &Conn{c: uc}, nil
+	return &Conn{c: uc, quiet: [2]int{-1, -1}}, nil
 }
 
 // File returns a duplicate of the socket, to hand to another process.
@@ -430,12 +445,26 @@ func (c *Conn) Idle() bool {
 
 // Close closes the supervisor's end.
 func (c *Conn) Close() error {
+	for i, fd := range c.quiet {
+		if fd >= 0 {
+			unix.Close(fd)
+			c.quiet[i] = -1
+		}
+	}
 	return c.c.Close()
 }
 
-// SendRun asks the init to start a program.
+// SendRun asks the init to start a program. With Run.Join, the child's
+// Exec does not come to Recv: RecvQuiet reads it.
 func (c *Conn) SendRun(r *Run) error {
-	msg, fds, err := r.encode()
+	quiet := -1
+	if len(r.Join) > 0 {
+		if err := c.makeQuiet(); err != nil {
+			return err
+		}
+		quiet = c.quiet[1]
+	}
+	msg, fds, err := r.encode(quiet)
 	if err != nil {
 		return err
 	}
@@ -447,6 +476,57 @@ func (c *Conn) SendRun(r *Run) error {
 		return fmt.Errorf("judge init: send run: %w", err)
 	}
 	return nil
+}
+
+func (c *Conn) makeQuiet() error {
+	if c.quiet[0] >= 0 {
+		return nil
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("judge init: exec socket: %w", err)
+	}
+	// For the child's host pid, as on the init's socket.
+	if err := unix.SetsockoptInt(fds[0], unix.SOL_SOCKET, unix.SO_PASSCRED, 1); err != nil {
+		unix.Close(fds[0])
+		unix.Close(fds[1])
+		return fmt.Errorf("judge init: exec socket: %w", err)
+	}
+	c.quiet = [2]int{fds[0], fds[1]}
+	return nil
+}
+
+// RecvQuiet reads, without waiting, what a joined child sent to the
+// socket read only on demand: its Exec, or nil when nothing came. It may
+// run beside Recv.
+func (c *Conn) RecvQuiet() (*Event, error) {
+	if c.quiet[0] < 0 {
+		return nil, nil
+	}
+	var buf [64]byte
+	oob := make([]byte, unix.CmsgSpace(unix.SizeofUcred))
+	n, oobn, _, _, err := unix.Recvmsg(c.quiet[0], buf[:], oob, unix.MSG_DONTWAIT)
+	if errors.Is(err, unix.EAGAIN) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("judge init: exec socket: %w", err)
+	}
+	ev := &Event{Pidfd: -1}
+	if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
+		for _, m := range msgs {
+			if cred, err := unix.ParseUnixCredentials(&m); err == nil {
+				ev.Pid = int(cred.Pid)
+			}
+		}
+	}
+	if err := ev.parse(buf[:n]); err != nil {
+		return nil, err
+	}
+	if ev.Type != Exec {
+		return nil, fmt.Errorf("judge init: exec socket: unexpected message type %d", ev.Type)
+	}
+	return ev, nil
 }
 
 // NotSent says whether err, from SendRun, means that the init's end was
@@ -545,19 +625,17 @@ func (ev *Event) parse(msg []byte) error {
 	case msgReady:
 		ev.Type = Ready
 	case msgForked:
-		ev.Type = Forked
-	case msgStart:
-		var mono uint64
-		if err := binary.Read(r, binary.NativeEndian, &mono); err != nil {
-			return fmt.Errorf("judge init: starting message: %w", err)
+		var f wireExec
+		if err := binary.Read(r, binary.NativeEndian, &f); err != nil {
+			return fmt.Errorf("judge init: forked message: %w", err)
 		}
-		ev.Type, ev.Mono = Starting, time.Duration(mono)
+		ev.Type, ev.Start = Forked, time.Duration(f.StartNs)
 	case msgExec:
-		var mono uint64
-		if err := binary.Read(r, binary.NativeEndian, &mono); err != nil {
+		var f wireExec
+		if err := binary.Read(r, binary.NativeEndian, &f); err != nil {
 			return fmt.Errorf("judge init: exec message: %w", err)
 		}
-		ev.Type, ev.Mono = Exec, time.Duration(mono)
+		ev.Type, ev.Mono, ev.Start = Exec, time.Duration(f.MonoNs), time.Duration(f.StartNs)
 	case msgFail:
 		var f wireFail
 		if err := binary.Read(r, binary.NativeEndian, &f); err != nil {

@@ -307,6 +307,14 @@ func (s *Supervisor) Wait(ctx context.Context) *meta.Result {
 	if s.cfg.Output != nil {
 		outputExceeded = s.cfg.Output.Exceeded()
 	}
+	if s.joined {
+		// The child's Exec is read on demand (pollQuiet): the clocks start
+		// now, and the wall timer first looks for it a limit from now.
+		s.armClocks(w)
+		if lim := time.Duration(s.cfg.Limits.WallTime); lim > 0 {
+			w.wall.Reset(lim)
+		}
+	}
 	for done := false; !done; {
 		select {
 		case <-ctx.Done():
@@ -317,7 +325,7 @@ func (s *Supervisor) Wait(ctx context.Context) *meta.Result {
 		case <-w.cpu.C:
 			s.checkCPU(w.cpu, w.grace)
 		case <-w.wall.C:
-			s.kill(meta.LimitWallTime, w.grace)
+			s.onWall(w)
 		case <-w.sampler:
 			s.cg.sample()
 		case <-w.grace.C:
@@ -327,6 +335,9 @@ func (s *Supervisor) Wait(ctx context.Context) *meta.Result {
 		case e, ok := <-s.events:
 			done = s.onEvent(w, e, ok)
 		}
+	}
+	if s.joined {
+		s.pollQuiet(w)
 	}
 	if s.cfg.Output != nil {
 		s.cfg.Output.Wait(5 * time.Second)
@@ -347,6 +358,7 @@ func (s *Supervisor) Wait(ctx context.Context) *meta.Result {
 // watch is what Wait knows of the run so far, and its timers.
 type watch struct {
 	started bool
+	armed   bool          // the CPU watch and the sampler run
 	ready   time.Duration // CLOCK_MONOTONIC when the init forked the child
 	start   time.Duration // CLOCK_MONOTONIC at exec
 	exit    *judgeinit.Event
@@ -381,7 +393,6 @@ func (s *Supervisor) onEvent(w *watch, e eventOrErr, ok bool) bool {
 		}
 		return true
 	}
-	lim := s.cfg.Limits
 	switch ev := e.ev; ev.Type {
 	case judgeinit.Ready:
 		// A second Ready comes from a child started again by fork (a
@@ -392,38 +403,10 @@ func (s *Supervisor) onEvent(w *watch, e eventOrErr, ok bool) bool {
 			s.killInit()
 			return true
 		}
-	case judgeinit.Starting:
-		// The joined child's Ready: the set-up's clock starts when the
-		// init starts it, not when the request was sent (at an OCI
-		// create, the init reads it only at start).
-		s.setupStarted(w, ev.Mono)
 	case judgeinit.Forked:
-		s.forked(ev)
+		s.adopt(w, ev)
 	case judgeinit.Exec:
-		s.goPending = false // read before the child's exec
-		if s.killReason != "" {
-			// Killed before the child joined its cgroup: again, now.
-			s.cg.kill()
-		}
-		w.started, w.start = true, ev.Mono
-		if w.ready == 0 {
-			w.ready = ev.Mono // no Ready or Starting came: bound from here
-		}
-		if s.childPid == 0 {
-			s.childPid = ev.Pid // the child sends Exec itself
-		}
-		logrus.Debugf("supervise: exec at %v, seen at %v", ev.Mono, judgeinit.Monotonic())
-		if lim.WallTime > 0 {
-			// From the exec, and never past the bound set at Ready.
-			w.wall.Reset(w.wallStart() + time.Duration(lim.WallTime) - judgeinit.Monotonic())
-		}
-		if lim.Time > 0 {
-			w.cpu.Reset(0)
-		}
-		if s.cg.samplesPeaks() {
-			w.ticker = time.NewTicker(peakSample)
-			w.sampler = w.ticker.C
-		}
+		s.execed(w, ev)
 	case judgeinit.Failed:
 		s.goPending = false // the child read it, or the init failed the run
 		w.failure = ev.StartError()
@@ -433,6 +416,89 @@ func (s *Supervisor) onEvent(w *watch, e eventOrErr, ok bool) bool {
 		return true
 	}
 	return false
+}
+
+// execed starts the limits' clocks at the program's exec, ev.Mono.
+func (s *Supervisor) execed(w *watch, ev *judgeinit.Event) {
+	if ev.Start != 0 {
+		s.setupStarted(w, ev.Start)
+	}
+	s.goPending = false // read before the child's exec
+	if s.killReason != "" {
+		// Killed before the child joined its cgroup: again, now.
+		s.cg.kill()
+	}
+	w.started, w.start = true, ev.Mono
+	if w.ready == 0 {
+		w.ready = ev.Mono // no set-up start came: bound from here
+	}
+	if s.childPid == 0 {
+		s.childPid = ev.Pid // the child sends Exec itself
+	}
+	logrus.Debugf("supervise: exec at %v, seen at %v", ev.Mono, judgeinit.Monotonic())
+	if lim := s.cfg.Limits.WallTime; lim > 0 {
+		// From the exec, and never past the bound set at Ready.
+		w.wall.Reset(w.wallStart() + time.Duration(lim) - judgeinit.Monotonic())
+	}
+	s.armClocks(w)
+}
+
+// armClocks starts the CPU watch and the peak sampler, once.
+func (s *Supervisor) armClocks(w *watch) {
+	if w.armed {
+		return
+	}
+	w.armed = true
+	if s.cfg.Limits.Time > 0 {
+		w.cpu.Reset(0)
+	}
+	if s.cg.samplesPeaks() {
+		w.ticker = time.NewTicker(peakSample)
+		w.sampler = w.ticker.C
+	}
+}
+
+// pollQuiet reads a joined child's Exec, if it has come. It is read on
+// demand, not as it comes, so that the supervisor does not take the CPU
+// from the child as it execs.
+func (s *Supervisor) pollQuiet(w *watch) {
+	for {
+		ev, err := s.conn.RecvQuiet()
+		if err != nil {
+			logrus.Warnf("supervise: %v", err)
+			return
+		}
+		if ev == nil {
+			return
+		}
+		s.execed(w, ev)
+	}
+}
+
+// onWall kills once the wall limit is reached: from the exec, or while
+// the child is set up, setupSlack past it from the set-up's start.
+// Neither known yet (the child's Exec not come, an OCI create not yet
+// started), it looks again a limit later.
+func (s *Supervisor) onWall(w *watch) {
+	if s.joined && !w.started {
+		s.pollQuiet(w)
+	}
+	lim := time.Duration(s.cfg.Limits.WallTime)
+	var deadline time.Duration
+	switch {
+	case w.started:
+		deadline = w.wallStart() + lim
+	case w.ready != 0:
+		deadline = w.ready + lim + setupSlack
+	default:
+		w.wall.Reset(lim)
+		return
+	}
+	if now := judgeinit.Monotonic(); now < deadline {
+		w.wall.Reset(deadline - now)
+		return
+	}
+	s.kill(meta.LimitWallTime, w.grace)
 }
 
 // setupStarted starts the set-up's wall clock at at (CLOCK_MONOTONIC),
@@ -448,17 +514,22 @@ func (s *Supervisor) setupStarted(w *watch, at time.Duration) {
 	}
 }
 
-// forked takes the pidfd of a child that joins its cgroups itself. It
-// may come after the child's Exec: the init sends it once the child has
-// left its memory.
-func (s *Supervisor) forked(ev *judgeinit.Event) {
+// adopt takes what Forked says of a child that joins its cgroups itself
+// and was started by fork: the set-up's clock starts when the init
+// started it, not when the request was sent (at an OCI create, the init
+// reads it only at start); and its pidfd.
+func (s *Supervisor) adopt(w *watch, ev *judgeinit.Event) {
+	s.setupStarted(w, ev.Start)
+	if ev.Pidfd < 0 {
+		return
+	}
 	logrus.Debug("supervise: child forked")
 	if s.childPidfd < 0 {
 		s.childPidfd = ev.Pidfd
-	} else if ev.Pidfd >= 0 {
+	} else {
 		unix.Close(ev.Pidfd)
 	}
-	if s.killReason != "" && s.childPidfd >= 0 {
+	if s.killReason != "" {
 		// Killed before the child was known: again, now.
 		_ = unix.PidfdSendSignal(s.childPidfd, unix.SIGKILL, nil, 0)
 	}

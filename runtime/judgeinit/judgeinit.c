@@ -617,7 +617,9 @@ static void child_main(int sock, struct run *r)
 	}
 
 	struct ji_exec ex = {.mono_ns = mono_ns(), .start_ns = r->start_ns};
-	send_msg(quiet >= 0 ? quiet : sock, JI_EXEC, &ex, sizeof(ex));
+	/* A forked child's set-up may have been long (a FIFO): its Exec
+	 * goes where it is read at once. */
+	send_msg(quiet >= 0 && vfork_retry ? quiet : sock, JI_EXEC, &ex, sizeof(ex));
 	/* execvp looks PATH up in environ: the run's. spawn puts the init's
 	 * back. */
 	environ = r->envp;
@@ -1028,6 +1030,7 @@ static int serve(int sock, int listener, char *buf, int *quit)
 		    .nvcsw = (uint64_t)main_ru.ru_nvcsw,
 		    .nivcsw = (uint64_t)main_ru.ru_nivcsw,
 		    .mono_ns = mono_ns(),
+		    .start_ns = r.start_ns,
 		};
 		send_msg(sock, JI_EXIT, &ex, sizeof(ex));
 		/* Nothing of the run is left: clear its IPC now, while the

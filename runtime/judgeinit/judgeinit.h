@@ -35,9 +35,10 @@
  */
 #define JI_JOIN 0x20
 /*
- * The last fd sent with JI_RUN is a socket of its own for the child's
- * JI_EXEC, which the supervisor reads when it needs to, not as it comes:
- * a message it wakes for would take the CPU from the child as it execs.
+ * The last fd sent with JI_RUN is a socket of its own for the JI_EXEC of
+ * a child in the init's memory, which the supervisor reads when it needs
+ * to, not as it comes: a message it wakes for would take the CPU from the
+ * child as it execs.
  */
 #define JI_QUIET 0x40
 /* Fds the supervisor may send with JI_RUN, in this order, as flagged. */
@@ -119,6 +120,7 @@ struct ji_exit {
 	uint64_t maxrss_kb;
 	uint64_t nvcsw, nivcsw;
 	uint64_t mono_ns; /* CLOCK_MONOTONIC once the last process was reaped */
+	uint64_t start_ns; /* as the init started the child */
 };
 
 #endif

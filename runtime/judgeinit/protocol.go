@@ -116,6 +116,7 @@ type wireExit struct {
 	Nvcsw    uint64
 	Nivcsw   uint64
 	MonoNs   uint64
+	StartNs  uint64
 }
 
 // Rlimit is a resource limit the init sets on the program just before exec.
@@ -161,7 +162,8 @@ type Run struct {
 	// Join are cgroup v1 tasks files sent with the request: the child
 	// writes "0" to each, joining those cgroups, before anything else.
 	// Then it neither says Ready nor waits for Go, and its Exec goes to
-	// RecvQuiet; a child started by fork is announced with Forked.
+	// RecvQuiet; a child started by fork (a FIFO redirection) is
+	// announced with Forked, and its Exec comes to Recv.
 	Join []*os.File `json:"-"`
 }
 
@@ -297,7 +299,8 @@ type Event struct {
 	Pidfd int
 	// Mono is CLOCK_MONOTONIC when the event happened (Exec, Exited).
 	Mono time.Duration
-	// Start is when the init started the child (Exec, Forked), or 0.
+	// Start is when the init started the child (Exec, Forked, Exited),
+	// or 0.
 	Start time.Duration
 	// Failed.
 	Stage  int
@@ -654,7 +657,7 @@ func (ev *Event) parse(msg []byte) error {
 		ev.System = time.Duration(x.StimeUs) * time.Microsecond
 		ev.MaxRSSKB = int64(x.MaxRSSKB)
 		ev.Nvcsw, ev.Nivcsw = int64(x.Nvcsw), int64(x.Nivcsw)
-		ev.Mono = time.Duration(x.MonoNs)
+		ev.Mono, ev.Start = time.Duration(x.MonoNs), time.Duration(x.StartNs)
 	default:
 		return fmt.Errorf("judge init: unknown message type %d", h.Type)
 	}

@@ -200,6 +200,9 @@ type Supervisor struct {
 	// joined: the child joins the run's cgroup itself, at once (v1), and
 	// sends no Ready.
 	joined bool
+	// sentAt is when the request was sent: an Exec from before it is
+	// another run's.
+	sentAt time.Duration
 	// stdio is the state of the files handed to the program, restored
 	// when the run is over.
 	stdio      []fileState
@@ -251,6 +254,7 @@ func Start(conn *judgeinit.Conn, cfg Config) (*Supervisor, error) {
 	if !cfg.PrivateFiles {
 		stdio = saveFiles(append(cfg.Run.Files[:], cfg.Run.ExtraFiles...))
 	}
+	sentAt := judgeinit.Monotonic()
 	err = conn.SendRun(&cfg.Run)
 	closeAll(join)
 	cfg.Run.Join = nil
@@ -263,7 +267,7 @@ func Start(conn *judgeinit.Conn, cfg Config) (*Supervisor, error) {
 	// While the init starts the program, on another CPU if there is one.
 	cg.prefetch()
 	s := &Supervisor{cfg: cfg, conn: conn, cg: cg, events: make(chan eventOrErr, 16),
-		initPidfd: initPidfd, childPidfd: -1, stdio: stdio, joined: joined}
+		initPidfd: initPidfd, childPidfd: -1, stdio: stdio, joined: joined, sentAt: sentAt}
 	go s.readEvents()
 	return s, nil
 }
@@ -301,7 +305,7 @@ func (s *Supervisor) Close() {
 // Wait enforces the limits until the run is over and returns the report.
 // Cancelling ctx kills the program.
 func (s *Supervisor) Wait(ctx context.Context) *meta.Result {
-	w := &watch{cpu: stoppedTimer(), wall: stoppedTimer(), grace: stoppedTimer()}
+	w := &watch{cpu: stoppedTimer(), wall: stoppedTimer(), grace: stoppedTimer(), rekill: stoppedTimer()}
 	defer w.stop()
 	var outputExceeded <-chan struct{}
 	if s.cfg.Output != nil {
@@ -314,18 +318,22 @@ func (s *Supervisor) Wait(ctx context.Context) *meta.Result {
 		if lim := time.Duration(s.cfg.Limits.WallTime); lim > 0 {
 			w.wall.Reset(lim)
 		}
+		// It may have come already (a caller that waits late).
+		s.pollQuiet(w)
 	}
 	for done := false; !done; {
 		select {
 		case <-ctx.Done():
-			s.kill(reasonCanceled, w.grace)
+			s.kill(reasonCanceled, w)
 		case <-outputExceeded:
 			outputExceeded = nil
-			s.kill(meta.LimitOutput, w.grace)
+			s.kill(meta.LimitOutput, w)
 		case <-w.cpu.C:
-			s.checkCPU(w.cpu, w.grace)
+			s.checkCPU(w)
 		case <-w.wall.C:
 			s.onWall(w)
+		case <-w.rekill.C:
+			s.rekill(w)
 		case <-w.sampler:
 			s.cg.sample()
 		case <-w.grace.C:
@@ -365,6 +373,7 @@ type watch struct {
 	failure error
 
 	cpu, wall, grace *time.Timer
+	rekill           *time.Timer // a joined child killed before its Exec was read
 	ticker           *time.Ticker
 	sampler          <-chan time.Time // peak samples, on kernels without peaks
 }
@@ -378,6 +387,7 @@ func (w *watch) stop() {
 	w.cpu.Stop()
 	w.wall.Stop()
 	w.grace.Stop()
+	w.rekill.Stop()
 	if w.ticker != nil {
 		w.ticker.Stop()
 	}
@@ -413,6 +423,9 @@ func (s *Supervisor) onEvent(w *watch, e eventOrErr, ok bool) bool {
 	case judgeinit.Exited:
 		logrus.Debugf("supervise: exited at %v, seen at %v", ev.Mono, judgeinit.Monotonic())
 		w.exit = ev
+		if w.ready == 0 {
+			w.ready = ev.Start // killed or failed in set-up, unannounced
+		}
 		return true
 	}
 	return false
@@ -443,6 +456,20 @@ func (s *Supervisor) execed(w *watch, ev *judgeinit.Event) {
 	s.armClocks(w)
 }
 
+// rekillEvery is how often a joined child killed before its Exec was
+// read is killed again, through its cgroup, until it is.
+const rekillEvery = time.Millisecond
+
+// rekill kills a joined child again until its Exec is read, which kills
+// once more: it may have joined its cgroup after the last kill.
+func (s *Supervisor) rekill(w *watch) {
+	s.pollQuiet(w)
+	if !w.started {
+		s.cg.kill()
+		w.rekill.Reset(rekillEvery)
+	}
+}
+
 // armClocks starts the CPU watch and the peak sampler, once.
 func (s *Supervisor) armClocks(w *watch) {
 	if w.armed {
@@ -471,6 +498,10 @@ func (s *Supervisor) pollQuiet(w *watch) {
 		if ev == nil {
 			return
 		}
+		if ev.Start < s.sentAt {
+			logrus.Warnf("supervise: an exec message of an earlier run, dropped")
+			continue
+		}
 		s.execed(w, ev)
 	}
 }
@@ -498,7 +529,7 @@ func (s *Supervisor) onWall(w *watch) {
 		w.wall.Reset(deadline - now)
 		return
 	}
-	s.kill(meta.LimitWallTime, w.grace)
+	s.kill(meta.LimitWallTime, w)
 }
 
 // setupStarted starts the set-up's wall clock at at (CLOCK_MONOTONIC),
@@ -569,7 +600,8 @@ func (s *Supervisor) admit(pid int) error {
 
 // checkCPU kills once CPU time reaches the limit plus the extra time, or
 // sleeps until the earliest moment it could.
-func (s *Supervisor) checkCPU(t *time.Timer, grace *time.Timer) {
+func (s *Supervisor) checkCPU(w *watch) {
+	t := w.cpu
 	if s.killReason != "" {
 		return
 	}
@@ -581,7 +613,7 @@ func (s *Supervisor) checkCPU(t *time.Timer, grace *time.Timer) {
 	}
 	threshold := time.Duration(s.cfg.Limits.Time + s.cfg.Limits.ExtraTime)
 	if used >= threshold {
-		s.kill(meta.LimitTime, grace)
+		s.kill(meta.LimitTime, w)
 		return
 	}
 	// The earliest the true usage can reach the threshold, were the reading
@@ -592,7 +624,8 @@ func (s *Supervisor) checkCPU(t *time.Timer, grace *time.Timer) {
 
 // kill ends the program for reason. The init reaps it, kills what it
 // left, and reports; grace covers an init that does not.
-func (s *Supervisor) kill(reason string, grace *time.Timer) {
+func (s *Supervisor) kill(reason string, w *watch) {
+	grace := w.grace
 	if s.killReason != "" {
 		return
 	}
@@ -603,6 +636,11 @@ func (s *Supervisor) kill(reason string, grace *time.Timer) {
 	}
 	s.cg.kill()
 	grace.Reset(killGrace)
+	if s.joined && !w.started {
+		// The child may not have joined the cgroup yet: again until its
+		// Exec is read (which kills once more) or the run ends.
+		w.rekill.Reset(rekillEvery)
+	}
 	if s.childPidfd < 0 && !s.joined {
 		// Nothing was started yet: end the sandbox itself. A child that
 		// joins its cgroup at once is in it, and the cgroup kill reaches

@@ -328,15 +328,8 @@ type Conn struct {
 // NewPair makes the socket: Conn for the supervisor, and the file to pass
 // to the sandbox (its fd number inside becomes the init's argument).
 func NewPair() (*Conn, *os.File, error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	fds, err := credPair()
 	if err != nil {
-		return nil, nil, fmt.Errorf("judge init socket: %w", err)
-	}
-	// The kernel then stamps every message with the sender's pid, as seen
-	// from here: that is how the child's host pid reaches us.
-	if err := unix.SetsockoptInt(fds[0], unix.SOL_SOCKET, unix.SO_PASSCRED, 1); err != nil {
-		unix.Close(fds[0])
-		unix.Close(fds[1])
 		return nil, nil, fmt.Errorf("judge init socket: %w", err)
 	}
 	sup := os.NewFile(uintptr(fds[0]), "judge-supervisor")
@@ -347,6 +340,22 @@ func NewPair() (*Conn, *os.File, error) {
 		return nil, nil, err
 	}
 	return conn, os.NewFile(uintptr(fds[1]), "judge-init"), nil
+}
+
+// credPair makes a socket pair whose first end gets every message
+// stamped with the sender's pid, as seen from here: that is how the
+// child's host pid reaches us.
+func credPair() ([2]int, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return [2]int{}, err
+	}
+	if err := unix.SetsockoptInt(fds[0], unix.SOL_SOCKET, unix.SO_PASSCRED, 1); err != nil {
+		unix.Close(fds[0])
+		unix.Close(fds[1])
+		return [2]int{}, err
+	}
+	return [2]int{fds[0], fds[1]}, nil
 }
 
 // MaxExtraFiles is how many fds from 3 up a run may be given.
@@ -485,17 +494,11 @@ func (c *Conn) makeQuiet() error {
 	if c.quiet[0] >= 0 {
 		return nil
 	}
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	fds, err := credPair()
 	if err != nil {
 		return fmt.Errorf("judge init: exec socket: %w", err)
 	}
-	// For the child's host pid, as on the init's socket.
-	if err := unix.SetsockoptInt(fds[0], unix.SOL_SOCKET, unix.SO_PASSCRED, 1); err != nil {
-		unix.Close(fds[0])
-		unix.Close(fds[1])
-		return fmt.Errorf("judge init: exec socket: %w", err)
-	}
-	c.quiet = [2]int{fds[0], fds[1]}
+	c.quiet = fds
 	return nil
 }
 
@@ -515,14 +518,8 @@ func (c *Conn) RecvQuiet() (*Event, error) {
 	if err != nil {
 		return nil, fmt.Errorf("judge init: exec socket: %w", err)
 	}
-	ev := &Event{Pidfd: -1}
-	if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
-		for _, m := range msgs {
-			if cred, err := unix.ParseUnixCredentials(&m); err == nil {
-				ev.Pid = int(cred.Pid)
-			}
-		}
-	}
+	ev := newEvent(oob[:oobn])
+	ev.closeFDs() // none is sent here
 	if err := ev.parse(buf[:n]); err != nil {
 		return nil, err
 	}
@@ -578,23 +575,7 @@ func (c *Conn) Recv() (*Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	ev := &Event{Pidfd: -1}
-	if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
-		for _, m := range msgs {
-			if cred, err := unix.ParseUnixCredentials(&m); err == nil {
-				ev.Pid = int(cred.Pid)
-			}
-			if fds, err := unix.ParseUnixRights(&m); err == nil {
-				for _, fd := range fds {
-					if ev.Pidfd < 0 {
-						ev.Pidfd = fd
-					} else {
-						unix.Close(fd)
-					}
-				}
-			}
-		}
-	}
+	ev := newEvent(oob[:oobn])
 	if n == 0 {
 		ev.closeFDs()
 		return nil, io.EOF
@@ -607,6 +588,31 @@ func (c *Conn) Recv() (*Event, error) {
 		ev.closeFDs()
 	}
 	return ev, nil
+}
+
+// newEvent starts an event from a message's control data: the sender's
+// pid, and the first fd sent with it (any more are closed).
+func newEvent(oob []byte) *Event {
+	ev := &Event{Pidfd: -1}
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return ev
+	}
+	for _, m := range msgs {
+		if cred, err := unix.ParseUnixCredentials(&m); err == nil {
+			ev.Pid = int(cred.Pid)
+		}
+		if fds, err := unix.ParseUnixRights(&m); err == nil {
+			for _, fd := range fds {
+				if ev.Pidfd < 0 {
+					ev.Pidfd = fd
+				} else {
+					unix.Close(fd)
+				}
+			}
+		}
+	}
+	return ev
 }
 
 func (ev *Event) closeFDs() {
